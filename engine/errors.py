@@ -1,0 +1,52 @@
+"""Errors a user can act on, each with a stable code and a plain-language message."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """An error the user can act on. `code` is stable (scripts match on it); `message` is plain."""
+
+    code = "E_ENGINE"
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def to_json(self) -> dict[str, str]:
+        return {"error": self.code, "message": self.message}
+
+
+class Cancelled(Exception):
+    """Raised by long operations when their cancel token was set."""
+
+
+class CoefficientsInvalid(EngineError):
+    """A coefficient file that does not follow ratchet-coefficients/1.
+
+    `path` is the JSON path of the offending value (e.g. `$.estimator.trees[3].left[17]`).
+    """
+
+    code = "E_COEFFICIENTS_INVALID"
+
+    def __init__(self, path: str, problem: str, source: str | None = None):
+        where = f"{source}: " if source else ""
+        super().__init__(
+            f"{where}the coefficient file is not valid at {path}: {problem}. "
+            "Re-export the model with `ratchet export` or ask its publisher for a fixed file."
+        )
+        self.path = path
+        self.problem = problem
+
+
+class UnsupportedModel(EngineError):
+    """The publisher's scikit-learn object contains an estimator or step we cannot export."""
+
+    code = "E_UNSUPPORTED_MODEL"
+
+
+class InputError(EngineError):
+    """A file or argument the user gave cannot be used (missing, unreadable, malformed)."""
+
+    code = "E_INPUT"

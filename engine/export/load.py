@@ -1,0 +1,42 @@
+"""Publisher side: reading the publisher's own trained model and training sample.
+
+joblib (pickle) is loaded only here, from a file the publisher made, never from a bundle or a
+workspace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from engine.errors import InputError
+
+
+def load_publisher_model(path: Path):
+    try:
+        import joblib
+    except ImportError as exc:
+        raise InputError("exporting needs scikit-learn and joblib: install the publisher extra "
+                         "with `pip install 'ratchet[publish]'`.", "E_PUBLISH_EXTRA") from exc
+    if not path.is_file():
+        raise InputError(f"the model file {path} does not exist or is not a file.")
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # any unpickling failure means the same thing to the publisher
+        raise InputError(f"{path} is not a model saved with joblib.dump ({type(exc).__name__}: "
+                         f"{exc}); save the fitted estimator or pipeline with joblib.dump and "
+                         "try again.") from exc
+
+
+def read_sample(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(f"the sample file {path} does not exist or is not a file.")
+    try:
+        frame = pd.read_csv(path)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"the sample {path} cannot be read as CSV ({exc}); give the training "
+                         "data as a UTF-8 comma-separated file with a header row.") from exc
+    if frame.empty:
+        raise InputError(f"the sample {path} has no data rows; give the training data.")
+    return frame

@@ -1,0 +1,57 @@
+"""Publisher side: the input schema, from the training sample and from the model's behaviour."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from engine.model.categories import CATEGORY, NUMBER
+
+PROBE_ROWS = 20
+
+
+def feature_schema(column: pd.Series) -> dict:
+    """Type and observed range or categories of one sample column ("missing" comes later)."""
+    name = str(column.name)
+    if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
+        values = column.dropna().astype(str).unique()
+        return {"name": name, "type": CATEGORY, "missing": False,
+                "categories": sorted(values.tolist())}
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = values[np.isfinite(values)]
+    rng = [float(finite.min()), float(finite.max())] if finite.size else None
+    return {"name": name, "type": NUMBER, "missing": False, "range": rng}
+
+
+def _predicts(model, frame: pd.DataFrame, uses_names: bool) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            model.predict(frame if uses_names else frame.to_numpy())
+        except ValueError:
+            return False
+    return True
+
+
+def probe_missing(model, X: pd.DataFrame, uses_names: bool) -> list[bool]:
+    """For each column: does the model accept a missing value there? Asked of the model itself.
+
+    A few rows the model accepts are taken, one column at a time is blanked, and the model is
+    asked to predict. Pipelines with an imputer, HistGradientBoosting and trees trained with
+    missing values say yes; a bare linear model says no.
+    """
+    rows = X.dropna().iloc[:PROBE_ROWS]
+    if rows.empty:
+        rows = X.iloc[:PROBE_ROWS]
+    allowed = []
+    for name in X.columns:
+        blank = rows.copy()
+        if pd.api.types.is_numeric_dtype(blank[name]) and not pd.api.types.is_bool_dtype(
+                blank[name]):
+            blank[name] = np.nan
+        else:
+            blank[name] = pd.Series([np.nan] * len(blank), index=blank.index, dtype=object)
+        allowed.append(_predicts(model, blank, uses_names))
+    return allowed

@@ -1,0 +1,222 @@
+"""A loaded, validated model: inputs schema + preprocessing + estimator + output rule."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import CoefficientsInvalid, InputError
+from engine.model import outputs
+from engine.model.categories import CATEGORY, NUMBER
+from engine.model.estimators import ESTIMATORS
+from engine.model.reader import Reader
+from engine.model.rows import RowErrors, missing_mask, show_value
+from engine.model.steps import parse_steps, run_steps
+
+FORMAT = "ratchet-coefficients/1"
+TASKS = ("regression", "binary", "multiclass")
+TOP_LEVEL = {"format", "model_id", "task", "target", "classes", "inputs", "preprocessing",
+             "estimator", "link", "decision", "provenance"}
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """One input column the model needs, as the publisher's training sample described it."""
+
+    name: str
+    type: str  # "number" | "category"
+    missing: bool  # whether the model accepts a missing value here
+    range: tuple[float, float] | None = None
+    categories: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """Outputs for a batch. Rejected rows keep their place: NaN outputs and a reason."""
+
+    prediction: np.ndarray
+    proba: np.ndarray | None
+    rejected: np.ndarray
+    errors: dict[int, str]
+
+    @property
+    def n_ok(self) -> int:
+        return int((~self.rejected).sum())
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    model_id: str
+    task: str
+    classes: tuple | None
+    target: str | None
+    features: tuple[Feature, ...]
+    steps: tuple
+    estimator: Any
+    link: str
+    decision: str
+    document: dict
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def predict(self, table: Mapping[str, Any]) -> Prediction:
+        """Score every row of `table` (a DataFrame or a mapping of column name -> values)."""
+        missing_cols = [f.name for f in self.features if f.name not in table]
+        if missing_cols:
+            raise InputError(
+                f"the input lacks the column(s) {', '.join(map(repr, missing_cols))}; this model "
+                f"needs {', '.join(map(repr, self.feature_names))}.",
+                code="E_MISSING_COLUMN",
+            )
+        cols = [np.asarray(table[f.name]) for f in self.features]
+        n = cols[0].shape[0] if cols else 0
+        errors = RowErrors(n)
+        cols = [_coerce(c, f, errors) for c, f in zip(cols, self.features, strict=True)]
+        for col, f in zip(cols, self.features, strict=True):
+            if not f.missing:
+                errors.add(missing_mask(col), _missing_message(f.name))
+        cols = run_steps(self.steps, cols, self.feature_names, errors)
+        X = np.empty((n, len(cols)), dtype=np.float64)
+        for j, col in enumerate(cols):
+            X[:, j] = col
+        if errors.rejected.any():
+            X[errors.rejected] = 0.0  # keep garbage out of the kernels; these rows are blanked
+        raw = self.estimator.raw(X)
+        return self._finish(raw, errors)
+
+    def _finish(self, raw: np.ndarray, errors: RowErrors) -> Prediction:
+        bad = errors.rejected
+        if self.task == "regression":
+            pred = outputs.regression_value(self.link, raw)
+            pred[bad] = np.nan
+            return Prediction(pred, None, bad, errors.messages)
+        proba = outputs.probabilities(self.link, raw)
+        idx = outputs.class_index(self.decision, raw, proba)
+        labels = np.asarray(self.classes)
+        pred = labels[idx]
+        if bad.any():
+            proba = proba.copy()
+            proba[bad] = np.nan
+            pred = pred.astype(object)
+            pred[bad] = None
+        return Prediction(pred, proba, bad, errors.messages)
+
+
+def _missing_message(name: str):
+    return lambda row: f"column {name!r}: missing value, and this model needs one here"
+
+
+def _coerce(values: np.ndarray, feature: Feature, errors: RowErrors) -> np.ndarray:
+    """Numbers become float64 (unparseable text rejects its row); categories become objects."""
+    if feature.type == CATEGORY:
+        return values.astype(object, copy=False)
+    if values.dtype.kind in "fiub":
+        return values.astype(np.float64)
+    try:
+        return values.astype(np.float64)
+    except (TypeError, ValueError):
+        pass
+    out = np.full(values.shape[0], np.nan)
+    bad = np.zeros(values.shape[0], dtype=bool)
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v == ""):
+            continue
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            bad[i] = True
+    errors.add(bad, lambda row: f"column {feature.name!r}: {show_value(values[row])} is not a "
+                                "number")
+    return out
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+def load_coefficients(source: str | Path | bytes | dict, name: str | None = None) -> Model:
+    """Load and completely validate a coefficient file (path, JSON bytes/text, or parsed dict)."""
+    if isinstance(source, Path):
+        name = name or str(source)
+        try:
+            source = source.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read the coefficient file {name}: {exc.strerror}.") from exc
+    if isinstance(source, bytes | str):
+        try:
+            doc = json.loads(source)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CoefficientsInvalid("$", f"it is not valid JSON ({exc})", name) from None
+    else:
+        doc = source
+    return parse_document(Reader(doc, "$", name))
+
+
+def _parse_feature(r: Reader) -> Feature:
+    r.only_keys({"name", "type", "missing", "range", "categories"})
+    name = r.child("name").str()
+    kind = r.child("type").str({NUMBER, CATEGORY})
+    missing = r.child("missing").bool()
+    rng = cats = None
+    if (rr := r.optional("range")) is not None:
+        lo, hi = rr.floats(2)
+        if lo > hi:
+            raise rr.fail("the low end of the range is above the high end")
+        rng = (float(lo), float(hi))
+    if (cr := r.optional("categories")) is not None:
+        cats = tuple(c.str() for c in cr.items())
+    return Feature(name, kind, missing, rng, cats)
+
+
+def parse_document(r: Reader) -> Model:
+    r.only_keys(TOP_LEVEL)
+    fmt = r.child("format")
+    if fmt.str() != FORMAT:
+        raise fmt.expected(f"{FORMAT!r} (this version of Ratchet reads only that format)")
+    model_id = r.child("model_id").str()
+    if not model_id.strip():
+        raise r.child("model_id").expected("a non-empty model id")
+    task = r.child("task").str(set(TASKS))
+    target = r.optional("target")
+    features = tuple(_parse_feature(f) for f in r.child("inputs").items(min_length=1))
+    names = [f.name for f in features]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise r.child("inputs").fail(f"the input {dup!r} is listed twice")
+    classes = None
+    if task != "regression":
+        cr = r.child("classes")
+        classes = tuple(c.scalar() for c in cr.items())
+        need = "exactly 2" if task == "binary" else "at least 3"
+        if (task == "binary") != (len(classes) == 2) or len(classes) < 2:
+            raise cr.fail(f"a {task} model needs {need} classes, found {len(classes)}")
+        if len(set(map(repr, classes))) != len(classes):
+            raise cr.fail("a class label appears twice")
+    steps, kinds = parse_steps(r.child("preprocessing"), [f.type for f in features])
+    if CATEGORY in kinds:
+        raise r.child("preprocessing").fail(
+            f"after preprocessing, column {kinds.index(CATEGORY)} still holds categories; "
+            "the estimator needs numbers (add a one_hot or ordinal step)")
+    est_r = r.child("estimator")
+    kind = est_r.child("kind").str(set(ESTIMATORS))
+    estimator = ESTIMATORS[kind](est_r, len(kinds))
+    link_r, dec_r = r.child("link"), r.child("decision")
+    link = link_r.str(set(outputs.LINKS))
+    decision = dec_r.str(set(outputs.DECISIONS))
+    if task not in outputs.LINKS[link]:
+        raise link_r.fail(f"the link {link!r} does not serve a {task} model")
+    if task not in outputs.DECISIONS[decision]:
+        raise dec_r.fail(f"the decision {decision!r} does not serve a {task} model")
+    width = outputs.raw_width(link, len(classes or ()))
+    if decision in {"raw_positive", "raw_nonnegative"} and width != 1:
+        raise dec_r.fail(f"{decision!r} needs one raw score, the link {link!r} gives {width}")
+    if estimator.n_outputs != width:
+        raise est_r.fail(f"the estimator gives {estimator.n_outputs} outputs, the link "
+                         f"{link!r} needs {width}")
+    return Model(model_id, task, classes, None if target is None else target.str(), features,
+                 steps, estimator, link, decision, r.value)

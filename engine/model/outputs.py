@@ -1,0 +1,85 @@
+"""From raw scores to probabilities (the link) and to a predicted label (the decision).
+
+Each rule mirrors how scikit-learn computes the same thing, including which side a tie falls
+on: a binary LogisticRegression predicts class 1 when the score is > 0, GradientBoosting when
+it is >= 0, forests by argmax of the averaged probabilities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# link -> the tasks it serves
+LINKS = {
+    "identity": {"regression"},
+    "exp": {"regression"},
+    "logistic": {"binary"},
+    "half_logistic": {"binary"},
+    "softmax": {"multiclass"},
+    "ovr_logistic": {"multiclass"},
+    "proba": {"binary", "multiclass"},
+}
+DECISIONS = {
+    "value": {"regression"},
+    "raw_positive": {"binary"},
+    "raw_nonnegative": {"binary"},
+    "argmax_raw": {"binary", "multiclass"},
+    "argmax_proba": {"binary", "multiclass"},
+}
+
+
+def raw_width(link: str, n_classes: int) -> int:
+    """How many raw outputs the link needs."""
+    if link in {"identity", "exp", "logistic", "half_logistic"}:
+        return 1
+    return n_classes
+
+
+def expit(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softmax(raw: np.ndarray) -> np.ndarray:
+    z = raw - raw.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+def _ovr(raw: np.ndarray) -> np.ndarray:
+    prob = expit(raw)
+    total = prob.sum(axis=1)
+    zero = total == 0
+    if zero.any():
+        prob[zero, :] = 1.0
+        total[zero] = prob.shape[1]
+    prob /= total[:, None]
+    return prob
+
+
+def probabilities(link: str, raw: np.ndarray) -> np.ndarray | None:
+    """Class probabilities (n x n_classes), or None for regression."""
+    if link in {"identity", "exp"}:
+        return None
+    if link in {"logistic", "half_logistic"}:
+        p1 = expit(raw[:, 0] if link == "logistic" else 2.0 * raw[:, 0])
+        return np.column_stack([1.0 - p1, p1])
+    if link == "softmax":
+        return _softmax(raw.copy())
+    if link == "ovr_logistic":
+        return _ovr(raw)
+    return raw  # "proba": the raw scores already are probabilities
+
+
+def regression_value(link: str, raw: np.ndarray) -> np.ndarray:
+    return np.exp(raw[:, 0]) if link == "exp" else raw[:, 0].copy()
+
+
+def class_index(decision: str, raw: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    if decision == "raw_positive":
+        return (raw[:, 0] > 0).astype(np.intp)
+    if decision == "raw_nonnegative":
+        return (raw[:, 0] >= 0).astype(np.intp)
+    if decision == "argmax_raw":
+        return np.argmax(raw, axis=1)
+    return np.argmax(proba, axis=1)

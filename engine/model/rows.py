@@ -1,0 +1,53 @@
+"""Per-row problems found while scoring a batch, and helpers to detect missing values.
+
+A row that cannot be scored is kept and marked, never dropped: the caller writes it back with
+`status=rejected` and the first reason found for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def missing_mask(values: np.ndarray) -> np.ndarray:
+    """True where a value is missing: NaN for numbers; None or NaN for categories."""
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind == "O":
+        # Elementwise: `== None` finds None, `!= itself` finds float NaN (and pandas NA-likes).
+        with np.errstate(invalid="ignore"):
+            return np.asarray(values == None, dtype=bool) | np.asarray(  # noqa: E711
+                values != values, dtype=bool
+            )
+    return np.zeros(values.shape[0], dtype=bool)
+
+
+def show_value(value) -> str:
+    """A value as an operator would recognise it in a message."""
+    if isinstance(value, float) and value.is_integer():
+        return repr(value)
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+class RowErrors:
+    """Collects the first problem of every rejected row."""
+
+    __slots__ = ("messages", "rejected")
+
+    def __init__(self, n_rows: int):
+        self.rejected = np.zeros(n_rows, dtype=bool)
+        self.messages: dict[int, str] = {}
+
+    def add(self, mask: np.ndarray, message: Callable[[int], str]) -> None:
+        """Mark the rows in `mask`; `message(row)` is called only for rows not yet rejected."""
+        new = mask & ~self.rejected
+        if not new.any():
+            return
+        for row in np.flatnonzero(new):
+            self.messages[int(row)] = message(int(row))
+        self.rejected |= new
+
+    def message(self, row: int) -> str | None:
+        return self.messages.get(row)
