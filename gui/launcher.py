@@ -1,0 +1,89 @@
+"""Entry point of the ``ratchet`` console script.
+
+``ratchet`` with no command, or ``ratchet gui [--smoke SECONDS]``, opens the desktop app.
+Every other command is handed, untouched, to :func:`engine.cli.main`. Qt is imported only on
+the GUI path, so headless commands (cron jobs, CI, servers without a display) never load it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+# Global options that may precede the command: name -> whether it takes a value.
+GLOBAL_OPTIONS = {"--workspace": True, "--json": False}
+
+
+def split_global_options(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split leading global options from the command and its arguments.
+
+    Raises ValueError when an option that needs a value has none.
+    """
+    i = 0
+    while i < len(argv):
+        name = argv[i].split("=", 1)[0]
+        if name not in GLOBAL_OPTIONS:
+            break
+        if GLOBAL_OPTIONS[name] and "=" not in argv[i]:
+            if i + 1 >= len(argv):
+                raise ValueError(f"option {name} needs a value")
+            i += 1
+        i += 1
+    return argv[:i], argv[i:]
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ratchet gui", description="Open the desktop app.")
+    parser.add_argument(
+        "--smoke",
+        type=float,
+        metavar="SECONDS",
+        help="quit after SECONDS with exit code 0 (checks that the app starts)",
+    )
+    return parser
+
+
+def _no_display() -> bool:
+    """True on Linux when Qt would abort for lack of a screen (rather than fail politely)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        _global, rest = split_global_options(argv)
+    except ValueError as exc:
+        print(f"ratchet: {exc}.", file=sys.stderr)
+        return 2
+
+    if rest and rest[0] != "gui":
+        from engine.cli import main as cli_main
+
+        return cli_main(argv)
+
+    try:
+        args = _gui_parser().parse_args(rest[1:])
+    except SystemExit as exc:  # argparse reports usage errors by exiting
+        return int(exc.code or 0)
+    if args.smoke is not None and args.smoke < 0:
+        print("ratchet gui: --smoke needs a number of seconds >= 0.", file=sys.stderr)
+        return 2
+
+    if _no_display():
+        print(
+            "ratchet: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set). Start it "
+            "from a desktop session, or set QT_QPA_PLATFORM=offscreen for a headless check.",
+            file=sys.stderr,
+        )
+        return 2
+
+    from gui.app import run_app  # imports Qt
+
+    return run_app([sys.argv[0] if sys.argv else "ratchet"], smoke_seconds=args.smoke)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

