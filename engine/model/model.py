@@ -66,30 +66,47 @@ class Model:
     def feature_names(self) -> list[str]:
         return [f.name for f in self.features]
 
-    def predict(self, table: Mapping[str, Any]) -> Prediction:
-        """Score every row of `table` (a DataFrame or a mapping of column name -> values)."""
-        missing_cols = [f.name for f in self.features if f.name not in table]
-        if missing_cols:
-            raise InputError(
-                f"the input lacks the column(s) {', '.join(map(repr, missing_cols))}; this model "
-                f"needs {', '.join(map(repr, self.feature_names))}.",
-                code="E_MISSING_COLUMN",
-            )
-        cols = [np.asarray(table[f.name]) for f in self.features]
-        n = cols[0].shape[0] if cols else 0
+    def predict(self, table: Mapping[str, Any] | np.ndarray) -> Prediction:
+        """Score every row of `table`: a DataFrame, a mapping of column name -> values, or a
+        2-d array whose columns are the model's inputs in order. Never modifies the input."""
+        matrix, cols = self._columns(table)
+        n = cols[0].shape[0]
         errors = RowErrors(n)
         cols = [_coerce(c, f, errors) for c, f in zip(cols, self.features, strict=True)]
         for col, f in zip(cols, self.features, strict=True):
             if not f.missing:
                 errors.add(missing_mask(col), _missing_message(f.name))
-        cols = run_steps(self.steps, cols, self.feature_names, errors)
-        X = np.empty((n, len(cols)), dtype=np.float64)
-        for j, col in enumerate(cols):
-            X[:, j] = col
-        if errors.rejected.any():
-            X[errors.rejected] = 0.0  # keep garbage out of the kernels; these rows are blanked
-        raw = self.estimator.raw(X)
-        return self._finish(raw, errors)
+        if self.steps or matrix is None or matrix.dtype != np.float64:
+            cols = run_steps(self.steps, cols, self.feature_names, errors)
+            matrix = np.empty((n, len(cols)), dtype=np.float64, order="F")
+            for j, col in enumerate(cols):
+                matrix[:, j] = col
+        # Rejected rows are scored like the others (NaN and unknowns cannot derail the kernels)
+        # and blanked afterwards.
+        return self._finish(self.estimator.raw(matrix), errors)
+
+    def _columns(self, table) -> tuple[np.ndarray | None, list[np.ndarray]]:
+        """The input as columns; numbers as views of one float matrix where the input allows."""
+        if isinstance(table, np.ndarray):
+            if table.ndim != 2 or table.shape[1] != len(self.features):
+                raise InputError(f"expected a 2-d array with {len(self.features)} columns "
+                                 f"({', '.join(self.feature_names)}), got shape {table.shape}.")
+            return table, [table[:, j] for j in range(table.shape[1])]
+        absent = [f.name for f in self.features if f.name not in table]
+        if absent:
+            raise InputError(
+                f"the input lacks the column(s) {', '.join(map(repr, absent))}; this model "
+                f"needs {', '.join(map(repr, self.feature_names))}.",
+                code="E_MISSING_COLUMN",
+            )
+        if hasattr(table, "to_numpy") and all(
+                f.type == NUMBER and table[f.name].dtype.kind == "f" for f in self.features):
+            matrix = table[self.feature_names].to_numpy(dtype=np.float64)
+            return matrix, [matrix[:, j] for j in range(matrix.shape[1])]
+        cols = [np.asarray(table[f.name]) for f in self.features]
+        if len({c.shape[0] for c in cols}) != 1:
+            raise InputError("the input columns have different lengths.")
+        return None, cols
 
     def _finish(self, raw: np.ndarray, errors: RowErrors) -> Prediction:
         bad = errors.rejected
@@ -118,7 +135,7 @@ def _coerce(values: np.ndarray, feature: Feature, errors: RowErrors) -> np.ndarr
     if feature.type == CATEGORY:
         return values.astype(object, copy=False)
     if values.dtype.kind in "fiub":
-        return values.astype(np.float64)
+        return np.asarray(values, dtype=np.float64)
     try:
         return values.astype(np.float64)
     except (TypeError, ValueError):

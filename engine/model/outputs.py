@@ -36,7 +36,11 @@ def raw_width(link: str, n_classes: int) -> int:
 
 
 def expit(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    """1 / (1 + exp(-x)), computed in place on one new array."""
+    out = np.negative(x)
+    np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
 
 
 def _softmax(raw: np.ndarray) -> np.ndarray:
@@ -62,8 +66,10 @@ def probabilities(link: str, raw: np.ndarray) -> np.ndarray | None:
     if link in {"identity", "exp"}:
         return None
     if link in {"logistic", "half_logistic"}:
-        p1 = expit(raw[:, 0] if link == "logistic" else 2.0 * raw[:, 0])
-        return np.column_stack([1.0 - p1, p1])
+        proba = np.empty((raw.shape[0], 2))
+        proba[:, 1] = expit(raw[:, 0] if link == "logistic" else 2.0 * raw[:, 0])
+        np.subtract(1.0, proba[:, 1], out=proba[:, 0])
+        return proba
     if link == "softmax":
         return _softmax(raw.copy())
     if link == "ovr_logistic":
