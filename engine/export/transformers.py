@@ -63,6 +63,13 @@ def _column_transformer(obj, kinds):
     return [{"op": "column_transformer", "blocks": blocks}], out_kinds
 
 
+def _function_transformer(obj, kinds):
+    """Only the identity (what ColumnTransformer makes of "passthrough") can be exported."""
+    if obj.func is not None:
+        raise _unsupported(obj, "a custom function")
+    return [], kinds
+
+
 def _need_numbers(obj, kinds):
     if CATEGORY in kinds:
         raise _unsupported(obj, "it receives text columns")
@@ -71,8 +78,9 @@ def _need_numbers(obj, kinds):
 def _standard_scaler(obj, kinds):
     _need_numbers(obj, kinds)
     step = {"op": "standard_scale",
-            "mean": None if obj.mean_ is None else floats(obj.mean_),
-            "scale": None if obj.scale_ is None else floats(obj.scale_)}
+            # mean_ is computed even when with_mean=False; only the flags say what is applied.
+            "mean": floats(obj.mean_) if obj.with_mean else None,
+            "scale": floats(obj.scale_) if obj.with_std else None}
     return [step], kinds
 
 
@@ -198,6 +206,7 @@ def _ordinal(obj, kinds):
 
 _HANDLERS = {
     "Pipeline": _pipeline,
+    "FunctionTransformer": _function_transformer,
     "ColumnTransformer": _column_transformer,
     "StandardScaler": _standard_scaler,
     "MinMaxScaler": _min_max_scaler,
