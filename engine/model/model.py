@@ -109,6 +109,11 @@ class Model:
         return None, cols
 
     def _finish(self, raw: np.ndarray, errors: RowErrors) -> Prediction:
+        unscorable = ~np.isfinite(raw).all(axis=1)
+        if unscorable.any():
+            errors.add(unscorable, lambda row: (
+                "the model could not score this row: a missing or extreme value reached it "
+                "after preprocessing; check the row's values"))
         bad = errors.rejected
         if self.task == "regression":
             pred = outputs.regression_value(self.link, raw)
