@@ -13,6 +13,7 @@ import pandas as pd
 
 from engine.errors import UnsupportedModel
 from engine.export.encode import floats
+from engine.export.estimators import SUPPORTED_ESTIMATORS
 from engine.model.categories import CATEGORY, NUMBER
 
 SUPPORTED_STEPS = ("Pipeline, ColumnTransformer (with passthrough / drop), StandardScaler, "
@@ -24,7 +25,8 @@ def _unsupported(obj, why: str = "") -> UnsupportedModel:
     reason = f" ({why})" if why else ""
     return UnsupportedModel(
         f"the preprocessing step {type(obj).__name__}{reason} cannot be exported. "
-        f"Supported steps: {SUPPORTED_STEPS}.", code="E_UNSUPPORTED_MODEL")
+        f"Supported steps: {SUPPORTED_STEPS}; supported estimators after them: "
+        f"{SUPPORTED_ESTIMATORS}.", code="E_UNSUPPORTED_MODEL")
 
 
 def _is_missing(v) -> bool:

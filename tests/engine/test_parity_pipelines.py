@@ -87,7 +87,7 @@ PIPELINES = {
 def test_pipeline_matches_sklearn(name):
     df, y = mixed_frame(900, seed=1)
     fitted = PIPELINES[name]().fit(df[:700], y[:700])
-    model, doc = roundtrip(fitted, df[:700], y[:700])
+    model, _ = roundtrip(fitted, df[:700], y[:700])
     test = df[700:].copy()
     assert_same_as_sklearn(model, fitted, test)
 
