@@ -148,13 +148,8 @@ def _gradient_boosting(est) -> dict:
     ensemble = {"kind": "trees", "compare": "float32", "outputs": len(baseline),
                 "init": floats(baseline), "scale": float(est.learning_rate), "divisor": 1.0,
                 "trees": stages}
-    link = _LINKS[type(est._loss.link).__name__]
-    if not hasattr(est, "classes_"):
-        return {"task": "regression", "link": link, "decision": "value", "estimator": ensemble}
-    task, classes = _classes(est)
-    decision = "raw_nonnegative" if task == "binary" else "argmax_raw"
-    return {"task": task, "classes": classes, "link": link, "decision": decision,
-            "estimator": ensemble}
+    # GradientBoostingClassifier predicts class 1 when raw >= 0.
+    return _boosted(est, ensemble, binary_decision="raw_nonnegative")
 
 
 def _hgb_tree(predictor, output: int) -> dict:
@@ -179,10 +174,16 @@ def _hist_gradient_boosting(est) -> dict:
     baseline = np.asarray(est._baseline_prediction, dtype=np.float64).ravel()
     ensemble = {"kind": "trees", "compare": "float64", "outputs": len(baseline),
                 "init": floats(baseline), "scale": 1.0, "divisor": 1.0, "trees": trees}
+    # HistGradientBoostingClassifier predicts class 1 only when raw > 0.
+    return _boosted(est, ensemble, binary_decision="raw_positive")
+
+
+def _boosted(est, ensemble: dict, binary_decision: str) -> dict:
+    """Task, link and decision of a boosted model, from its loss."""
     link = _LINKS[type(est._loss.link).__name__]
     if not hasattr(est, "classes_"):
         return {"task": "regression", "link": link, "decision": "value", "estimator": ensemble}
     task, classes = _classes(est)
-    decision = "raw_positive" if task == "binary" else "argmax_raw"
+    decision = binary_decision if task == "binary" else "argmax_raw"
     return {"task": task, "classes": classes, "link": link, "decision": decision,
             "estimator": ensemble}
