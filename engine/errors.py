@@ -50,3 +50,30 @@ class InputError(EngineError):
     """A file or argument the user gave cannot be used (missing, unreadable, malformed)."""
 
     code = "E_INPUT"
+
+
+class BundleRejected(EngineError):
+    """A bundle that must not be installed. `category` picks the operator's plain message:
+
+    - "damaged": the file is broken or altered (structure, sizes, hashes, limits);
+    - "untrusted": not signed by a trusted publisher allowed to sign this model, right now;
+    - "conflict": older than, or different from, a version already accepted.
+
+    `code` is the precise reason (e.g. E_HASH_MISMATCH) for the details and the log.
+    """
+
+    code = "E_BUNDLE_REJECTED"
+    HEADLINES = {
+        "damaged": "The bundle is damaged or has been altered; nothing was installed.",
+        "untrusted": "The bundle is not from a trusted publisher; nothing was installed.",
+        "conflict": "The bundle is older than, or conflicts with, a model already accepted; "
+                    "nothing was installed.",
+    }
+
+    def __init__(self, category: str, code: str, detail: str):
+        if category not in self.HEADLINES:
+            raise ValueError(f"unknown bundle rejection category {category!r}")
+        super().__init__(f"{self.HEADLINES[category]} {detail}", code)
+        self.category = category
+        self.detail = detail
+        self.headline = self.HEADLINES[category]
