@@ -10,11 +10,10 @@ import argparse
 import json
 import logging
 import sys
-from pathlib import Path
 
 from engine import __version__
-from engine.errors import EngineError, InputError
-from engine.fileio import write_atomic
+from engine.commands import models, publish
+from engine.errors import EngineError
 
 log = logging.getLogger(__name__)
 
@@ -34,35 +33,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print a JSON result on stdout")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    export = sub.add_parser("export", help="publisher: scikit-learn model -> coefficients.json")
-    export.add_argument("model", metavar="MODEL.joblib")
-    export.add_argument("--sample", required=True, metavar="TRAIN.csv",
-                        help="the training sample (gives the input schema)")
-    export.add_argument("--target", required=True, metavar="COL", help="the label column")
-    export.add_argument("--model-id", required=True, metavar="ID")
-    export.add_argument("-o", "--output", required=True, metavar="coefficients.json")
-    export.set_defaults(handler=_cmd_export)
+    publish.register(sub)
+    models.register(sub)
     return parser
 
 
-def _cmd_export(args) -> tuple[int, dict]:
-    from engine.export.exporter import export_model
-    from engine.export.load import load_publisher_model, read_sample  # publisher side only
-
-    out = Path(args.output)
-    if not out.parent.is_dir():
-        raise InputError(f"the output folder {out.parent} does not exist; create it or choose "
-                         "another -o path.")
-    model = load_publisher_model(Path(args.model))
-    sample = read_sample(Path(args.sample))
-    doc = export_model(model, sample, args.target, args.model_id)
-    text = json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
-    write_atomic(out, text.encode("utf-8"))
-    n_trees = len(doc["estimator"].get("trees", []))
-    summary = {"model_id": args.model_id, "task": doc["task"], "output": str(out),
-               "inputs": len(doc["inputs"]), "estimator": doc["estimator"]["kind"],
-               "trees": n_trees, "bytes": len(text.encode("utf-8"))}
-    return 0, summary
+def _render(result: dict) -> str:
+    """Plain text for people: one `key: value` line each; lists of records as indented lines."""
+    lines = []
+    for key, value in result.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            lines.append(f"{key}:")
+            lines += ["  " + "  ".join(f"{k}={v}" for k, v in item.items()) for item in value]
+        else:
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,16 +58,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        code, result = args.handler(args)
+        code, result = args.handler(args, args.workspace)
     except EngineError as exc:
         if args.json:
             print(json.dumps(exc.to_json()))
-        print(f"ratchet {args.command}: {exc.message}", file=sys.stderr)
+        print(f"ratchet {args.command}: {exc.message} [{exc.code}]", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result))
     else:
-        print(" ".join(f"{k}={v}" for k, v in result.items()))
+        print(_render(result))
     return code
 
 

@@ -12,7 +12,8 @@ from gui.main_window import MainWindow
 log = logging.getLogger(__name__)
 
 
-def run_app(argv: list[str], smoke_seconds: float | None = None) -> int:
+def run_app(argv: list[str], smoke_seconds: float | None = None, status: str | None = None
+            ) -> int:
     """Show the main window and run the event loop; return the process exit code.
 
     With ``smoke_seconds`` the app quits by itself after that long, exit code 0.
@@ -25,6 +26,8 @@ def run_app(argv: list[str], smoke_seconds: float | None = None) -> int:
     app.setOrganizationName("Ratchet")
 
     window = MainWindow()
+    if status:
+        window.model_status.setText(status)
     window.show()
     if smoke_seconds is not None:
         log.info("smoke run: quitting after %s s", smoke_seconds)

@@ -80,9 +80,40 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
+    status = _prepare_workspace(_global)
     from gui.app import run_app  # imports Qt
 
-    return run_app([sys.argv[0] if sys.argv else "ratchet"], smoke_seconds=args.smoke)
+    return run_app([sys.argv[0] if sys.argv else "ratchet"], smoke_seconds=args.smoke,
+                   status=status)
+
+
+def _prepare_workspace(global_options: list[str]) -> str:
+    """Open the workspace and, on first start, install the shipped demo model. Runs before Qt
+    is imported, so no window waits on it; returns the status line for the main window."""
+    from engine.errors import EngineError
+    from engine.registry.first_start import first_start
+    from engine.registry.registry import Registry
+    from engine.registry.workspace import Workspace
+
+    root = None
+    for i, opt in enumerate(global_options):
+        if opt.startswith("--workspace="):
+            root = opt.split("=", 1)[1]
+        elif opt == "--workspace":
+            root = global_options[i + 1]
+    try:
+        ws = Workspace.open(root)
+        first_start(ws)
+        registry = Registry(ws)
+        try:
+            label = "{}@{}".format(*registry.resolve(None))
+        finally:
+            registry.close()
+    except EngineError as exc:
+        return f"No model is active: {exc.message}"
+    except OSError as exc:
+        return f"The workspace cannot be opened: {exc}"
+    return f"Active model: {label}"
 
 
 if __name__ == "__main__":

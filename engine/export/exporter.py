@@ -6,7 +6,6 @@ workstation's loader and must reproduce scikit-learn's predictions on the sample
 
 from __future__ import annotations
 
-import datetime as dt
 import platform
 import warnings
 
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from engine import __version__
+from engine.clock import build_time
 from engine.errors import EngineError, InputError
 from engine.export.estimators import export_estimator
 from engine.export.schema import feature_schema, probe_missing
@@ -94,7 +94,7 @@ def _provenance(model, n_rows: int) -> dict:
 
     return {
         "exported_by": f"ratchet {__version__}",
-        "exported_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "exported_at": build_time().isoformat(),
         "library": f"scikit-learn {sklearn.__version__}",
         "python": platform.python_version(),
         "estimator": type(model).__name__,

@@ -42,7 +42,7 @@ def test_export_writes_a_file_that_reproduces_sklearn(trained, capsys):
         max_iter=20)).fit(X, y)
     assert _export(tmp_path, fitted) == 0
     out = capsys.readouterr().out
-    assert "model_id=demo-test" in out and "task=binary" in out
+    assert "model_id: demo-test" in out and "task: binary" in out
     doc = json.loads((tmp_path / "coefficients.json").read_text())
     assert doc["format"] == "ratchet-coefficients/1" and doc["model_id"] == "demo-test"
     assert [f["name"] for f in doc["inputs"]] == list(X.columns)

@@ -1,0 +1,1 @@
+"""Signed coefficient bundles: the archive, manifest, signatures, trust store, verification."""

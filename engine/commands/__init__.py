@@ -1,0 +1,1 @@
+"""Handlers of the `ratchet` subcommands, one module per group."""

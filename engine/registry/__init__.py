@@ -1,0 +1,1 @@
+"""The workspace: installed models, the active one, the rollback state and the history."""

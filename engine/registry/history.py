@@ -1,0 +1,47 @@
+"""The workspace's SQLite history: installed versions, the active one, every activation.
+
+WAL mode and short transactions, so the app, its watcher thread and a command-line run can
+write at the same time without losing a record; a process killed mid-transaction leaves the
+database as it was before the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import sqlite3
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS installed (
+    model_id TEXT NOT NULL, version INTEGER NOT NULL, bundle_sha256 TEXT NOT NULL,
+    manifest_sha256 TEXT NOT NULL, signers TEXT NOT NULL, created TEXT NOT NULL,
+    expires TEXT NOT NULL, installed_at TEXT NOT NULL, path TEXT NOT NULL,
+    PRIMARY KEY (model_id, version));
+CREATE TABLE IF NOT EXISTS active (
+    model_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS activations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, version INTEGER NOT NULL,
+    previous_version INTEGER, action TEXT NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL,
+    bundle_sha256 TEXT NOT NULL);
+"""
+
+
+def now_text() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.executescript(SCHEMA)
+    return conn

@@ -1,0 +1,197 @@
+"""The model registry: import (verify, install, activate), activate, roll back, list, load.
+
+Installing writes exactly the verified bytes (temp file + rename), then raises the rollback
+state, then records the version and the activation in one SQLite transaction. A crash between
+the steps leaves either nothing visible or an installed file that a re-import completes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.bundle.manifest import format_time
+from engine.bundle.trust import load_trust_store, trust_store_path
+from engine.bundle.verify import Accepted, VerifiedBundle, verify_bundle
+from engine.bundle.ziparchive import LIMITS, read_members
+from engine.errors import BundleRejected, EngineError, InputError
+from engine.fileio import write_atomic
+from engine.model import Model, load_coefficients
+from engine.registry import history
+from engine.registry.rollback_state import load_state, save_state
+from engine.registry.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledVersion:
+    model_id: str
+    version: int
+    active: bool
+    bundle_sha256: str
+    signers: tuple[str, ...]
+    created: str
+    expires: str
+    installed_at: str
+
+    def to_json(self) -> dict:
+        return {"model_id": self.model_id, "version": self.version, "active": self.active,
+                "bundle_sha256": self.bundle_sha256, "signers": list(self.signers),
+                "created": self.created, "expires": self.expires,
+                "installed_at": self.installed_at}
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """"ID" or "ID@VERSION"."""
+    model_id, _, version = ref.partition("@")
+    if not version:
+        return model_id, None
+    if not version.isdigit():
+        raise InputError(f"{ref!r}: the version after '@' must be a whole number.")
+    return model_id, int(version)
+
+
+def read_bundle_file(path: Path) -> bytes:
+    if not path.is_file():
+        raise InputError(f"the bundle {path} does not exist or is not a file.")
+    size = path.stat().st_size
+    if size > LIMITS.max_file_size:
+        raise BundleRejected("damaged", "E_BUNDLE_TOO_LARGE",
+                             f"{path} has {size} bytes, over the {LIMITS.max_file_size} limit.")
+    return path.read_bytes()
+
+
+class Registry:
+    def __init__(self, workspace: Workspace):
+        self.ws = workspace
+        self.db = history.connect(workspace.database)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- queries ---------------------------------------------------------------------------
+    def versions(self, model_id: str | None = None) -> list[InstalledVersion]:
+        sql = ("SELECT i.*, a.version IS NOT NULL AS is_active FROM installed i LEFT JOIN "
+               "active a ON a.model_id = i.model_id AND a.version = i.version")
+        args: tuple = ()
+        if model_id is not None:
+            sql += " WHERE i.model_id = ?"
+            args = (model_id,)
+        rows = self.db.execute(sql + " ORDER BY i.model_id, i.version", args).fetchall()
+        return [InstalledVersion(r["model_id"], r["version"], bool(r["is_active"]),
+                                 r["bundle_sha256"], tuple(filter(None, r["signers"].split(","))),
+                                 r["created"], r["expires"], r["installed_at"]) for r in rows]
+
+    def active_version(self, model_id: str) -> int | None:
+        row = self.db.execute("SELECT version FROM active WHERE model_id = ?",
+                              (model_id,)).fetchone()
+        return None if row is None else row["version"]
+
+    def activations(self, model_id: str) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM activations WHERE model_id = ? ORDER BY id",
+                               (model_id,)).fetchall()
+        return [dict(r) for r in rows]
+
+    def resolve(self, ref: str | None) -> tuple[str, int]:
+        """A model reference ("ID", "ID@V" or None for the only/most recent active model)."""
+        if ref is None:
+            rows = self.db.execute("SELECT a.model_id, a.version FROM active a JOIN activations "
+                                   "h ON h.model_id = a.model_id GROUP BY a.model_id "
+                                   "ORDER BY MAX(h.id) DESC").fetchall()
+            if not rows:
+                raise InputError("no model is active; import a bundle with `ratchet models "
+                                 "import BUNDLE`.", "E_NO_ACTIVE_MODEL")
+            return rows[0]["model_id"], rows[0]["version"]
+        model_id, version = parse_ref(ref)
+        if version is None:
+            version = self.active_version(model_id)
+            if version is None:
+                raise InputError(f"the model {model_id!r} is not installed or has no active "
+                                 "version; `ratchet models list` shows what is.",
+                                 "E_MODEL_UNKNOWN")
+        if not any(v.version == version for v in self.versions(model_id)):
+            raise InputError(f"{model_id}@{version} is not installed; `ratchet models list` "
+                             "shows what is.", "E_MODEL_UNKNOWN")
+        return model_id, version
+
+    def load_model(self, ref: str | None = None) -> tuple[Model, str]:
+        """The installed coefficients of a model (the active version unless one is named)."""
+        model_id, version = self.resolve(ref)
+        row = self.db.execute("SELECT bundle_sha256 FROM installed WHERE model_id=? AND "
+                              "version=?", (model_id, version)).fetchone()
+        data = self.ws.bundle_path(model_id, version).read_bytes()
+        if hashlib.sha256(data).hexdigest() != row["bundle_sha256"]:
+            raise EngineError(f"the installed bundle of {model_id}@{version} was changed on disk "
+                              "since it was verified; re-import it.", "E_INSTALLED_TAMPERED")
+        model = load_coefficients(read_members(data)["coefficients.json"])
+        return model, f"{model_id}@{version}"
+
+    # -- changes -----------------------------------------------------------------------------
+    def verify(self, data: bytes, now: dt.datetime | None = None) -> VerifiedBundle:
+        trust = load_trust_store(trust_store_path(self.ws.root))
+        return verify_bundle(data, trust, load_state(self.ws), now)
+
+    def import_bundle(self, data: bytes, now: dt.datetime | None = None) -> tuple[str, int, str]:
+        """Verify and install, then activate. Returns (model_id, version, status)."""
+        bundle = self.verify(data, now)
+        m = bundle.manifest
+        installed = any(v.version == m.version for v in self.versions(m.model_id))
+        if bundle.already_accepted and installed:
+            return m.model_id, m.version, "already-installed"
+        path = self.ws.bundle_path(m.model_id, m.version)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, bundle.data)
+        state = load_state(self.ws)
+        state[m.model_id] = Accepted(m.version, bundle.manifest_sha256)
+        save_state(self.ws, state)
+        previous = self.active_version(m.model_id)
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute(
+                "INSERT OR REPLACE INTO installed VALUES (?,?,?,?,?,?,?,?,?)",
+                (m.model_id, m.version, bundle.sha256, bundle.manifest_sha256,
+                 ",".join(bundle.signers), format_time(m.created), format_time(m.expires),
+                 history.now_text(), str(path)))
+            self._activate(m.model_id, m.version, previous, "import", bundle.sha256)
+        log.info("installed and activated %s (bundle %s)", bundle.label, bundle.sha256)
+        return m.model_id, m.version, "installed"
+
+    def _activate(self, model_id: str, version: int, previous: int | None, action: str,
+                  sha: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO active VALUES (?, ?)", (model_id, version))
+        self.db.execute("INSERT INTO activations (model_id, version, previous_version, action, "
+                        "user, at, bundle_sha256) VALUES (?,?,?,?,?,?,?)",
+                        (model_id, version, previous, action, history.current_user(),
+                         history.now_text(), sha))
+
+    def activate(self, model_id: str, version: int, action: str = "activate") -> str:
+        installed = {v.version: v for v in self.versions(model_id)}
+        if version not in installed:
+            raise InputError(f"{model_id}@{version} is not installed; `ratchet models list` "
+                             "shows what is.", "E_MODEL_UNKNOWN")
+        previous = self.active_version(model_id)
+        if previous == version:
+            return "already-active"
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._activate(model_id, version, previous, action,
+                           installed[version].bundle_sha256)
+        return "activated" if action == "activate" else "rolled-back"
+
+    def rollback(self, model_id: str) -> tuple[int, str]:
+        """Re-activate the version that was active before the current one was activated
+        (rollbacks themselves are skipped, so repeated rollbacks keep stepping back)."""
+        current = self.active_version(model_id)
+        if current is None:
+            raise InputError(f"the model {model_id!r} has no active version.", "E_MODEL_UNKNOWN")
+        for row in reversed(self.activations(model_id)):
+            prev = row["previous_version"]
+            if (row["version"] == current and row["action"] != "rollback" and prev is not None
+                    and prev != current):
+                return prev, self.activate(model_id, prev, action="rollback")
+        raise InputError(f"{model_id}@{current} has no earlier version to roll back to.",
+                         "E_NOTHING_TO_ROLL_BACK")

@@ -1,0 +1,1 @@
+"""Regression cases and requirements that travel inside every bundle."""

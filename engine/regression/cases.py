@@ -1,0 +1,113 @@
+"""Regression cases (`regression_cases.csv`): rows with the outputs the model must reproduce.
+
+Columns: the model's input columns; `expected` (the prediction: a number for regression, a class
+label for classifiers, or `rejected` for a row the model must refuse); optional
+`expected_proba_<class>`; `tolerance` (absolute); `kind` (golden, contrived or outlier); `note`;
+`source` (where an outlier came from).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import EngineError
+from engine.model import Model
+from engine.model.categories import NUMBER
+
+KINDS = ("golden", "contrived", "outlier")
+META = ("expected", "tolerance", "kind", "note", "source")
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    row: int  # 1-based data row in the CSV
+    kind: str
+    note: str
+    passed: bool
+    detail: str
+
+
+def _invalid(why: str) -> EngineError:
+    return EngineError(f"regression_cases.csv: {why}", "E_CASES_INVALID")
+
+
+def read_cases(data: bytes, model: Model) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise _invalid(f"cannot be read as CSV ({exc}).") from None
+    missing = [c for c in [*model.feature_names, "expected", "tolerance", "kind"]
+               if c not in frame.columns]
+    if missing:
+        raise _invalid(f"the column(s) {', '.join(missing)} are missing.")
+    bad_kind = ~frame["kind"].isin(KINDS)
+    if bad_kind.any():
+        row = int(np.flatnonzero(bad_kind)[0])
+        raise _invalid(f"row {row + 1}: kind {frame['kind'].iloc[row]!r} is not one of "
+                       f"{', '.join(KINDS)}.")
+    return frame
+
+
+def _inputs(frame: pd.DataFrame, model: Model) -> dict[str, np.ndarray]:
+    table = {}
+    for f in model.features:
+        text = frame[f.name].to_numpy(dtype=object)
+        empty = text == ""
+        if f.type == NUMBER:
+            table[f.name] = np.where(empty, None, text)
+        else:
+            table[f.name] = np.where(empty, None, text).astype(object)
+    return table
+
+
+def _close(actual: float, expected: str, tol: float) -> bool:
+    try:
+        return math.isfinite(actual) and abs(actual - float(expected)) <= tol
+    except ValueError:
+        return False
+
+
+def run_cases(data: bytes, model: Model) -> list[CaseResult]:
+    """Score every case and compare it with its expected outputs."""
+    frame = read_cases(data, model)
+    if frame.empty:
+        return []
+    result = model.predict(_inputs(frame, model))
+    proba_cols = {c[len("expected_proba_"):]: c for c in frame.columns
+                  if c.startswith("expected_proba_")}
+    out = []
+    for i in range(len(frame)):
+        case = frame.iloc[i]
+        try:
+            tol = float(case["tolerance"])
+        except ValueError:
+            raise _invalid(f"row {i + 1}: tolerance {case['tolerance']!r} is not a number."
+                           ) from None
+        problems = []
+        if case["expected"] == "rejected":
+            if not result.rejected[i]:
+                problems.append("expected the model to reject this row, but it scored it")
+        elif result.rejected[i]:
+            problems.append(f"rejected: {result.errors.get(i)}")
+        elif model.task == "regression":
+            if not _close(float(result.prediction[i]), case["expected"], tol):
+                problems.append(f"predicted {result.prediction[i]!r}, expected "
+                                f"{case['expected']} ± {tol}")
+        else:
+            if str(result.prediction[i]) != case["expected"]:
+                problems.append(f"predicted class {result.prediction[i]!r}, expected "
+                                f"{case['expected']!r}")
+            for k, label in enumerate(model.classes):
+                col = proba_cols.get(str(label))
+                if col and case[col] != "" and not _close(float(result.proba[i, k]), case[col],
+                                                          tol):
+                    problems.append(f"P({label}) = {result.proba[i, k]!r}, expected {case[col]} "
+                                    f"± {tol}")
+        out.append(CaseResult(i + 1, case["kind"], case.get("note", ""), not problems,
+                              "; ".join(problems) or "ok"))
+    return out
