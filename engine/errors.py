@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class EngineError(Exception):
     """An error the user can act on. `code` is stable (scripts match on it); `message` is plain."""
@@ -63,7 +65,7 @@ class BundleRejected(EngineError):
     """
 
     code = "E_BUNDLE_REJECTED"
-    HEADLINES = {
+    HEADLINES: ClassVar[dict[str, str]] = {
         "damaged": "The bundle is damaged or has been altered; nothing was installed.",
         "untrusted": "The bundle is not from a trusted publisher; nothing was installed.",
         "conflict": "The bundle is older than, or conflicts with, a model already accepted; "
