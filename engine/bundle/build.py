@@ -40,4 +40,4 @@ def build_bundle(payload: dict[str, bytes], version: int, private_keys: list,
     members = [(MANIFEST, manifest_bytes), (SIGNATURE, sign_manifest(manifest_bytes,
                                                                      private_keys))]
     members += [(name, payload[name]) for name in PAYLOAD_MEMBERS]
-    return write_members(members)
+    return write_members(members, deflate=False)  # see verify.py: canonical archives

@@ -2,7 +2,9 @@
 hashes, and finally that the coefficients reproduce the bundle's own regression cases.
 
 The caller reads the file once and passes the bytes; nothing here touches the disk, so what is
-verified is exactly what gets installed.
+verified is exactly what gets installed. Bundles are canonical archives: members stored (not
+deflated, so no compressor's version can change the bytes) with fixed headers, so every byte of
+the file follows from the signed content and any alteration at all is refused.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from engine.bundle.manifest import (
 )
 from engine.bundle.signing import parse_signatures, public_from_raw, signature_valid
 from engine.bundle.trust import TrustedKey, TrustStore
-from engine.bundle.ziparchive import read_members
+from engine.bundle.ziparchive import read_members, write_members
 from engine.errors import BundleRejected, CoefficientsInvalid, EngineError
 from engine.model import Model, load_coefficients
 from engine.regression.cases import CaseResult, run_cases
@@ -170,6 +172,10 @@ def verify_bundle(data: bytes, trust: TrustStore, accepted: dict[str, Accepted],
     """Check everything; return what to install, or raise BundleRejected."""
     now = now or dt.datetime.now(dt.UTC)
     members = read_members(data)
+    if write_members(list(members.items()), deflate=False) != data:
+        raise BundleRejected("damaged", "E_ZIP_NOT_CANONICAL",
+                             "The archive is not in the exact form `ratchet bundle build` writes "
+                             "(it was re-packed or altered).")
     for name in (MANIFEST, SIGNATURE):
         if name not in members:
             raise BundleRejected("damaged", "E_MEMBER_MISSING", f"The archive has no {name}.")

@@ -72,7 +72,7 @@ def assemble(payload: dict[str, bytes], model_id: str = "test-model", version: i
         signature = sign_manifest(manifest, [s.key for s in signers])
     members = [(MANIFEST, manifest), (SIGNATURE, signature)]
     members += [(n, b) for n, b in payload.items()] + (extra or [])
-    return write_members(members)
+    return write_members(members, deflate=False)
 
 
 def make_store(path: Path, keys, threshold: int = 1) -> TrustStore:
