@@ -50,13 +50,38 @@ def _render(result: dict) -> str:
     return "\n".join(lines)
 
 
+WORKSPACE_COMMANDS = {"models", "trust", "bundle"}
+
+
+def _log_to_workspace(root) -> None:
+    """Workstation commands also log (INFO and up) to the workspace's logs/ratchet.log, where
+    refusals are recorded with their precise code."""
+    from engine.registry.workspace import Workspace
+
+    try:
+        handler = logging.FileHandler(Workspace.open(root).logs_dir / "ratchet.log",
+                                      encoding="utf-8")
+    except OSError:
+        return  # the command itself will report the unusable workspace
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    engine_log = logging.getLogger("engine")
+    engine_log.setLevel(logging.INFO)
+    engine_log.addHandler(handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    to_stderr = logging.StreamHandler()
+    to_stderr.setLevel(logging.WARNING)  # INFO goes only to the workspace log file
+    logging.basicConfig(level=logging.WARNING, handlers=[to_stderr],
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command in WORKSPACE_COMMANDS:
+        _log_to_workspace(args.workspace)
     try:
         code, result = args.handler(args, args.workspace)
     except EngineError as exc:

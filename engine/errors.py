@@ -75,6 +75,7 @@ class BundleRejected(EngineError):
     def __init__(self, category: str, code: str, detail: str):
         if category not in self.HEADLINES:
             raise ValueError(f"unknown bundle rejection category {category!r}")
+        detail = detail[:1].upper() + detail[1:]
         super().__init__(f"{self.HEADLINES[category]} {detail}", code)
         self.category = category
         self.detail = detail

@@ -2,7 +2,7 @@
 
 Kept where an administrator installs it: $RATCHET_TRUST_STORE if set, else the system-wide
 /etc/ratchet/trust.json if it exists (the installer puts it there), else the workspace's
-trust.json (seeded from the shipped coefficients/trust.json on first start).
+trust.json (a new workspace gets a copy of the shipped coefficients/trust.json).
 """
 
 from __future__ import annotations

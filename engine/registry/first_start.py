@@ -1,11 +1,10 @@
-"""A new workspace starts with the default trust store and the shipped demo model installed."""
+"""A new workspace starts with the shipped demo model installed (Workspace.open seeds the
+default trust store)."""
 
 from __future__ import annotations
 
 import logging
-import shutil
 
-from engine.bundle.trust import trust_store_path
 from engine.errors import EngineError
 from engine.registry.registry import Registry, read_bundle_file
 from engine.registry.workspace import Workspace
@@ -18,10 +17,6 @@ def first_start(ws: Workspace) -> list[str]:
     """Seed a new workspace; returns the labels of the models installed. Idempotent: does
     nothing once any model has been installed."""
     shipped = shipped_dir("coefficients")
-    store = trust_store_path(ws.root)
-    if store == ws.root / "trust.json" and not store.exists() and (
-            shipped / "trust.json").is_file():
-        shutil.copyfile(shipped / "trust.json", store)
     registry = Registry(ws)
     installed = []
     try:

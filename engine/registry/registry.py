@@ -133,7 +133,11 @@ class Registry:
     # -- changes -----------------------------------------------------------------------------
     def verify(self, data: bytes, now: dt.datetime | None = None) -> VerifiedBundle:
         trust = load_trust_store(trust_store_path(self.ws.root))
-        return verify_bundle(data, trust, load_state(self.ws), now)
+        try:
+            return verify_bundle(data, trust, load_state(self.ws), now)
+        except BundleRejected as exc:
+            log.info("bundle refused (%s, %s): %s", exc.category, exc.code, exc.detail)
+            raise
 
     def import_bundle(self, data: bytes, now: dt.datetime | None = None) -> tuple[str, int, str]:
         """Verify and install, then activate. Returns (model_id, version, status)."""

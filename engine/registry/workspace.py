@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from engine.shipped import shipped_dir
 
 
 def default_workspace() -> Path:
@@ -25,7 +28,16 @@ class Workspace:
         ws = cls(Path(root) if root is not None else default_workspace())
         for folder in (ws.root, ws.models_dir, ws.reports_dir, ws.logs_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        default_store = shipped_dir("coefficients") / "trust.json"
+        if not ws.trust_store.exists() and default_store.is_file():
+            # A new workspace trusts what the shipped default trust store trusts (the demo
+            # publisher, for demo-* models only) until an administrator installs another.
+            shutil.copyfile(default_store, ws.trust_store)
         return ws
+
+    @property
+    def trust_store(self) -> Path:
+        return self.root / "trust.json"
 
     @property
     def models_dir(self) -> Path:

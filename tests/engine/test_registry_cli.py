@@ -57,7 +57,8 @@ def test_publish_trust_import_activate_rollback(setup, capsys):
                       "fraud-*", "--name", "Fraud team")
     assert code == 0 and len(added["keyid"]) == 64
     code, listed = run(capsys, *ws, "trust", "list")
-    assert [k["models"] for k in listed["keys"]] == ["fraud-*"]
+    # A new workspace starts with the shipped default store: the demo key, for demo-* only.
+    assert [k["models"] for k in listed["keys"]] == ["demo-*", "fraud-*"]
 
     assert run(capsys, *ws, "bundle", "verify", v1)[1]["status"] == "verified"
     assert run(capsys, *ws, "models", "import", v1)[1] == {
