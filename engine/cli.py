@@ -12,7 +12,7 @@ import logging
 import sys
 
 from engine import __version__
-from engine.commands import models, publish
+from engine.commands import models, predict, publish
 from engine.errors import EngineError
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print a JSON result on stdout")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    publish.register(sub)
+    predict.register(sub)
     models.register(sub)
+    publish.register(sub)
     return parser
 
 
@@ -50,7 +51,7 @@ def _render(result: dict) -> str:
     return "\n".join(lines)
 
 
-WORKSPACE_COMMANDS = {"models", "trust", "bundle"}
+WORKSPACE_COMMANDS = {"predict", "models", "trust", "bundle"}
 
 
 def _log_to_workspace(root) -> None:

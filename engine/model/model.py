@@ -43,6 +43,7 @@ class Prediction:
     proba: np.ndarray | None
     rejected: np.ndarray
     errors: dict[int, str]
+    class_index: np.ndarray | None = None  # classifiers: index into Model.classes
 
     @property
     def n_ok(self) -> int:
@@ -70,8 +71,16 @@ class Model:
         """Score every row of `table`: a DataFrame, a mapping of column name -> values, or a
         2-d array whose columns are the model's inputs in order. Never modifies the input."""
         matrix, cols = self._columns(table)
-        n = cols[0].shape[0]
-        errors = RowErrors(n)
+        return self._predict(matrix, cols, RowErrors(cols[0].shape[0]))
+
+    def predict_columns(self, columns: Mapping[str, np.ndarray], errors: RowErrors
+                        ) -> Prediction:
+        """Like `predict`, for columns already parsed by the caller, which may have rejected
+        some rows already (`errors`, one entry per row)."""
+        return self._predict(None, [np.asarray(columns[n]) for n in self.feature_names], errors)
+
+    def _predict(self, matrix, cols: list[np.ndarray], errors: RowErrors) -> Prediction:
+        n = len(errors.rejected)
         cols = [_coerce(c, f, errors) for c, f in zip(cols, self.features, strict=True)]
         for col, f in zip(cols, self.features, strict=True):
             if not f.missing:
@@ -128,7 +137,7 @@ class Model:
             proba[bad] = np.nan
             pred = pred.astype(object)
             pred[bad] = None
-        return Prediction(pred, proba, bad, errors.messages)
+        return Prediction(pred, proba, bad, errors.messages, idx)
 
 
 def _missing_message(name: str):

@@ -24,6 +24,12 @@ CREATE TABLE IF NOT EXISTS activations (
     id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, version INTEGER NOT NULL,
     previous_version INTEGER, action TEXT NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL,
     bundle_sha256 TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, bundle_sha256 TEXT NOT NULL,
+    input TEXT NOT NULL, input_sha256 TEXT NOT NULL, output TEXT NOT NULL,
+    rows INTEGER NOT NULL, ok INTEGER NOT NULL, rejected INTEGER NOT NULL,
+    started TEXT NOT NULL, finished TEXT NOT NULL, user TEXT NOT NULL,
+    app_version TEXT NOT NULL);
 """
 
 
@@ -45,3 +51,15 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.executescript(SCHEMA)
     return conn
+
+
+def record_batch(conn: sqlite3.Connection, result) -> int:
+    """Store a finished prediction batch (an engine.batch.score.BatchResult)."""
+    with conn:
+        cur = conn.execute(
+            "INSERT INTO batches (model, bundle_sha256, input, input_sha256, output, rows, ok, "
+            "rejected, started, finished, user, app_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (result.model, result.bundle_sha256, result.input, result.input_sha256,
+             result.output, result.rows, result.ok, result.rejected, result.started,
+             result.finished, current_user(), result.app_version))
+    return int(cur.lastrowid)

@@ -118,6 +118,12 @@ class Registry:
                              "shows what is.", "E_MODEL_UNKNOWN")
         return model_id, version
 
+    def bundle_sha256(self, label: str) -> str:
+        model_id, version = parse_ref(label)
+        row = self.db.execute("SELECT bundle_sha256 FROM installed WHERE model_id=? AND "
+                              "version=?", (model_id, version)).fetchone()
+        return "" if row is None else row["bundle_sha256"]
+
     def load_model(self, ref: str | None = None) -> tuple[Model, str]:
         """The installed coefficients of a model (the active version unless one is named)."""
         model_id, version = self.resolve(ref)

@@ -1,0 +1,157 @@
+"""One chunk of records: parse the model's columns (pyarrow), and write the output lines.
+
+Output lines are the input records byte for byte, with the appended columns joined on in
+Arrow (numbers formatted in shortest round-trip form by Arrow's cast), so no input field is
+ever re-formatted and no Python loop runs per row on the normal path.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from engine.batch.csv_input import CsvInput
+from engine.batch.records import Chunk
+from engine.errors import InputError
+from engine.model import Model, Prediction
+from engine.model.categories import NUMBER
+from engine.model.rows import RowErrors
+
+
+def csv_field(text: str, delimiter: str) -> str:
+    """A value quoted as CSV needs it."""
+    if any(ch in text for ch in (delimiter, '"', "\n", "\r")):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _numbers(strings: pa.Array, name: str, errors: RowErrors, rows: np.ndarray) -> np.ndarray:
+    """Text -> float64; empty is missing (NaN); text that is not a number rejects its row."""
+    trimmed = pc.utf8_trim_whitespace(strings)
+    blank = pc.equal(trimmed, "")
+    as_null = pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
+    try:
+        return pc.cast(as_null, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    texts = as_null.to_pylist()
+    out = np.full(len(texts), np.nan)
+    bad = np.zeros(len(texts), dtype=bool)
+    for i, t in enumerate(texts):
+        if t is None:
+            continue
+        try:
+            out[i] = float(t)
+        except ValueError:
+            bad[i] = True
+    full = np.zeros(len(errors.rejected), dtype=bool)
+    full[rows[bad]] = True
+    where = {int(r): texts[i] for i, r in zip(np.flatnonzero(bad), rows[bad], strict=True)}
+    errors.add(full, lambda row: f"column {name!r}: {where[row]!r} is not a number")
+    return out
+
+
+def parse_chunk(chunk: Chunk, source: CsvInput, model: Model) -> tuple[dict, RowErrors]:
+    """The model's input columns for every record of the chunk, and the rows already refused."""
+    try:
+        chunk.data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = chunk.first_row + chunk.data[: exc.start].count(b"\n") + 2
+        raise InputError(f"{source.path}: line {line} is not UTF-8 text (the encoding tried). "
+                         "Re-save the file as UTF-8, e.g. 'CSV UTF-8' in Excel, and try again.",
+                         "E_ENCODING") from None
+    n = len(chunk.starts) - 1
+    errors = RowErrors(n)
+    invalid: list[tuple[int, int]] = []
+
+    def on_invalid(row) -> str:
+        invalid.append((row.number, row.actual_columns))
+        return "skip"
+
+    needed = model.feature_names
+    table = pcsv.read_csv(
+        io.BytesIO(chunk.data),
+        read_options=pcsv.ReadOptions(column_names=source.header, use_threads=False,
+                                      block_size=len(chunk.data) + 1),
+        parse_options=pcsv.ParseOptions(delimiter=source.delimiter, invalid_row_handler=on_invalid,
+                                        ignore_empty_lines=False,
+                                        newlines_in_values=b'"' in chunk.data),
+        convert_options=pcsv.ConvertOptions(include_columns=needed,
+                                            column_types={c: pa.string() for c in needed},
+                                            strings_can_be_null=False,
+                                            quoted_strings_can_be_null=False))
+    bad_rows = np.array([number - 1 for number, _ in invalid], dtype=np.int64)
+    rows = np.setdiff1d(np.arange(n), bad_rows)  # record index of each parsed row
+    if len(rows) != table.num_rows:
+        raise InputError(f"{source.path}: the rows near line {chunk.first_row + 2} cannot be "
+                         "read consistently; check the file's quoting.", "E_NOT_CSV")
+    if len(bad_rows):
+        counts = {number - 1: actual for number, actual in invalid}
+        mask = np.zeros(n, dtype=bool)
+        mask[bad_rows] = True
+        errors.add(mask, lambda row: f"the row has {counts[row]} fields, the header has "
+                                     f"{len(source.header)}")
+    lengths = np.diff(chunk.starts)
+    first = np.frombuffer(chunk.data, dtype=np.uint8)[chunk.starts[:-1]]
+    blank = (lengths == 1) | ((lengths == 2) & (first == ord("\r")))
+    errors.add(blank, lambda row: "the row is empty")
+    columns = {}
+    for feature in model.features:
+        strings = table.column(feature.name).combine_chunks()
+        if feature.type == NUMBER:
+            values = np.full(n, np.nan)
+            values[rows] = _numbers(strings, feature.name, errors, rows)
+        else:
+            values = np.full(n, None, dtype=object)
+            text = strings.to_numpy(zero_copy_only=False)
+            values[rows] = np.where(text == "", None, text)
+        columns[feature.name] = values
+    return columns, errors
+
+
+def output_lines(chunk: Chunk, result: Prediction, model: Model, delimiter: str) -> memoryview:
+    """The chunk's output: each input record unchanged, then the appended columns."""
+    n = len(chunk.starts) - 1
+    offsets = pa.py_buffer(chunk.starts.astype(np.int32))
+    records = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(chunk.data))
+    records = pc.utf8_rtrim(records, characters="\r\n")
+    bad = result.rejected
+
+    def numbers(values: np.ndarray) -> pa.Array:
+        return pc.fill_null(pc.cast(pa.array(values, mask=bad), pa.string()), "")
+
+    if model.task == "regression":
+        appended = [numbers(result.prediction.astype(np.float64))]
+    else:
+        labels = pa.array([csv_field(str(c), delimiter) for c in model.classes] + [""])
+        index = np.where(bad, len(model.classes), result.class_index)
+        appended = [labels.take(pa.array(index))]
+        appended += [numbers(result.proba[:, k]) for k in range(len(model.classes))]
+    appended.append(pa.array(["ok", "rejected"]).take(pa.array(bad.astype(np.int8))))
+    messages = np.full(n, "", dtype=object)
+    for row, message in result.errors.items():
+        messages[row] = csv_field(message, delimiter)
+    appended.append(pc.binary_join_element_wise(pa.array(messages, type=pa.string()), "\n", ""))
+    lines = pc.binary_join_element_wise(records, *appended, delimiter)
+    line_offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+    start, stop = line_offsets[lines.offset], line_offsets[lines.offset + len(lines)]
+    return memoryview(lines.buffers()[2])[start:stop]
+
+
+def output_header(source: CsvInput, model: Model) -> str:
+    names = ["prediction"]
+    if model.task != "regression":
+        names += [f"proba_{c}" for c in model.classes]
+    names += ["status", "error"]
+    clash = [n for n in names if n in source.header]
+    if clash:
+        raise InputError(f"{source.path}: the file already has the column(s) "
+                         f"{', '.join(map(repr, clash))} that predictions add (is it an "
+                         "output file?); rename or remove them and try again.",
+                         "E_COLUMN_CLASH")
+    return source.delimiter.join([source.header_text,
+                                  *(csv_field(n, source.delimiter) for n in names)]) + "\n"
