@@ -55,8 +55,11 @@ def _numbers(strings: pa.Array, name: str, errors: RowErrors, rows: np.ndarray) 
     return out
 
 
-def parse_chunk(chunk: Chunk, source: CsvInput, model: Model) -> tuple[dict, RowErrors]:
-    """The model's input columns for every record of the chunk, and the rows already refused."""
+def parse_chunk(chunk: Chunk, source: CsvInput, model: Model
+                ) -> tuple[dict, RowErrors, np.ndarray]:
+    """The model's input columns for every record of the chunk, the rows already refused, and
+    for each row how many empty fields to add so that a short row's appended columns still line
+    up under their header."""
     try:
         chunk.data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -89,8 +92,11 @@ def parse_chunk(chunk: Chunk, source: CsvInput, model: Model) -> tuple[dict, Row
     if len(rows) != table.num_rows:
         raise InputError(f"{source.path}: the rows near line {chunk.first_row + 2} cannot be "
                          "read consistently; check the file's quoting.", "E_NOT_CSV")
+    pad = np.zeros(n, dtype=np.int64)
     if len(bad_rows):
         counts = {number - 1: actual for number, actual in invalid}
+        for row, actual in counts.items():
+            pad[row] = max(0, len(source.header) - actual)
         mask = np.zeros(n, dtype=bool)
         mask[bad_rows] = True
         errors.add(mask, lambda row: f"the row has {counts[row]} fields, the header has "
@@ -99,6 +105,7 @@ def parse_chunk(chunk: Chunk, source: CsvInput, model: Model) -> tuple[dict, Row
     first = np.frombuffer(chunk.data, dtype=np.uint8)[chunk.starts[:-1]]
     blank = (lengths == 1) | ((lengths == 2) & (first == ord("\r")))
     errors.add(blank, lambda row: "the row is empty")
+    pad[blank] = len(source.header) - 1
     columns = {}
     for feature in model.features:
         strings = table.column(feature.name).combine_chunks()
@@ -110,15 +117,19 @@ def parse_chunk(chunk: Chunk, source: CsvInput, model: Model) -> tuple[dict, Row
             text = strings.to_numpy(zero_copy_only=False)
             values[rows] = np.where(text == "", None, text)
         columns[feature.name] = values
-    return columns, errors
+    return columns, errors, pad
 
 
-def output_lines(chunk: Chunk, result: Prediction, model: Model, delimiter: str) -> memoryview:
+def output_lines(chunk: Chunk, result: Prediction, model: Model, delimiter: str,
+                 pad: np.ndarray) -> memoryview:
     """The chunk's output: each input record unchanged, then the appended columns."""
     n = len(chunk.starts) - 1
     offsets = pa.py_buffer(chunk.starts.astype(np.int32))
     records = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(chunk.data))
     records = pc.utf8_rtrim(records, characters="\r\n")
+    if pad.any():
+        fills = pa.array([delimiter * k for k in range(int(pad.max()) + 1)])
+        records = pc.binary_join_element_wise(records, fills.take(pa.array(pad)), "")
     bad = result.rejected
 
     def numbers(values: np.ndarray) -> pa.Array:

@@ -47,7 +47,7 @@ def inspect_csv(path: Path, model: Model, cancel: CancelToken | None = None) -> 
             cancel.check()
         n = len(chunk.starts) - 1
         if rows == 0 and not missing:
-            columns, errors = parse_chunk(chunk, source, model)
+            columns, errors, _ = parse_chunk(chunk, source, model)
             result = model.predict_columns(columns, errors)
             sample_rows = n
             sample_rejected = int(result.rejected.sum())

@@ -83,9 +83,9 @@ def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
                 if cancel is not None:
                     cancel.check()
                 digest.update(chunk.data)
-                columns, errors = parse_chunk(chunk, source, model)
+                columns, errors, pad = parse_chunk(chunk, source, model)
                 result = model.predict_columns(columns, errors)
-                out.write(output_lines(chunk, result, model, source.delimiter))
+                out.write(output_lines(chunk, result, model, source.delimiter, pad))
                 rows += len(result.rejected)
                 rejected += int(result.rejected.sum())
                 progress(min(1.0, chunk.end_offset / max(1, source.size)),
