@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.model.reader import Reader
-from engine.model.tree_kernel import accumulate_trees
+from engine.model.tree_kernel import accumulate_trees, block_rows, pack_trees
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,36 +42,37 @@ class Linear:
 
 @dataclass(frozen=True, slots=True)
 class TreeEnsemble:
-    """Trees flattened into one set of parallel arrays; `roots[t]` is tree t's first node.
+    """Trees packed for the compiled kernel (layout and rationale: `tree_kernel`).
 
     raw = (init + sum over trees of scale * leaf value) / divisor. Tree t adds its leaf's values
-    to the outputs starting at `out_col[t]`.
+    to the outputs starting at `out_col[t]`; `leaf_value` already holds scale * value.
     """
 
-    compare_float32: bool
-    feature: np.ndarray
-    threshold: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
-    missing_left: np.ndarray
-    value: np.ndarray
-    roots: np.ndarray
+    nodes: np.ndarray  # split-node records, tree_kernel.node_dtype (float32 or float64 thr)
+    roots: np.ndarray  # per tree: the root's code (a leaf code for a one-node tree)
+    dense: np.ndarray  # per tree: levels above its shallowest leaf
     out_col: np.ndarray
+    leaf_value: np.ndarray
     init: np.ndarray
-    scale: float
     divisor: float
+    block: int  # rows per kernel block
 
     @property
     def n_outputs(self) -> int:
         return self.init.shape[0]
 
     def raw(self, X: np.ndarray) -> np.ndarray:
-        X = np.ascontiguousarray(X, dtype=np.float32 if self.compare_float32 else np.float64)
-        out = np.empty((X.shape[0], self.n_outputs))
+        X = np.asarray(X, dtype=np.float64)
+        n_rows, n_features = X.shape
+        out = np.empty((n_rows, self.n_outputs))
         out[:] = self.init
-        accumulate_trees(X, self.feature, self.threshold, self.left, self.right,
-                         self.missing_left, self.value, self.roots, self.out_col,
-                         self.scale, out)
+        # A column-major matrix (what a DataFrame gives) is read through its transpose, uncopied.
+        by_column = X.flags.f_contiguous and not X.flags.c_contiguous
+        data = X.T if by_column else np.ascontiguousarray(X)
+        scratch = np.empty((max(1, min(self.block, n_rows)), n_features),
+                           dtype=self.nodes.dtype["thr"])
+        accumulate_trees(data, by_column, self.nodes, self.roots, self.dense, self.out_col,
+                         self.leaf_value, out, scratch)
         if self.divisor != 1.0:
             out /= self.divisor
         return out
@@ -98,19 +99,26 @@ class TreeEnsemble:
                     f"tree {t} writes outputs {p[6]}..{p[6] + width - 1} of only {n_out}")
         shift = [np.where(p[2] >= 0, p[2] + o, -1) for p, o in zip(parts, offsets, strict=True)]
         shift_r = [np.where(p[3] >= 0, p[3] + o, -1) for p, o in zip(parts, offsets, strict=True)]
-        return cls(
-            compare_float32=compare == "float32",
-            feature=np.concatenate([p[0] for p in parts]).astype(np.intp),
+        nodes, roots, dense, leaf_value = pack_trees(
+            feature=np.concatenate([p[0] for p in parts]),
             threshold=np.concatenate([p[1] for p in parts]),
-            left=np.concatenate(shift).astype(np.intp),
-            right=np.concatenate(shift_r).astype(np.intp),
+            left=np.concatenate(shift),
+            right=np.concatenate(shift_r),
             missing_left=np.concatenate([p[4] for p in parts]),
-            value=np.ascontiguousarray(np.vstack([p[5] for p in parts])),
+            value=np.vstack([p[5] for p in parts]),
             roots=offsets.astype(np.intp),
-            out_col=np.array([p[6] for p in parts], dtype=np.intp),
-            init=init,
             scale=scale,
+            compare_float32=compare == "float32",
+        )
+        return cls(
+            nodes=nodes,
+            roots=roots,
+            dense=dense,
+            out_col=np.array([p[6] for p in parts], dtype=np.intp),
+            leaf_value=leaf_value,
+            init=init,
             divisor=divisor,
+            block=block_rows(nodes, leaf_value, n_features),
         )
 
 

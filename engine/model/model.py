@@ -13,7 +13,7 @@ import numpy as np
 from engine.errors import CoefficientsInvalid, InputError
 from engine.model import outputs
 from engine.model.categories import CATEGORY, NUMBER
-from engine.model.estimators import ESTIMATORS
+from engine.model.estimators import ESTIMATORS, Linear
 from engine.model.reader import Reader
 from engine.model.rows import RowErrors, missing_mask, show_value
 from engine.model.steps import parse_steps, run_steps
@@ -82,9 +82,11 @@ class Model:
     def _predict(self, matrix, cols: list[np.ndarray], errors: RowErrors) -> Prediction:
         n = len(errors.rejected)
         cols = [_coerce(c, f, errors) for c, f in zip(cols, self.features, strict=True)]
-        for col, f in zip(cols, self.features, strict=True):
-            if not f.missing:
-                errors.add(missing_mask(col), _missing_message(f.name))
+        # A bare linear model turns any NaN input into a NaN score, so its missing values can be
+        # found from the scores afterwards instead of by a pass over every column.
+        deferred = not self.steps and isinstance(self.estimator, Linear)
+        if not deferred:
+            self._reject_missing(cols, errors, rows=None)
         if self.steps or matrix is None or matrix.dtype != np.float64:
             cols = run_steps(self.steps, cols, self.feature_names, errors)
             matrix = np.empty((n, len(cols)), dtype=np.float64, order="F")
@@ -92,7 +94,24 @@ class Model:
                 matrix[:, j] = col
         # Rejected rows are scored like the others (NaN and unknowns cannot derail the kernels)
         # and blanked afterwards.
-        return self._finish(self.estimator.raw(matrix), errors)
+        raw = self.estimator.raw(matrix)
+        if deferred:
+            unscorable = np.flatnonzero(~np.isfinite(raw).all(axis=1))
+            if unscorable.size:
+                self._reject_missing(cols, errors, rows=unscorable)
+        return self._finish(raw, errors)
+
+    def _reject_missing(self, cols, errors: RowErrors, rows: np.ndarray | None) -> None:
+        """Reject rows with a missing value where the model takes none (only `rows` if given)."""
+        for col, f in zip(cols, self.features, strict=True):
+            if f.missing:
+                continue
+            if rows is None:
+                errors.add(missing_mask(col), _missing_message(f.name))
+            else:
+                mask = np.zeros(len(errors.rejected), dtype=bool)
+                mask[rows] = missing_mask(col[rows])
+                errors.add(mask, _missing_message(f.name))
 
     def _columns(self, table) -> tuple[np.ndarray | None, list[np.ndarray]]:
         """The input as columns; numbers as views of one float matrix where the input allows."""
