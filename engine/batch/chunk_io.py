@@ -31,6 +31,10 @@ def csv_field(text: str, delimiter: str) -> str:
 
 def _numbers(strings: pa.Array, name: str, errors: RowErrors, rows: np.ndarray) -> np.ndarray:
     """Text -> float64; empty is missing (NaN); text that is not a number rejects its row."""
+    try:  # the common case: every field is a number
+        return pc.cast(strings, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     trimmed = pc.utf8_trim_whitespace(strings)
     blank = pc.equal(trimmed, "")
     as_null = pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
@@ -88,7 +92,7 @@ def parse_chunk(chunk: Chunk, source: CsvInput, model: Model
                                             strings_can_be_null=False,
                                             quoted_strings_can_be_null=False))
     bad_rows = np.array([number - 1 for number, _ in invalid], dtype=np.int64)
-    rows = np.setdiff1d(np.arange(n), bad_rows)  # record index of each parsed row
+    rows = np.setdiff1d(np.arange(n), bad_rows, assume_unique=True) if invalid else np.arange(n)
     if len(rows) != table.num_rows:
         raise InputError(f"{source.path}: the rows near line {chunk.first_row + 2} cannot be "
                          "read consistently; check the file's quoting.", "E_NOT_CSV")
