@@ -13,7 +13,7 @@ import sys
 
 from engine import __version__
 from engine.commands import models, predict, publish
-from engine.errors import EngineError
+from engine.errors import Cancelled, EngineError
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,17 @@ def _render(result: dict) -> str:
     return "\n".join(lines)
 
 
+class _NoTraceback(logging.Formatter):
+    """Tracebacks go to the log file, never to the terminal."""
+
+    def formatException(self, ei) -> str:
+        return ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.exc_text = ""
+        return super().format(record).rstrip()
+
+
 WORKSPACE_COMMANDS = {"predict", "models", "trust", "bundle"}
 
 
@@ -79,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     to_stderr = logging.StreamHandler()
     to_stderr.setLevel(logging.WARNING)  # INFO goes only to the workspace log file
-    logging.basicConfig(level=logging.WARNING, handlers=[to_stderr],
-                        format="%(levelname)s %(name)s: %(message)s")
+    to_stderr.setFormatter(_NoTraceback("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[to_stderr])
     if args.command in WORKSPACE_COMMANDS:
         _log_to_workspace(args.workspace)
     try:
@@ -89,6 +100,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps(exc.to_json()))
         print(f"ratchet {args.command}: {exc.message} [{exc.code}]", file=sys.stderr)
+        return 2
+    except Cancelled:
+        print(f"ratchet {args.command}: cancelled; nothing was written.", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug or an environment failure: one paragraph, details logged
+        log.error("ratchet %s failed", args.command, exc_info=True)
+        what = f"{type(exc).__name__}: {exc}"
+        if args.json:
+            print(json.dumps({"error": "E_INTERNAL", "message": what}))
+        print(f"ratchet {args.command}: unexpected failure ({what}). The details are in the "
+              "workspace log (logs/ratchet.log); please report it.", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result))

@@ -7,6 +7,7 @@ ever re-formatted and no Python loop runs per row on the normal path.
 
 from __future__ import annotations
 
+import csv
 import io
 
 import numpy as np
@@ -48,7 +49,9 @@ def _numbers(strings: pa.Array, name: str, errors: RowErrors, rows: np.ndarray) 
     for i, t in enumerate(texts):
         if t is None:
             continue
-        try:
+        try:  # plain ASCII numbers only: float() would also take "1_000" and other scripts' digits
+            if not t.isascii() or "_" in t:
+                raise ValueError(t)
             out[i] = float(t)
         except ValueError:
             bad[i] = True
@@ -73,6 +76,36 @@ def parse_chunk(chunk: Chunk, source: CsvInput, model: Model
                          "E_ENCODING") from None
     n = len(chunk.starts) - 1
     errors = RowErrors(n)
+    pad = np.zeros(n, dtype=np.int64)
+    if chunk.quoted:
+        fields = _fields_by_csv_module(chunk, source, errors, pad)
+        rows = np.arange(n)
+    else:
+        fields, rows = _fields_by_arrow(chunk, source, model, errors, pad)
+    lengths = np.diff(chunk.starts)
+    first = np.frombuffer(chunk.data, dtype=np.uint8)[chunk.starts[:-1]]
+    blank = (lengths == 1) | ((lengths == 2) & (first == ord("\r")))
+    errors.add(blank, lambda row: "the row is empty")
+    pad[blank] = len(source.header) - 1
+    columns = {}
+    for feature in model.features:
+        strings = fields[feature.name]
+        if feature.type == NUMBER:
+            values = np.full(n, np.nan)
+            values[rows] = _numbers(strings, feature.name, errors, rows)
+        else:
+            values = np.full(n, None, dtype=object)
+            text = strings.to_numpy(zero_copy_only=False)
+            values[rows] = np.where(text == "", None, text)
+        columns[feature.name] = values
+    return columns, errors, pad
+
+
+def _fields_by_arrow(chunk: Chunk, source: CsvInput, model: Model, errors: RowErrors,
+                     pad: np.ndarray) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """The fast path (no quotes in the chunk): pyarrow parses; rows with the wrong number of
+    fields are refused and their record index noted, so the parsed rows stay aligned."""
+    n = len(pad)
     invalid: list[tuple[int, int]] = []
 
     def on_invalid(row) -> str:
@@ -84,20 +117,21 @@ def parse_chunk(chunk: Chunk, source: CsvInput, model: Model
         io.BytesIO(chunk.data),
         read_options=pcsv.ReadOptions(column_names=source.header, use_threads=False,
                                       block_size=len(chunk.data) + 1),
-        parse_options=pcsv.ParseOptions(delimiter=source.delimiter, invalid_row_handler=on_invalid,
-                                        ignore_empty_lines=False,
-                                        newlines_in_values=b'"' in chunk.data),
+        parse_options=pcsv.ParseOptions(delimiter=source.delimiter, quote_char=False,
+                                        invalid_row_handler=on_invalid,
+                                        ignore_empty_lines=False),
         convert_options=pcsv.ConvertOptions(include_columns=needed,
                                             column_types={c: pa.string() for c in needed},
                                             strings_can_be_null=False,
                                             quoted_strings_can_be_null=False))
-    bad_rows = np.array([number - 1 for number, _ in invalid], dtype=np.int64)
+    numbers = [number for number, _ in invalid]
+    if any(number is None or not 1 <= number <= n for number in numbers) or (
+            table.num_rows + len(invalid) != n):
+        raise InputError(f"{source.path}: the rows after line {chunk.first_row + 1} cannot be "
+                         "read consistently; check the file's line ends.", "E_NOT_CSV")
+    bad_rows = np.array([number - 1 for number in numbers], dtype=np.int64)
     rows = np.setdiff1d(np.arange(n), bad_rows, assume_unique=True) if invalid else np.arange(n)
-    if len(rows) != table.num_rows:
-        raise InputError(f"{source.path}: the rows near line {chunk.first_row + 2} cannot be "
-                         "read consistently; check the file's quoting.", "E_NOT_CSV")
-    pad = np.zeros(n, dtype=np.int64)
-    if len(bad_rows):
+    if invalid:
         counts = {number - 1: actual for number, actual in invalid}
         for row, actual in counts.items():
             pad[row] = max(0, len(source.header) - actual)
@@ -105,23 +139,33 @@ def parse_chunk(chunk: Chunk, source: CsvInput, model: Model
         mask[bad_rows] = True
         errors.add(mask, lambda row: f"the row has {counts[row]} fields, the header has "
                                      f"{len(source.header)}")
-    lengths = np.diff(chunk.starts)
-    first = np.frombuffer(chunk.data, dtype=np.uint8)[chunk.starts[:-1]]
-    blank = (lengths == 1) | ((lengths == 2) & (first == ord("\r")))
-    errors.add(blank, lambda row: "the row is empty")
-    pad[blank] = len(source.header) - 1
-    columns = {}
-    for feature in model.features:
-        strings = table.column(feature.name).combine_chunks()
-        if feature.type == NUMBER:
-            values = np.full(n, np.nan)
-            values[rows] = _numbers(strings, feature.name, errors, rows)
-        else:
-            values = np.full(n, None, dtype=object)
-            text = strings.to_numpy(zero_copy_only=False)
-            values[rows] = np.where(text == "", None, text)
-        columns[feature.name] = values
-    return columns, errors, pad
+    return {c: table.column(c).combine_chunks() for c in needed}, rows
+
+
+def _fields_by_csv_module(chunk: Chunk, source: CsvInput, errors: RowErrors,
+                          pad: np.ndarray) -> dict[str, pa.Array]:
+    """The careful path (quotes in the chunk): Python's csv module parses each record that
+    records.py found by the same rules, so a stray quote can never shift rows."""
+    n = len(pad)
+    width = len(source.header)
+    columns: list[list[str]] = [[""] * n for _ in range(width)]
+    counts = np.full(n, width, dtype=np.int64)
+    for i in range(n):
+        record = chunk.data[chunk.starts[i]:chunk.starts[i + 1]].decode("utf-8")
+        try:
+            cells = next(csv.reader([record], delimiter=source.delimiter), [])
+        except csv.Error as exc:
+            raise InputError(f"{source.path}: row {chunk.first_row + i + 1} cannot be read as "
+                             f"CSV ({exc}); fix it and try again.", "E_NOT_CSV") from None
+        counts[i] = len(cells)
+        if len(cells) == width:
+            for j, cell in enumerate(cells):
+                columns[j][i] = cell
+    wrong = (counts != width) & (counts > 0)
+    pad[wrong] = np.maximum(0, width - counts[wrong])
+    errors.add(wrong, lambda row: f"the row has {counts[row]} fields, the header has {width}")
+    index = {name: j for j, name in enumerate(source.header)}
+    return {name: pa.array(columns[j], type=pa.string()) for name, j in index.items()}
 
 
 def output_lines(chunk: Chunk, result: Prediction, model: Model, delimiter: str,

@@ -41,6 +41,9 @@ def open_csv(path: Path) -> CsvInput:
                     "E_EMPTY_FILE")
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise _fail(path, "the file is UTF-16 text (as Excel's 'Unicode text' saves it); the "
+                    "encoding Ratchet reads is UTF-8. Re-save it as 'CSV UTF-8'.", "E_ENCODING")
     if b"\x00" in head:
         raise _fail(path, "this is not a text file (it contains binary data); export the data "
                     "as CSV and try again.", "E_BINARY_FILE")
@@ -50,6 +53,9 @@ def open_csv(path: Path) -> CsvInput:
         raise _fail(path, f"the first line is longer than {SNIFF_BYTES} bytes; is this a CSV "
                     "file?", "E_NOT_CSV")
     first = head[start:] if end < 0 else head[start:end]
+    if b"\r" in first.rstrip(b"\r"):
+        raise _fail(path, "line 1 ends with a lone carriage return (old Mac line ends); "
+                    "re-save the file with Windows or Unix line ends.", "E_NOT_CSV")
     try:
         header_text = first.decode("utf-8").rstrip("\r")
     except UnicodeDecodeError as exc:
@@ -57,7 +63,10 @@ def open_csv(path: Path) -> CsvInput:
                     "decoded as UTF-8, the encoding tried). Re-save the file as UTF-8, e.g. "
                     "'CSV UTF-8' in Excel.", "E_ENCODING") from None
     delimiter = ";" if header_text.count(";") > header_text.count(",") else ","
-    header = next(csv.reader([header_text], delimiter=delimiter), [])
+    try:
+        header = next(csv.reader([header_text], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise _fail(path, f"the header cannot be read as CSV ({exc}).", "E_NOT_CSV") from None
     if not header or all(not h.strip() for h in header):
         raise _fail(path, "the first line is empty; it must name the columns.", "E_NO_HEADER")
     seen, dups = set(), []

@@ -79,10 +79,11 @@ def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
         with os.fdopen(fd, "wb") as out:
             out.write(header.encode("utf-8"))
             progress(0.0, f"Scoring {source_path.name}")
-            for chunk in iter_chunks(source_path, source.data_offset, chunk_bytes):
+            for chunk in iter_chunks(source_path, source.data_offset, source.delimiter,
+                                     chunk_bytes):
                 if cancel is not None:
                     cancel.check()
-                digest.update(chunk.data)
+                digest.update(chunk.file_bytes)
                 columns, errors, pad = parse_chunk(chunk, source, model)
                 result = model.predict_columns(columns, errors)
                 out.write(output_lines(chunk, result, model, source.delimiter, pad))

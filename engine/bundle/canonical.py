@@ -62,8 +62,12 @@ def parse_canonical(data: bytes) -> Any:
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_no_float,
                            parse_constant=_no_constant)
+    except NotCanonical:
+        raise
     except json.JSONDecodeError as exc:
         raise NotCanonical(f"it is not valid JSON ({exc.msg} at character {exc.pos})") from exc
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number, nesting 10,000 deep
+        raise NotCanonical(f"it is not usable JSON ({type(exc).__name__})") from None
     if dumps(value) != data:
         raise NotCanonical("it is not in canonical form (sorted keys, no spaces)")
     return value
@@ -74,5 +78,9 @@ def parse_strict(data: bytes) -> Any:
     try:
         return json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates,
                           parse_constant=_no_constant)
+    except NotCanonical:
+        raise
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise NotCanonical(f"it is not valid UTF-8 JSON ({exc})") from exc
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number, nesting 10,000 deep
+        raise NotCanonical(f"it is not usable JSON ({type(exc).__name__})") from None

@@ -14,7 +14,7 @@ BUNDLE_FORMAT = "ratchet-bundle/1"
 MANIFEST = "manifest.json"
 SIGNATURE = "signature.json"
 PAYLOAD_MEMBERS = ("coefficients.json", "requirements.json", "regression_cases.csv")
-MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MODEL_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")  # always used with fullmatch
 FIELDS = {"format", "model_id", "version", "created", "expires", "members"}
 
 
@@ -78,7 +78,7 @@ def parse_manifest(data: bytes) -> Manifest:
         raise _damaged("E_MANIFEST_INVALID", f"manifest.json: format {doc['format']!r} is not "
                        f"{BUNDLE_FORMAT!r}; this Ratchet reads only that format.")
     model_id, version = doc["model_id"], doc["version"]
-    if not isinstance(model_id, str) or not MODEL_ID.match(model_id):
+    if not isinstance(model_id, str) or not MODEL_ID.fullmatch(model_id):
         raise _damaged("E_MANIFEST_INVALID", f"manifest.json: model_id {model_id!r} is not a "
                        "valid model id (lower-case letters, digits, '.', '_', '-').")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:

@@ -20,6 +20,7 @@ from engine.bundle.canonical import NotCanonical, dumps, parse_strict
 from engine.errors import BundleRejected, InputError
 
 PAYLOAD_TYPE = "application/vnd.ratchet.manifest+json"
+MAX_SIGNATURE_BYTES = 16 * 1024  # 16 signatures of ~150 bytes fit many times over
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -55,6 +56,9 @@ def parse_signatures(data: bytes) -> list[Signature]:
     def bad(why: str) -> BundleRejected:
         return BundleRejected("damaged", "E_SIGNATURE_INVALID", f"signature.json: {why}.")
 
+    if len(data) > MAX_SIGNATURE_BYTES:
+        raise bad(f"it has {len(data)} bytes, more than the {MAX_SIGNATURE_BYTES} any real "
+                  "signature file needs")
     try:
         doc = parse_strict(data)
     except NotCanonical as exc:

@@ -57,8 +57,13 @@ class TrustStore:
     def save(self) -> None:
         doc = {"format": TRUST_FORMAT, "threshold": self.threshold,
                "keys": [k.to_json() for k in self.keys]}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.path, (json.dumps(doc, indent=2) + "\n").encode())
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.path, (json.dumps(doc, indent=2) + "\n").encode())
+        except OSError as exc:
+            raise EngineError(f"the trust store {self.path} cannot be written ({exc.strerror}); "
+                              "an administrator must change it.", "E_TRUST_STORE_READONLY"
+                              ) from exc
 
     def with_key(self, key: TrustedKey) -> TrustStore:
         if self.find(key.keyid):

@@ -106,8 +106,11 @@ def _check_time(manifest: Manifest, now: dt.datetime) -> None:
                              "publisher for a current bundle.")
 
 
-def _check_version(manifest: Manifest, digest: str, accepted: Accepted | None) -> bool:
+def _check_version(manifest: Manifest, digest: str, accepted: Accepted | None,
+                   installed: set[str]) -> bool:
     """True when this exact manifest was accepted before (a re-import is a no-op)."""
+    if digest in installed:
+        return True
     if accepted is None or manifest.version > accepted.version:
         return False
     if manifest.version < accepted.version:
@@ -168,7 +171,8 @@ def _check_content(members: dict[str, bytes], manifest: Manifest):
 
 
 def verify_bundle(data: bytes, trust: TrustStore, accepted: dict[str, Accepted],
-                  now: dt.datetime | None = None) -> VerifiedBundle:
+                  now: dt.datetime | None = None,
+                  installed: set[str] | frozenset = frozenset()) -> VerifiedBundle:
     """Check everything; return what to install, or raise BundleRejected."""
     now = now or dt.datetime.now(dt.UTC)
     members = read_members(data)
@@ -184,7 +188,7 @@ def verify_bundle(data: bytes, trust: TrustStore, accepted: dict[str, Accepted],
     signers = _check_scope(keys, manifest, trust, now)
     _check_time(manifest, now)
     digest = manifest_sha256(members[MANIFEST])
-    again = _check_version(manifest, digest, accepted.get(manifest.model_id))
+    again = _check_version(manifest, digest, accepted.get(manifest.model_id), installed)
     _check_members(members, manifest)
     model, cases = _check_content(members, manifest)
     return VerifiedBundle(data, hashlib.sha256(data).hexdigest(), manifest, digest, members,

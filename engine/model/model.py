@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.bundle.canonical import NotCanonical, parse_strict
 from engine.errors import CoefficientsInvalid, InputError
 from engine.model import outputs
 from engine.model.categories import CATEGORY, NUMBER
@@ -199,9 +199,9 @@ def load_coefficients(source: str | Path | bytes | dict, name: str | None = None
             raise InputError(f"cannot read the coefficient file {name}: {exc.strerror}.") from exc
     if isinstance(source, bytes | str):
         try:
-            doc = json.loads(source)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CoefficientsInvalid("$", f"it is not valid JSON ({exc})", name) from None
+            doc = parse_strict(source.encode("utf-8") if isinstance(source, str) else source)
+        except NotCanonical as exc:
+            raise CoefficientsInvalid("$", f"it is not valid JSON: {exc}", name) from None
     else:
         doc = source
     return parse_document(Reader(doc, "$", name))

@@ -38,6 +38,13 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+def _to_float(value) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf  # then refused as not finite
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -112,9 +119,13 @@ class Reader:
     def number(self) -> float:
         if not _is_number(self.value):
             raise self.expected("a number")
-        if not math.isfinite(self.value):
+        try:
+            value = float(self.value)
+        except OverflowError:
+            value = math.inf
+        if not math.isfinite(value):
             raise self.expected("a finite number")
-        return float(self.value)
+        return value
 
     def scalar(self) -> str | float | bool:
         """A JSON scalar used as a label or category: string, number or boolean."""
@@ -141,13 +152,12 @@ class Reader:
         values = self.list(length)
         if allow_infinite:
             values = [INFINITIES.get(v, v) if isinstance(v, str) else v for v in values]
+        # Only JSON numbers count (numpy would also turn the text "0.5" into a number).
+        self._bad_item(values, _is_number, "a number")
         try:
             arr = np.array(values, dtype=np.float64)
-        except (TypeError, ValueError):
-            arr = None
-        if arr is None or arr.ndim != 1 or any(isinstance(v, bool) for v in values):
-            self._bad_item(values, _is_number, "a number")
-            raise self.expected("a list of numbers")
+        except (TypeError, ValueError, OverflowError):
+            arr = np.array([_to_float(v) for v in values], dtype=np.float64)
         finite = np.isfinite(arr) if not allow_infinite else ~np.isnan(arr)
         if not finite.all():
             bad = int(np.flatnonzero(~finite)[0])
@@ -162,6 +172,10 @@ class Reader:
         if not all(is_int):
             bad = is_int.index(False)
             raise Reader(values[bad], f"{self.path}[{bad}]", self.source).expected("an integer")
+        too_big = [i for i, v in enumerate(values) if abs(v) >= 2**62]
+        if too_big:
+            raise Reader(values[too_big[0]], f"{self.path}[{too_big[0]}]", self.source).expected(
+                "an integer of a sensible size")
         arr = np.array(values, dtype=np.int64) if values else np.zeros(0, dtype=np.int64)
         if minimum is not None and arr.size and arr.min() < minimum:
             bad = int(np.flatnonzero(arr < minimum)[0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,7 +69,12 @@ def read_bundle_file(path: Path) -> bytes:
 class Registry:
     def __init__(self, workspace: Workspace):
         self.ws = workspace
-        self.db = history.connect(workspace.database)
+        try:
+            self.db = history.connect(workspace.database)
+        except sqlite3.DatabaseError as exc:
+            raise EngineError(f"the workspace database {workspace.database} cannot be used "
+                              f"({exc}); restore it from a backup or start a new workspace.",
+                              "E_WORKSPACE_DB") from exc
 
     def close(self) -> None:
         self.db.close()
@@ -129,7 +135,11 @@ class Registry:
         model_id, version = self.resolve(ref)
         row = self.db.execute("SELECT bundle_sha256 FROM installed WHERE model_id=? AND "
                               "version=?", (model_id, version)).fetchone()
-        data = self.ws.bundle_path(model_id, version).read_bytes()
+        try:
+            data = self.ws.bundle_path(model_id, version).read_bytes()
+        except OSError as exc:
+            raise EngineError(f"the installed bundle of {model_id}@{version} cannot be read "
+                              f"({exc.strerror}); re-import it.", "E_INSTALLED_MISSING") from exc
         if hashlib.sha256(data).hexdigest() != row["bundle_sha256"]:
             raise EngineError(f"the installed bundle of {model_id}@{version} was changed on disk "
                               "since it was verified; re-import it.", "E_INSTALLED_TAMPERED")
@@ -137,16 +147,43 @@ class Registry:
         return model, f"{model_id}@{version}"
 
     # -- changes -----------------------------------------------------------------------------
+    def _accepted(self) -> dict[str, Accepted]:
+        """The rollback state merged with the installed versions: the higher wins, so a lost,
+        stale or deleted state file can never let an older version back in."""
+        state = load_state(self.ws)
+        for row in self.db.execute("SELECT model_id, version, manifest_sha256 FROM installed"):
+            known = state.get(row["model_id"])
+            if known is None or row["version"] > known.version:
+                state[row["model_id"]] = Accepted(row["version"], row["manifest_sha256"])
+        return state
+
     def verify(self, data: bytes, now: dt.datetime | None = None) -> VerifiedBundle:
         trust = load_trust_store(trust_store_path(self.ws.root))
+        installed = {r["manifest_sha256"] for r in self.db.execute(
+            "SELECT manifest_sha256 FROM installed")}
         try:
-            return verify_bundle(data, trust, load_state(self.ws), now)
+            return verify_bundle(data, trust, self._accepted(), now, installed)
         except BundleRejected as exc:
             log.info("bundle refused (%s, %s): %s", exc.category, exc.code, exc.detail)
             raise
 
     def import_bundle(self, data: bytes, now: dt.datetime | None = None) -> tuple[str, int, str]:
-        """Verify and install, then activate. Returns (model_id, version, status)."""
+        """Verify and install, then activate. Returns (model_id, version, status).
+
+        The whole import holds SQLite's write lock (BEGIN IMMEDIATE), so the app, its watcher
+        and a command-line run importing at the same time are serialized: none can judge a
+        version against a rollback state that another is about to raise.
+        """
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            status = self._import_locked(data, now)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return status
+
+    def _import_locked(self, data: bytes, now) -> tuple[str, int, str]:
         bundle = self.verify(data, now)
         m = bundle.manifest
         installed = any(v.version == m.version for v in self.versions(m.model_id))
@@ -155,18 +192,17 @@ class Registry:
         path = self.ws.bundle_path(m.model_id, m.version)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, bundle.data)
-        state = load_state(self.ws)
-        state[m.model_id] = Accepted(m.version, bundle.manifest_sha256)
+        state = self._accepted()
+        if m.version >= state.get(m.model_id, Accepted(0, "")).version:
+            state[m.model_id] = Accepted(m.version, bundle.manifest_sha256)
         save_state(self.ws, state)
         previous = self.active_version(m.model_id)
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute(
-                "INSERT OR REPLACE INTO installed VALUES (?,?,?,?,?,?,?,?,?)",
-                (m.model_id, m.version, bundle.sha256, bundle.manifest_sha256,
-                 ",".join(bundle.signers), format_time(m.created), format_time(m.expires),
-                 history.now_text(), str(path)))
-            self._activate(m.model_id, m.version, previous, "import", bundle.sha256)
+        self.db.execute(
+            "INSERT OR REPLACE INTO installed VALUES (?,?,?,?,?,?,?,?,?)",
+            (m.model_id, m.version, bundle.sha256, bundle.manifest_sha256,
+             ",".join(bundle.signers), format_time(m.created), format_time(m.expires),
+             history.now_text(), str(path)))
+        self._activate(m.model_id, m.version, previous, "import", bundle.sha256)
         log.info("installed and activated %s (bundle %s)", bundle.label, bundle.sha256)
         return m.model_id, m.version, "installed"
 

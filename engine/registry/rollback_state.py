@@ -52,6 +52,6 @@ def load_state(ws: Workspace) -> dict[str, Accepted]:
             if doc.get("format") == STATE_FORMAT:
                 return {m: Accepted(int(v["version"]), str(v["manifest_sha256"]))
                         for m, v in doc["models"].items()}
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("the rollback state %s is unreadable (%s); rebuilding it", path, exc)
     return rebuild_state(ws)  # written back by the next install, never by a mere check

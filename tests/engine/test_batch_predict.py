@@ -223,3 +223,52 @@ def test_cli_predict_records_the_batch_and_exit_codes(tmp_path, capsys, monkeypa
                  str(tmp_path / "o.csv")]) == 2
     err = capsys.readouterr().err
     assert "'dep_time'" in err and "Traceback" not in err
+
+
+def test_stray_quotes_never_shift_predictions_between_rows(tmp_path):
+    """Records and fields come from the same rules (the csv module's), so each output row's
+    prediction is the one for its own input values, whatever the quoting."""
+    _, model, _ = fitted_and_model()
+    df, _ = mixed_frame(6, seed=31, nan_share=0)
+    notes = ['""', 'a"""', '"""', '""', '"\n "', 'x"y']
+    lines = ["a,b,c,color,size,note"]
+    for i in range(6):
+        r = df.iloc[i]
+        lines.append(f"{r.a!r},{r.b!r},{r.c!r},{r.color},{r.size},{notes[i]}")
+    src = write(tmp_path / "input.csv", "\n".join(lines) + "\n")
+    out = tmp_path / "out.csv"
+    score_csv(src, out, model, "m@1", chunk_bytes=16)
+    parsed_in = list(csv.reader(io.StringIO(src.read_text())))[1:]
+    parsed_out = list(csv.reader(io.StringIO(out.read_text())))[1:]
+    assert len(parsed_out) == len(parsed_in)
+    for before, after in zip(parsed_in, parsed_out, strict=True):
+        assert after[: len(before)] == before
+        if after[-2] != "ok":
+            continue
+        row = pd.DataFrame([before[:5]], columns=["a", "b", "c", "color", "size"])
+        row[["a", "b", "c"]] = row[["a", "b", "c"]].astype(float)
+        assert float(after[-3]) == model.predict(row).proba[0, 1]
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (b"a,b,c,color,size\r1,2,3,red,S\r4,5,6,red,M\r", "lone carriage return"),
+    (b"a,b,c,color,size\n1,2,3,red,S\n1,2,3\r4,red,M\n", "lone carriage return"),
+    (b'a,b,c,color,size\n1,2,3,"red,S\n4,5,6,red,M\n', "never closed"),
+])
+def test_malformed_line_ends_and_quotes_are_refused(tmp_path, content, words):
+    _, model, _ = fitted_and_model()
+    src = tmp_path / "input.csv"
+    src.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        score_csv(src, tmp_path / "out.csv", model, "m@1")
+    assert info.value.code == "E_NOT_CSV" and words in info.value.message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["input.csv"]
+
+
+def test_utf16_is_named(tmp_path):
+    _, model, _ = fitted_and_model()
+    src = tmp_path / "input.csv"
+    src.write_bytes("a,b,c,color,size\n1,2,3,red,S\n".encode("utf-16"))
+    with pytest.raises(InputError) as info:
+        score_csv(src, tmp_path / "out.csv", model, "m@1")
+    assert info.value.code == "E_ENCODING" and "UTF-16" in info.value.message

@@ -263,3 +263,29 @@ def test_repacked_or_wrapped_archives_are_refused(registry, tmp_path):
     with pytest.raises(BundleRejected) as info:
         read_bundle_file(big)
     assert info.value.code == "E_BUNDLE_TOO_LARGE"
+
+
+def test_stale_rollback_state_cannot_let_a_conflict_in(registry):
+    registry.import_bundle(good(2), now=NOW)
+    stale = registry.ws.rollback_state.read_bytes()
+    registry.import_bundle(good(3, seed=1), now=NOW)
+    registry.ws.rollback_state.write_bytes(stale)  # another process saved an older state
+    refused(registry, good(3, seed=2), "E_VERSION_CONFLICT", "conflict")
+    refused(registry, good(2, seed=2), "E_VERSION_ROLLBACK", "conflict")
+
+
+def test_reimporting_an_installed_older_version_is_a_noop(registry):
+    registry.import_bundle(good(1), now=NOW)
+    registry.import_bundle(good(2, seed=1), now=NOW)
+    before = snapshot(registry.ws.root)
+    assert registry.import_bundle(good(1), now=NOW) == ("test-model", 1, "already-installed")
+    assert snapshot(registry.ws.root) == before
+
+
+def test_hostile_signature_json_is_a_clean_refusal(registry):
+    manifest = Manifest.for_members("test-model", 1, NOW - dt.timedelta(days=1),
+                                    NOW + dt.timedelta(days=30), payload()).to_bytes()
+    for signature in (b'{"payloadType": ' + b"9" * 5000 + b"}", b"[" * 20000 + b"]" * 20000,
+                      b" " * 20000):
+        refused(registry, assemble(payload(), manifest=manifest, signature=signature),
+                "E_SIGNATURE_INVALID", "damaged")
