@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.bundle.manifest import MANIFEST, PAYLOAD_MEMBERS, SIGNATURE, Manifest
+from engine.bundle.manifest import MANIFEST, MODEL_ID, PAYLOAD_MEMBERS, SIGNATURE, Manifest
 from engine.bundle.signing import sign_manifest
 from engine.bundle.ziparchive import write_members
 from engine.clock import build_time
@@ -29,6 +29,10 @@ def build_bundle(payload: dict[str, bytes], version: int, private_keys: list,
     if expires <= created:
         raise InputError("the expiry date must come after the creation time.")
     model = load_coefficients(payload["coefficients.json"], name="coefficients.json")
+    if not MODEL_ID.fullmatch(model.model_id):
+        raise InputError(f"the model id {model.model_id!r} cannot be used in a bundle: use 1-64 "
+                         "lower-case letters, digits, '.', '_' or '-', starting with a letter "
+                         "or digit (re-export with another --model-id).", "E_MODEL_ID")
     check_requirements(payload["requirements.json"])
     failed = [c for c in run_cases(payload["regression_cases.csv"], model) if not c.passed]
     if failed:

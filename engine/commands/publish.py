@@ -53,9 +53,14 @@ def _output_path(text: str) -> Path:
 
 
 def cmd_export(args, ws_root) -> tuple[int, dict]:
+    from engine.bundle.manifest import MODEL_ID
     from engine.export.exporter import export_model
     from engine.export.load import load_publisher_model, read_sample
 
+    if not MODEL_ID.fullmatch(args.model_id):
+        raise InputError(f"--model-id {args.model_id!r} is not a usable model id: use 1-64 "
+                         "lower-case letters, digits, '.', '_' or '-', starting with a letter or "
+                         "digit.", "E_MODEL_ID")
     out = _output_path(args.output)
     model = load_publisher_model(Path(args.model))
     sample = read_sample(Path(args.sample))
