@@ -1,35 +1,107 @@
-"""Builds and runs the desktop application (more set-up arrives with the app-shell issue)."""
+"""Builds and runs the desktop application: logging, excepthooks, settings, tray, main window.
+
+The launcher has already opened the workspace and installed the demo model on first start
+(before Qt was imported); it passes the workspace root and the first status line here.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEvent, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
 
+from engine.registry.workspace import Workspace
+from gui import logs, qtcompat
+from gui.context import AppContext
+from gui.excepthooks import ExceptionRelay, install_excepthooks
+from gui.icons import app_icon
 from gui.main_window import MainWindow
+from gui.settings import load_settings
+from gui.tray import Tray
+from gui.workers import Jobs
 
 log = logging.getLogger(__name__)
 
 
-def run_app(argv: list[str], smoke_seconds: float | None = None, status: str | None = None
-            ) -> int:
+class RatchetApplication(QApplication):
+    """Announces a quit request before Qt acts on it.
+
+    In Qt 6, ``quit()`` first asks every window to close and gives up if one refuses. With a
+    tray, the main window refuses (it hides instead), so it must learn that this close is a
+    quit: the smoke timer, the tray's Quit, a session ending.
+    """
+
+    quit_requested = Signal()
+
+    def event(self, e: QEvent) -> bool:
+        if e.type() == QEvent.Type.Quit:
+            self.quit_requested.emit()
+        return super().event(e)
+
+
+@dataclass(slots=True)
+class App:
+    """Everything that must stay alive while the event loop runs."""
+
+    qt: QApplication
+    window: MainWindow
+    tray: Tray | None
+    relay: ExceptionRelay | None
+
+
+def build_app(workspace: Path, status: str | None = None, use_tray: bool | None = None,
+              hooks: bool = True) -> App:
+    """The application's objects, the window not yet shown.
+
+    ``use_tray`` None: a tray icon when the desktop has a system tray. ``hooks`` False leaves
+    sys/threading excepthooks alone (the tests' own hooks must keep catching errors).
+    """
+    qt = QApplication.instance() or RatchetApplication(["ratchet"])
+    qt.setApplicationName("Ratchet")
+    qt.setOrganizationName("Ratchet")
+    qt.setWindowIcon(app_icon())
+    ctx = AppContext(Path(workspace), Jobs(), load_settings())
+    tray = None
+    if use_tray or (use_tray is None and Tray.available()):
+        tray = Tray(app_icon())
+    window = MainWindow(ctx, tray=tray, status=status)
+    relay = install_excepthooks(lambda: window if window.isVisible() else None) if hooks \
+        else None
+    # With a tray, closing the window hides it; the app ends by File > Quit or the tray.
+    qt.setQuitOnLastWindowClosed(tray is None)
+    if isinstance(qt, RatchetApplication):
+        qt.quit_requested.connect(window.prepare_quit)
+    qt.aboutToQuit.connect(window.shutdown)
+    return App(qt, window, tray, relay)
+
+
+def run_app(argv: list[str], smoke_seconds: float | None = None, status: str | None = None,
+            workspace: Path | str | None = None) -> int:
     """Show the main window and run the event loop; return the process exit code.
 
     With ``smoke_seconds`` the app quits by itself after that long, exit code 0.
     """
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    app = QApplication.instance() or QApplication(argv)
-    app.setApplicationName("Ratchet")
-    app.setOrganizationName("Ratchet")
-
-    window = MainWindow()
-    if status:
-        window.model_status.setText(status)
-    window.show()
+    qt = QApplication.instance() or RatchetApplication(argv)
+    try:
+        ws = Workspace.open(workspace)
+    except OSError as exc:
+        QMessageBox.critical(None, "Ratchet", f"The workspace cannot be opened: {exc}")
+        return 2
+    path = logs.setup_logging(ws.logs_dir)
+    log.info("Ratchet app starting; workspace %s, log %s", ws.root, path)
+    if qtcompat.IMMORTALIZED:
+        log.info("PySide6 %s leaks references on this Python; guarded (see gui/qtcompat.py)",
+                 qtcompat.PYSIDE_VERSION)
+    app = build_app(ws.root, status)
+    app.window.show()
+    if app.tray is not None:
+        app.tray.show()
     if smoke_seconds is not None:
         log.info("smoke run: quitting after %s s", smoke_seconds)
-        QTimer.singleShot(int(smoke_seconds * 1000), app.quit)
-    return app.exec()
+        QTimer.singleShot(int(smoke_seconds * 1000), qt.quit)
+    code = qt.exec()
+    log.info("Ratchet app closed (exit code %s)", code)
+    return code

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 # Global options that may precede the command: name -> whether it takes a value.
 GLOBAL_OPTIONS = {"--workspace": True, "--json": False}
@@ -80,27 +81,28 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
-    status = _prepare_workspace(_global)
+    root, status = _prepare_workspace(_global)
     from gui.app import run_app  # imports Qt
 
     return run_app([sys.argv[0] if sys.argv else "ratchet"], smoke_seconds=args.smoke,
-                   status=status)
+                   status=status, workspace=root)
 
 
-def _prepare_workspace(global_options: list[str]) -> str:
+def _prepare_workspace(global_options: list[str]) -> tuple[Path, str]:
     """Open the workspace and, on first start, install the shipped demo model. Runs before Qt
-    is imported, so no window waits on it; returns the status line for the main window."""
+    is imported, so no window waits on it; returns the workspace root and the status line for
+    the main window."""
     from engine.errors import EngineError
     from engine.registry.first_start import first_start
     from engine.registry.registry import Registry
-    from engine.registry.workspace import Workspace
+    from engine.registry.workspace import Workspace, default_workspace
 
-    root = None
+    root = default_workspace()
     for i, opt in enumerate(global_options):
         if opt.startswith("--workspace="):
-            root = opt.split("=", 1)[1]
+            root = Path(opt.split("=", 1)[1])
         elif opt == "--workspace":
-            root = global_options[i + 1]
+            root = Path(global_options[i + 1])
     try:
         ws = Workspace.open(root)
         first_start(ws)
@@ -110,10 +112,10 @@ def _prepare_workspace(global_options: list[str]) -> str:
         finally:
             registry.close()
     except EngineError as exc:
-        return f"No model is active: {exc.message}"
+        return root, f"No model is active: {exc.message}"
     except OSError as exc:
-        return f"The workspace cannot be opened: {exc}"
-    return f"Active model: {label}"
+        return root, f"The workspace cannot be opened: {exc}"
+    return root, f"Active model: {label}"
 
 
 if __name__ == "__main__":

@@ -1,44 +1,225 @@
-"""The main window: for now an empty shell; the pages arrive with later issues."""
+"""The main window: a sidebar of pages, the menus, and a status bar with the active model.
+
+Closing it hides it to the tray when there is one (File > Quit and the tray's Quit really
+quit); without a tray, closing quits. Either way, before the app ends every background job is
+cancelled and its thread joined (:meth:`shutdown`), and the settings are saved.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox
+import logging
+
+from PySide6.QtCore import QByteArray, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
+
+from engine.registry.workspace import Workspace
+from gui import dialogs
+from gui.context import AppContext
+from gui.pages.models import ModelsPage
+from gui.pages.models_tables import expiry
+from gui.pages.predict import PredictPage, State
+from gui.settings import save_settings
+from gui.tray import Tray
+
+log = logging.getLogger(__name__)
 
 NO_MODEL_MESSAGE = "No model is active yet."
+PAGES = ("predict", "models")
+SIDEBAR_STYLE = """
+QListWidget { border: none; background: palette(window); font-size: 11pt; }
+QListWidget::item { padding: 10px 14px; border-radius: 4px; margin: 2px 6px; }
+QListWidget::item:selected { background: palette(highlight); color: palette(highlighted-text); }
+"""
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    def __init__(self, ctx: AppContext, tray: Tray | None = None, status: str | None = None):
         super().__init__()
+        self.ctx = ctx
+        self.tray = tray
+        self._quitting = False
+        self._shut_down = False
         self.setWindowTitle("Ratchet")
-        self.resize(960, 640)
+        self.resize(1180, 780)
 
-        placeholder = QLabel(
-            "<h2>Ratchet</h2>"
-            "<p>No model is active yet.</p>"
-            "<p>The app's pages are under construction.</p>"
-        )
-        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        placeholder.setTextFormat(Qt.TextFormat.RichText)
-        self.setCentralWidget(placeholder)
+        self.predict = PredictPage(ctx)
+        self.models = ModelsPage(ctx)
+        self.stack = QStackedWidget()
+        self.sidebar = QListWidget()
+        self.sidebar.setStyleSheet(SIDEBAR_STYLE)
+        self.sidebar.setFixedWidth(150)
+        for title, page in (("Predict", self.predict), ("Models", self.models)):
+            self.sidebar.addItem(title)
+            self.stack.addWidget(page)
+        self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 6, 6, 0)
+        row.addWidget(self.sidebar)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
 
-        file_menu = self.menuBar().addMenu("&File")
-        quit_action = file_menu.addAction("&Quit")
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction("&About Ratchet").triggered.connect(self._about)
-
+        self._build_menus()
         # A permanent widget, not showMessage(): menu hover tips would wipe a temporary message.
-        self.model_status = QLabel(NO_MODEL_MESSAGE)
-        self.statusBar().addWidget(self.model_status)
+        self.model_status = QLabel(status or NO_MODEL_MESSAGE)
+        self.statusBar().addWidget(self.model_status, 1)
+        self.workspace_status = QLabel(f"Workspace: {ctx.workspace}")
+        self.workspace_status.setStyleSheet("color: #555;")
+        self.statusBar().addPermanentWidget(self.workspace_status)
+
+        self.models.snapshot_loaded.connect(self._show_active_model)
+        self.predict.picker.changed.connect(self._update_status)
+        self.predict.state_changed.connect(self._predict_state)
+        if tray is not None:
+            tray.show_requested.connect(self.bring_to_front)
+            tray.quit_requested.connect(self.request_quit)
+        self._restore_settings()
+        self.models.refresh()
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open CSV file…", self._open_csv, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Use &sample data", self._use_sample)
+        self._action(file_menu, "&Import model bundle…", self._import_bundle)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.request_quit, QKeySequence.StandardKey.Quit)
+        view = self.menuBar().addMenu("&View")
+        for i, name in enumerate(("&Predict", "&Models")):
+            self._action(view, name, lambda i=i: self.show_page(PAGES[i]), f"Ctrl+{i + 1}")
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "Open the &log folder", self._open_logs)
+        self._action(help_menu, "&About Ratchet", self._about)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = menu.addAction(text)
+        action.triggered.connect(lambda _checked=False: slot())
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        return action
+
+    # -- pages and state -------------------------------------------------------------------
+    def show_page(self, name: str) -> None:
+        self.sidebar.setCurrentRow(PAGES.index(name) if name in PAGES else 0)
+
+    def current_page(self) -> str:
+        return PAGES[max(0, self.sidebar.currentRow())]
+
+    def _open_csv(self) -> None:
+        self.show_page("predict")
+        self.predict._choose_file()
+
+    def _use_sample(self) -> None:
+        self.show_page("predict")
+        self.predict.use_sample()
+
+    def _import_bundle(self) -> None:
+        self.show_page("models")
+        self.models._choose_bundle()
+
+    def _show_active_model(self, snap) -> None:
+        self.predict.picker.set_snapshot(snap)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        """The model that predictions will use (the one chosen on the Predict page)."""
+        chosen = self.predict.picker.current()
+        if chosen is None:
+            text = NO_MODEL_MESSAGE + " Import a bundle on the Models page."
+        else:
+            until, _ = expiry(chosen.expires)
+            text = (f"Active model: {chosen.model_id} version {chosen.version} "
+                    f"(expires {until})")
+            others = self.predict.picker.combo.count() - 1
+            if others > 0:
+                text += f"; {others} more model{'s' if others > 1 else ''} installed"
+        self.model_status.setText(text)
+        if self.tray is not None:
+            self.tray.set_state(text)
+
+    def _predict_state(self, state: str) -> None:
+        if self.tray is not None and state == State.RUNNING:
+            self.tray.set_state(f"Scoring {self.predict.source.name}… "
+                                f"({self.model_status.text()})")
+        elif self.tray is not None:
+            self.tray.set_state(self.model_status.text())
+
+    def bring_to_front(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    # -- closing ---------------------------------------------------------------------------
+    def _may_stop_work(self) -> bool:
+        if self.predict.state is not State.RUNNING:
+            return True
+        return dialogs.confirm(self, "Stop the running prediction?",
+                               "A prediction is still running. Quit anyway? It will be "
+                               "cancelled and nothing will be written.")
+
+    def request_quit(self) -> None:
+        """File > Quit and the tray's Quit: really quit."""
+        if not self._may_stop_work():
+            return
+        self.prepare_quit()
+        self.shutdown()
+        QApplication.quit()
+
+    def prepare_quit(self) -> None:
+        """The app is quitting: the next close event closes instead of hiding to the tray."""
+        self._quitting = True
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.tray is not None and not self._quitting:
+            event.ignore()
+            self.hide()
+            if not self.ctx.settings.tray_notice_shown:
+                self.tray.notify("Ratchet is still running",
+                                 "Ratchet keeps running in the tray. Use Quit from its menu "
+                                 "to close it.")
+                self.ctx.settings.tray_notice_shown = True
+            return
+        if not self._quitting and not self._may_stop_work():
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Cancel and join every background job, save the settings (idempotent)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.ctx.jobs.shutdown()
+        self.ctx.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
+        self.ctx.settings.page = self.current_page()
+        save_settings(self.ctx.settings)
+        if self.tray is not None:
+            self.tray.hide()
+
+    def _restore_settings(self) -> None:
+        if self.ctx.settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(
+                self.ctx.settings.window_geometry.encode()))
+        self.show_page(self.ctx.settings.page)
+
+    # -- help ------------------------------------------------------------------------------
+    def _open_logs(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(Workspace(self.ctx.workspace).logs_dir)))
 
     def _about(self) -> None:
         QMessageBox.about(
             self,
             "About Ratchet",
             "Ratchet puts small predictive models into production on a few workstations "
-            "and keeps them honest there.",
+            f"and keeps them honest there.\n\nWorkspace: {self.ctx.workspace}",
         )

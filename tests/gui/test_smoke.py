@@ -5,19 +5,37 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gui.context import AppContext
 from gui.main_window import NO_MODEL_MESSAGE, MainWindow
+from gui.workers import Jobs
+from tests.gui.kit import TIMEOUT_MS
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_main_window_shows_title_and_no_model_status(qtbot):
-    window = MainWindow()
+def test_main_window_shows_title_pages_and_the_active_model(ctx, qtbot):
+    window = MainWindow(ctx)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    assert window.isVisible()
     assert window.windowTitle() == "Ratchet"
-    assert window.model_status.text() == NO_MODEL_MESSAGE
+    assert [window.sidebar.item(i).text() for i in range(window.sidebar.count())] == \
+        ["Predict", "Models"]
+    assert window.current_page() == "predict"
+    qtbot.waitUntil(lambda: window.model_status.text().startswith(
+        "Active model: demo-flight-delay version 1"), timeout=TIMEOUT_MS)
+    assert window.predict.picker.combo.currentText() == "demo-flight-delay, version 1"
+
+
+def test_main_window_without_a_model_says_so(tmp_path, qtbot):
+    ctx = AppContext(tmp_path / "empty-workspace", Jobs())
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.models.snapshot_loaded, timeout=TIMEOUT_MS):
+        window.show()
+    assert window.model_status.text().startswith(NO_MODEL_MESSAGE)
+    assert "No model is installed" in window.models.message.text()
+    ctx.jobs.shutdown()
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess:

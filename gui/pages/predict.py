@@ -1,0 +1,309 @@
+"""The Predict page: choose a CSV (button, drag-and-drop, or the sample), see whether it can be
+scored, run it in the background with progress and Cancel, then read the results.
+
+Every engine call (checking, scoring, reading the preview) runs as a job in a worker thread;
+this widget only starts jobs and shows what they report, so a 1M-row file never freezes it.
+A generation counter drops the late reports of jobs that the page has moved on from.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.batch.score import BatchResult
+from engine.errors import EngineError
+from gui import dialogs, errors
+from gui.context import AppContext
+from gui.drop import FileDropMixin
+from gui.pages.model_picker import ModelPicker
+from gui.pages.output_chooser import OutputChooser
+from gui.pages.predict_summary import error_html, summary_html
+from gui.pages.results_view import ResultsPanel
+from gui.tasks import predict as tasks
+from gui.tasks.preview import Preview, read_preview
+from gui.widgets import ProgressPanel, page_header
+
+log = logging.getLogger(__name__)
+
+
+class State(enum.StrEnum):
+    EMPTY = "empty"  # no file chosen
+    CHECKING = "checking"  # the validation summary is being computed
+    READY = "ready"  # the file can be scored
+    BLOCKED = "blocked"  # the file cannot be scored (the summary says why)
+    RUNNING = "running"  # scoring
+
+
+class PredictPage(FileDropMixin, QWidget):
+    state_changed = Signal(str)
+    run_finished = Signal(object)  # BatchResult
+    preview_loaded = Signal(object)  # Preview
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.state = State.EMPTY
+        self.source: Path | None = None
+        self.delimiter = ","
+        self.last_result: BatchResult | None = None
+        self._generation = 0
+        self._job = None  # the check or the run
+        self._preview_job = None
+        self.setAcceptDrops(True)
+        self._build()
+        self._set_state(State.EMPTY)
+
+    # -- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        header, _ = page_header("Predict", "Score a CSV file with a model's active version. "
+                                "Rows that cannot be scored are kept, marked rejected, with "
+                                "the reason.")
+        self.picker = ModelPicker()
+        self.picker.changed.connect(self.recheck)
+
+        self.open_button = QPushButton("Open CSV file…")
+        self.open_button.clicked.connect(self._choose_file)
+        self.sample_button = QPushButton("Use sample data")
+        self.sample_button.setToolTip(f"July 2013 flights: {tasks.sample_csv().name}")
+        self.sample_button.clicked.connect(self.use_sample)
+        self.drop_hint = QLabel("…or drop a CSV file anywhere on this page.")
+        self.drop_hint.setStyleSheet("color: #555;")
+        self.file_label = QLabel()
+        self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        buttons = QHBoxLayout()
+        for w in (self.open_button, self.sample_button, self.drop_hint):
+            buttons.addWidget(w)
+        buttons.addStretch(1)
+        input_box = QGroupBox("1. Choose a CSV file")
+        box = QVBoxLayout(input_box)
+        box.addWidget(self.picker)
+        box.addLayout(buttons)
+        box.addWidget(self.file_label)
+        box.addWidget(self.summary)
+
+        self.output = OutputChooser(self.ctx.settings)
+        self.run_button = QPushButton("Run predictions")
+        self.run_button.setDefault(True)
+        self.run_button.clicked.connect(self.run)
+        self.progress = ProgressPanel()
+        self.progress.cancel_requested.connect(self.cancel)
+        self.run_message = QLabel()
+        self.run_message.setWordWrap(True)
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.output, 1)
+        out_row.addSpacing(12)
+        out_row.addWidget(self.run_button)
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.progress, 1)
+        run_row.addWidget(self.run_message, 1)
+        run_box = QGroupBox("2. Run")
+        box = QVBoxLayout(run_box)
+        box.addLayout(out_row)
+        box.addLayout(run_row)
+
+        self.results = ResultsPanel()
+        self.results_box = QGroupBox("3. Results")
+        QVBoxLayout(self.results_box).addWidget(self.results)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(header)
+        layout.addWidget(input_box)
+        layout.addWidget(run_box)
+        layout.addWidget(self.results_box, 1)
+        self.filler = QWidget()  # takes the space until there are results
+        layout.addWidget(self.filler, 1)
+
+    # -- state -----------------------------------------------------------------------------
+    def _set_state(self, state: State) -> None:
+        self.state = state
+        running = state is State.RUNNING
+        for w in (self.open_button, self.sample_button, self.output, self.picker):
+            w.setEnabled(not running)
+        self.run_button.setEnabled(state is State.READY)
+        self.progress.setVisible(state in (State.RUNNING, State.CHECKING))
+        self.run_message.setVisible(not self.progress.isVisible()
+                                    and bool(self.run_message.text()))
+        self.results_box.setVisible(self.last_result is not None)
+        self.filler.setVisible(self.last_result is None)
+        if state is State.EMPTY:
+            self.file_label.setText("No file chosen yet.")
+            self.summary.setText("")
+        self.state_changed.emit(state.value)
+
+    def _say(self, text: str) -> None:
+        """A line under the Run row (what happened to the last run)."""
+        self.run_message.setText(text)
+        self.run_message.setVisible(bool(text) and not self.progress.isVisible())
+
+    def _next_generation(self) -> int:
+        self._generation += 1
+        return self._generation
+
+    def _current(self, generation: int) -> bool:
+        return generation == self._generation
+
+    # -- choosing a file -------------------------------------------------------------------
+    def _choose_file(self) -> None:
+        start = self.ctx.settings.last_input_dir or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open a CSV file", start,
+                                              "CSV files (*.csv *.txt *.tsv);;All files (*)")
+        if path:
+            self.ctx.settings.last_input_dir = str(Path(path).parent)
+            self.open_csv(Path(path))
+
+    def use_sample(self) -> None:
+        self.open_csv(tasks.sample_csv())
+
+    def open_csv(self, path: Path) -> None:
+        """Show ``path`` and check it against the active model in the background."""
+        if self.state is State.RUNNING:
+            return
+        self.source = Path(path)
+        self._forget_results()
+        self.output.set_path(tasks.default_output(self.source, self.ctx.workspace))
+        self.file_label.setText(f"<b>{self.source.name}</b> in {self.source.parent}")
+        self.summary.setText("")
+        self._say("")
+        self.recheck()
+
+    def recheck(self) -> None:
+        """Check the chosen file again (the active model may have changed)."""
+        if self.source is None or self.state is State.RUNNING:
+            return
+        if self._job is not None:
+            self._job.cancel()  # a check of another file, or with another model
+        gen = self._next_generation()
+        self._set_state(State.CHECKING)
+        self.progress.start(f"Checking {self.source.name}…", busy=True)
+        self._job = self.ctx.run("check csv", tasks.check_file, self.ctx.workspace, self.source,
+                                 self.picker.model_id(), on_finished=partial(self._checked, gen),
+                                 on_failed=partial(self._check_failed, gen),
+                                 on_cancelled=partial(self._check_cancelled, gen))
+
+    def _checked(self, gen: int, checked: tasks.Checked) -> None:
+        if not self._current(gen):
+            return
+        text, ready = summary_html(checked)
+        self.delimiter = checked.inspection.delimiter
+        self.summary.setText(text)
+        self._set_state(State.READY if ready else State.BLOCKED)
+
+    def _check_failed(self, gen: int, exc: BaseException) -> None:
+        if not self._current(gen):
+            return
+        self._set_state(State.BLOCKED)
+        if isinstance(exc, EngineError):  # a file-level problem: the summary is the place
+            self.summary.setText(error_html(exc.message))
+        else:
+            errors.show_exception(self, exc)
+
+    def _check_cancelled(self, gen: int) -> None:
+        if self._current(gen):
+            self.source = None
+            self.output.set_path(None)
+            self._set_state(State.EMPTY)
+
+    # -- running ---------------------------------------------------------------------------
+    def output_path(self) -> Path | None:
+        return None if self.source is None else self.output.path(self.source.parent)
+
+    def run(self) -> None:
+        output = self.output_path()
+        if self.state is not State.READY or self.source is None:
+            return
+        if output is None:
+            self._say("Choose where to save the predictions first.")
+            return
+        if self.output.must_ask_before_replacing(output) and not dialogs.confirm(
+                self, "Replace the file?", f"{output} already exists.\n\nReplace it with the "
+                "new predictions?"):
+            return
+        gen = self._next_generation()
+        self._forget_results()
+        self._set_state(State.RUNNING)
+        self.progress.start(f"Scoring {self.source.name}…")
+        self._job = self.ctx.run("score csv", tasks.score_file, self.ctx.workspace, self.source,
+                                 output, self.picker.model_id(), on_progress=self._progress_if(gen),
+                                 on_finished=partial(self._scored, gen),
+                                 on_failed=partial(self._run_failed, gen),
+                                 on_cancelled=partial(self._run_cancelled, gen))
+
+    def _progress_if(self, gen: int):
+        def report(fraction: float, message: str) -> None:
+            if self._current(gen):
+                self.progress.set_progress(fraction, message)
+        return report
+
+    def cancel(self) -> None:
+        if self._job is not None and self.state in (State.RUNNING, State.CHECKING):
+            self._job.cancel()
+            self.progress.cancelling()
+
+    def _scored(self, gen: int, result: BatchResult) -> None:
+        if not self._current(gen):
+            return
+        log.info("scored %s: %d rows, %d rejected -> %s", result.input, result.rows,
+                 result.rejected, result.output)
+        self.last_result = result
+        # re-running replaces our own output without asking
+        self.output.set_path(Path(result.output), overwrite_agreed=True)
+        self._say("")
+        self._set_state(State.READY)
+        self.results.show_result(result)
+        self.run_finished.emit(result)
+        self._preview_job = self.ctx.run(
+            "preview", read_preview, Path(result.output), self.delimiter, result.rejected,
+            on_finished=partial(self._previewed, result),
+            on_failed=partial(self._preview_failed, result))
+
+    def _forget_results(self) -> None:
+        if self._preview_job is not None:
+            self._preview_job.cancel()
+        self.last_result = None
+        self.results.clear()
+
+    def _previewed(self, result: BatchResult, preview: Preview) -> None:
+        if result is self.last_result:  # a re-check keeps the results; a new run drops them
+            self.results.show_preview(preview)
+            self.preview_loaded.emit(preview)
+
+    def _preview_failed(self, result: BatchResult, exc: BaseException) -> None:
+        if result is self.last_result:
+            self.results.note.setText(f"The preview could not be read: {exc}")
+
+    def _run_failed(self, gen: int, exc: BaseException) -> None:
+        if not self._current(gen):
+            return
+        self._set_state(State.READY)
+        self._say("The run stopped; nothing was written.")
+        errors.show_exception(self, exc)
+
+    def _run_cancelled(self, gen: int) -> None:
+        if self._current(gen):
+            self._set_state(State.READY)
+            self._say("Cancelled: nothing was written.")
+
+    # -- drag and drop (gui.drop.FileDropMixin) -------------------------------------------
+    def accepts_drop(self) -> bool:
+        return self.state is not State.RUNNING
+
+    def file_dropped(self, path: Path) -> None:
+        self.open_csv(path)

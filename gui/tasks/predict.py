@@ -1,0 +1,68 @@
+"""Checking and scoring a CSV file with the active model."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.batch.inspect import Inspection, inspect_csv
+from engine.batch.score import BatchResult, score_csv
+from engine.progress import CancelToken, Progress
+from engine.registry.history import record_batch
+from engine.registry.registry import Registry
+from engine.registry.workspace import Workspace
+from engine.shipped import shipped_dir
+
+OUTPUT_SUFFIX = ".predictions.csv"
+
+
+def sample_csv() -> Path:
+    """The demo model's sample: July 2013 flights (the model was trained on January-June)."""
+    return shipped_dir("resources") / "samples" / "flights-2013-07-sample.csv"
+
+
+def default_output(source: Path, workspace: Path) -> Path:
+    """NAME.predictions.csv next to the input; in the workspace's reports/ folder for the
+    shipped sample (its folder belongs to the installation) or an input in a read-only folder."""
+    source = Path(source)
+    name = source.stem + OUTPUT_SUFFIX
+    shipped = source.parent.resolve() == sample_csv().parent.resolve()
+    if shipped or not os.access(source.parent, os.W_OK):
+        return Workspace(Path(workspace)).reports_dir / name
+    return source.parent / name
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    inspection: Inspection
+    model_label: str
+
+
+def check_file(workspace: Path, path: Path, model_ref: str | None = None, *,
+               progress: Progress, cancel: CancelToken) -> Checked:
+    """The validation summary shown before running: reads the whole file once (row count).
+    ``model_ref``: a model id (its active version) or None (the latest activated model)."""
+    registry = Registry(Workspace.open(workspace))
+    try:
+        model, label = registry.load_model(model_ref)
+    finally:
+        registry.close()
+    progress(0.0, f"Checking {Path(path).name} against {label}")
+    return Checked(inspect_csv(Path(path), model, cancel), label)
+
+
+def score_file(workspace: Path, source: Path, output: Path, model_ref: str | None = None, *,
+               progress: Progress, cancel: CancelToken) -> BatchResult:
+    """Score with the model's version active now, write the output atomically, record the
+    batch."""
+    registry = Registry(Workspace.open(workspace))
+    try:
+        model, label = registry.load_model(model_ref)
+        result = score_csv(Path(source), Path(output), model, label,
+                           registry.bundle_sha256(label), progress=progress, cancel=cancel)
+        record_batch(registry.db, result)
+    finally:
+        registry.close()
+    return result
+

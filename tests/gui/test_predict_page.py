@@ -1,0 +1,155 @@
+"""The Predict page end to end, with its real workers: check, run, progress, results, cancel."""
+
+import sqlite3
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
+
+from engine.batch.score import provenance_path
+from engine.progress import CancelToken, no_progress
+from engine.registry.registry import Registry, read_bundle_file
+from engine.registry.workspace import Workspace
+from gui.pages.predict import PredictPage, State
+from gui.tasks.models import snapshot
+from tests.gui.kit import TIMEOUT_MS, build_test_bundles, copy_sample
+
+
+@pytest.fixture
+def page(ctx, qtbot):
+    widget = PredictPage(ctx)
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+def wait_state(qtbot, page, *states):
+    qtbot.waitUntil(lambda: page.state in states, timeout=TIMEOUT_MS)
+
+
+def test_sample_run_shows_summary_progress_counts_and_writes_output(page, ctx, qtbot):
+    progress = []
+    ctx.jobs.started.connect(lambda job: job.progress.connect(
+        lambda f, m: progress.append((f, m))))
+    qtbot.mouseClick(page.sample_button, Qt.MouseButton.LeftButton)
+    wait_state(qtbot, page, State.READY)
+    assert "2,000" in page.summary.text()
+    assert "all 11 columns the model needs are present" in page.summary.text()
+    output = page.output_path()
+    assert output.name == "flights-2013-07-sample.predictions.csv"
+    assert output.parent == ctx.workspace / "reports"  # the shipped folder is not ours
+
+    with qtbot.waitSignal(page.preview_loaded, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
+    assert page.state is State.READY
+    assert progress and progress[-1][0] == 1.0
+    assert page.results.counts.text() == "2,000 rows scored: 2,000 ok, 0 rejected"
+    assert output.is_file() and provenance_path(output).is_file()
+    assert page.results.model.rowCount() == 2000
+    assert page.results.model.column_name(0) == "status"
+    with sqlite3.connect(ctx.workspace / "ratchet.db") as db:  # the batch is in the history
+        assert db.execute("SELECT rows, ok FROM batches").fetchall() == [(2000, 2000)]
+
+
+def test_rejected_rows_can_be_filtered_and_their_reasons_read(page, tmp_path, qtbot):
+    def break_some(header, body):
+        for i in (4, 9, 1500):
+            body[i][header.index("sched_dep_time")] = "12:30"
+
+    page.open_csv(copy_sample(tmp_path, "july.csv", break_some))
+    wait_state(qtbot, page, State.READY)
+    assert "3 cannot be scored" in page.summary.text()
+    assert page.output_path() == tmp_path / "july.predictions.csv"
+    with qtbot.waitSignal(page.preview_loaded, timeout=TIMEOUT_MS):
+        page.run()
+    assert page.results.counts.text() == "2,000 rows scored: 1,997 ok, 3 rejected"
+
+    page.results.only_rejected.setChecked(True)
+    model = page.results.model
+    assert model.rowCount() == 3
+    assert [model.headerData(r, Qt.Orientation.Vertical) for r in range(3)] == \
+        ["5", "10", "1,501"]
+    tip = model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole)
+    assert "sched_dep_time" in tip and "12:30" in tip
+    page.results.table.selectRow(2)
+    assert "Row 1,501 was rejected" in page.results.reason.text()
+    assert "Showing all 3 rejected rows" in page.results.note.text()
+
+
+def test_cancel_leaves_no_output_and_returns_to_ready(page, tmp_path, qtbot):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    big = copy_sample(folder, "big.csv", repeat=150)  # 300,000 rows
+    page.open_csv(big)
+    wait_state(qtbot, page, State.READY)
+    output = page.output_path()
+    page.run()
+    assert page.state is State.RUNNING
+    page.cancel()  # right after the start: the engine stops at its next chunk
+    wait_state(qtbot, page, State.READY)
+    assert page.run_message.text() == "Cancelled: nothing was written."
+    assert not output.exists() and not provenance_path(output).exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["big.csv"]  # no temp file left
+    assert page.run_button.isEnabled() and page.last_result is None
+
+
+def test_an_existing_output_is_replaced_only_when_confirmed(page, tmp_path, qtbot, answers):
+    source = copy_sample(tmp_path, "july.csv")
+    existing = tmp_path / "july.predictions.csv"
+    existing.write_text("keep me\n")
+    page.open_csv(source)
+    wait_state(qtbot, page, State.READY)
+    answers.replies.append(QMessageBox.StandardButton.No)
+    page.run()
+    assert "already exists" in answers.asked[0]
+    assert page.state is State.READY and existing.read_text() == "keep me\n"
+    with qtbot.waitSignal(page.run_finished, timeout=TIMEOUT_MS):
+        page.run()  # the default answer of the fixture: Yes
+    assert existing.read_text().startswith("year,month")
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("", "the file is empty"),
+    ("year,month,day\n2013,7,1\n", "9 of the 11 columns the model needs are missing"),
+])
+def test_unusable_files_are_explained_and_cannot_run(page, tmp_path, qtbot, content, expected):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(content)
+    page.open_csv(bad)
+    wait_state(qtbot, page, State.BLOCKED)
+    assert expected in page.summary.text()
+    assert not page.run_button.isEnabled()
+
+
+def test_a_dropped_csv_is_opened(page, tmp_path, qtbot):
+    source = copy_sample(tmp_path, "dropped.csv")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(source))])
+    event = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    page.dropEvent(event)
+    assert page.source == source
+    wait_state(qtbot, page, State.READY)
+
+
+def test_the_model_can_be_chosen_when_several_are_installed(page, ctx, tmp_path, qtbot,
+                                                           monkeypatch):
+    trust, bundles, _ = build_test_bundles(tmp_path, versions=(1,))
+    monkeypatch.setenv("RATCHET_TRUST_STORE", str(trust))
+    registry = Registry(Workspace.open(ctx.workspace))
+    registry.import_bundle(read_bundle_file(bundles[1]))  # now the latest activated model
+    registry.close()
+    page.picker.set_snapshot(snapshot(ctx.workspace, progress=no_progress,
+                                      cancel=CancelToken()))
+    assert page.picker.model_id() == "test-model"
+    assert page.picker.combo.count() == 2 and page.picker.combo.isEnabled()
+    page.use_sample()
+    wait_state(qtbot, page, State.BLOCKED)
+    assert "x0, x1, x2" in page.summary.text()
+
+    page.picker.combo.setCurrentIndex(page.picker.combo.findData("demo-flight-delay"))
+    wait_state(qtbot, page, State.READY)
+    with qtbot.waitSignal(page.run_finished, timeout=TIMEOUT_MS) as finished:
+        page.run()
+    assert finished.args[0].model == "demo-flight-delay@1"
