@@ -28,6 +28,7 @@ test: setup lint
 	@$(BIN)/pytest tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; fi; \
 	exit $$rc
+	@BIN=$(BIN) bash tests/gui/run_under_xvfb.sh
 
 lint: setup
 	$(BIN)/ruff check .
