@@ -24,11 +24,12 @@ APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install
 run: setup
 	$(BIN)/ratchet
 
+# The real-tray test first, so that the whole suite's summary is the last line printed.
 test: setup lint
+	@BIN=$(BIN) bash tests/gui/run_under_xvfb.sh
 	@$(BIN)/pytest tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; fi; \
 	exit $$rc
-	@BIN=$(BIN) bash tests/gui/run_under_xvfb.sh
 
 lint: setup
 	$(BIN)/ruff check .
