@@ -22,6 +22,7 @@ class CsvInput:
     header_text: str  # the header line as written (without BOM and line end)
     delimiter: str
     data_offset: int  # where the first data record starts
+    data_end: int  # where the last record ends: blank lines at the very end are not rows
 
 
 def _fail(path: Path, why: str, code: str = "E_INPUT") -> InputError:
@@ -83,7 +84,13 @@ def open_csv(path: Path) -> CsvInput:
         rest = fh.read(SNIFF_BYTES)
     if not rest.strip(b"\r\n"):
         raise _fail(path, "the file has a header but no data rows.", "E_NO_ROWS")
-    return CsvInput(path, size, header, header_text, delimiter, data_offset)
+    with path.open("rb") as fh:
+        fh.seek(max(data_offset, size - SNIFF_BYTES))
+        tail = fh.read()
+    line_ends = tail[len(tail.rstrip(b"\r\n")):]  # after the last row's text
+    own = 2 if line_ends.startswith(b"\r\n") else min(1, len(line_ends))  # that row's own end
+    data_end = size - len(line_ends) + own
+    return CsvInput(path, size, header, header_text, delimiter, data_offset, data_end)
 
 
 def check_columns(source: CsvInput, needed: list[str]) -> None:

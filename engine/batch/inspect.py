@@ -42,7 +42,8 @@ def inspect_csv(path: Path, model: Model, cancel: CancelToken | None = None) -> 
     rows = 0
     sample_rows = sample_rejected = 0
     problems: list[str] = []
-    for chunk in iter_chunks(source.path, source.data_offset, source.delimiter, SAMPLE_BYTES):
+    for chunk in iter_chunks(source.path, source.data_offset, source.delimiter, SAMPLE_BYTES,
+                             end=source.data_end):
         if cancel is not None:
             cancel.check()
         n = len(chunk.starts) - 1

@@ -101,7 +101,8 @@ def record_starts(data: bytes, delimiter: str, path: Path) -> np.ndarray:
 
 
 def iter_chunks(path: Path, offset: int, delimiter: str = ",",
-                chunk_bytes: int = 8 << 20) -> Iterator[Chunk]:
+                chunk_bytes: int = 8 << 20, end: int | None = None) -> Iterator[Chunk]:
+    """Chunks of the records between `offset` and `end` (default: the end of the file)."""
     path = Path(path)
     row = 0
     carry = b""
@@ -109,7 +110,8 @@ def iter_chunks(path: Path, offset: int, delimiter: str = ",",
         fh.seek(offset)
         position = offset
         while True:
-            block = fh.read(chunk_bytes)
+            want = chunk_bytes if end is None else max(0, min(chunk_bytes, end - position))
+            block = fh.read(want) if want else b""
             position += len(block)
             data = carry + block
             if not block:

@@ -80,7 +80,7 @@ def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
             out.write(header.encode("utf-8"))
             progress(0.0, f"Scoring {source_path.name}")
             for chunk in iter_chunks(source_path, source.data_offset, source.delimiter,
-                                     chunk_bytes):
+                                     chunk_bytes, end=source.data_end):
                 if cancel is not None:
                     cancel.check()
                 digest.update(chunk.file_bytes)
@@ -93,6 +93,9 @@ def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
                          f"{rows:,} rows scored, {rejected:,} rejected")
             if cancel is not None:
                 cancel.check()
+            with source_path.open("rb") as fh:  # blank lines after the last row: not rows
+                fh.seek(source.data_end)
+                digest.update(fh.read())
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; an output file is an ordinary file

@@ -272,3 +272,14 @@ def test_utf16_is_named(tmp_path):
     with pytest.raises(InputError) as info:
         score_csv(src, tmp_path / "out.csv", model, "m@1")
     assert info.value.code == "E_ENCODING" and "UTF-16" in info.value.message
+
+
+def test_blank_lines_after_the_last_row_are_not_rows(tmp_path):
+    _, model, _ = fitted_and_model()
+    src, _df = sample_csv(tmp_path, n=12, extra=False, reorder=False)
+    write(src, src.read_text() + "\n\n\r\n")
+    result = score_csv(src, tmp_path / "out.csv", model, "m@1")
+    assert (result.rows, result.rejected) == (12, 0)
+    import hashlib
+
+    assert result.input_sha256 == hashlib.sha256(src.read_bytes()).hexdigest()
