@@ -234,10 +234,20 @@ class Registry:
         current = self.active_version(model_id)
         if current is None:
             raise InputError(f"the model {model_id!r} has no active version.", "E_MODEL_UNKNOWN")
-        for row in reversed(self.activations(model_id)):
-            prev = row["previous_version"]
-            if (row["version"] == current and row["action"] != "rollback" and prev is not None
-                    and prev != current):
-                return prev, self.activate(model_id, prev, action="rollback")
-        raise InputError(f"{model_id}@{current} has no earlier version to roll back to.",
-                         "E_NOTHING_TO_ROLL_BACK")
+        target = rollback_target(self.activations(model_id), current)
+        if target is None:
+            raise InputError(f"{model_id}@{current} has no earlier version to roll back to.",
+                             "E_NOTHING_TO_ROLL_BACK")
+        return target, self.activate(model_id, target, action="rollback")
+
+
+def rollback_target(activations: list[dict], current: int | None) -> int | None:
+    """The version a rollback would re-activate, from a model's activation history (oldest
+    first): the one active before the current version was last activated by an import or an
+    activation. None when there is none."""
+    for row in reversed(activations):
+        prev = row["previous_version"]
+        if (row["version"] == current and row["action"] != "rollback" and prev is not None
+                and prev != current):
+            return prev
+    return None

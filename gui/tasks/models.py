@@ -10,7 +10,12 @@ from pathlib import Path
 from engine.bundle.trust import load_trust_store, trust_store_path
 from engine.errors import EngineError
 from engine.progress import CancelToken, Progress
-from engine.registry.registry import InstalledVersion, Registry, read_bundle_file
+from engine.registry.registry import (
+    InstalledVersion,
+    Registry,
+    read_bundle_file,
+    rollback_target,
+)
 from engine.registry.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -31,14 +36,8 @@ class Snapshot:
         return next((v for v in self.versions if f"{v.model_id}@{v.version}" == label), None)
 
     def rollback_target(self, model_id: str) -> int | None:
-        """The version a rollback would re-activate (mirrors Registry.rollback), or None."""
-        current = self.active_version(model_id)
-        for row in reversed(self.history.get(model_id, [])):
-            prev = row["previous_version"]
-            if (row["version"] == current and row["action"] != "rollback" and prev is not None
-                    and prev != current):
-                return prev
-        return None
+        """The version a rollback would re-activate (the engine's rule), or None."""
+        return rollback_target(self.history.get(model_id, []), self.active_version(model_id))
 
 
 def _open(workspace: Path) -> Registry:
