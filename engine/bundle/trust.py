@@ -66,10 +66,13 @@ class TrustStore:
                               ) from exc
 
     def with_key(self, key: TrustedKey) -> TrustStore:
-        if self.find(key.keyid):
+        known = self.find(key.keyid)
+        if known:
+            state = "revoked" if known.revoked else f"trusted for {known.models!r}"
             raise InputError(f"the key {key.keyid[:16]}… is already in the trust store "
-                             f"{self.path}; revoke it first to change its scope.",
-                             "E_KEY_EXISTS")
+                             f"{self.path} ({state}); a key's entry is never silently changed. "
+                             "To trust this publisher again or for other models, have them "
+                             "make a new key.", "E_KEY_EXISTS")
         return replace(self, keys=(*self.keys, key))
 
     def revoked(self, keyid: str) -> TrustStore:

@@ -33,7 +33,8 @@ def register(sub) -> None:
     add.add_argument("public_key", metavar="PUBLIC_KEY_FILE")
     add.add_argument("--models", required=True, metavar="PATTERN", help="e.g. 'fraud-*'")
     add.add_argument("--name", default="", help="who the key belongs to")
-    add.add_argument("--not-after", metavar="DATE", help="YYYY-MM-DD: stop trusting it then")
+    add.add_argument("--not-after", metavar="DATE",
+                     help="YYYY-MM-DD: the last day (UTC) the key is trusted")
     add.set_defaults(handler=cmd_trust_add)
     rev = trust.add_parser("revoke", help="stop trusting a key")
     rev.add_argument("keyid", metavar="KEYID")
@@ -129,7 +130,8 @@ def cmd_trust_add(args, ws_root) -> tuple[int, dict]:
     not_after = None
     if args.not_after:
         try:
-            not_after = dt.datetime.strptime(args.not_after, "%Y-%m-%d").replace(tzinfo=dt.UTC)
+            day = dt.datetime.strptime(args.not_after, "%Y-%m-%d").replace(tzinfo=dt.UTC)
+            not_after = day + dt.timedelta(days=1, seconds=-1)  # trusted through that day
         except ValueError:
             raise InputError(f"--not-after {args.not_after!r} is not a date like 2027-12-31."
                              ) from None
