@@ -112,30 +112,31 @@ def generate_keys(out_dir: Path, name: str = "publisher") -> tuple[Path, Path, s
     return private, public, key_id(key.public_key())
 
 
-def load_private_key(path: Path) -> Ed25519PrivateKey:
+def _load_key(path: Path, private: bool):
+    """A PEM key file made by `ratchet keys generate`, or a clear InputError."""
+    kind = "private" if private else "public"
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        data = path.read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read the private key {path}: {exc.strerror}.") from exc
+        raise InputError(f"cannot read the {kind} key {path}: {exc.strerror}.") from exc
+    try:
+        key = (serialization.load_pem_private_key(data, password=None) if private
+               else serialization.load_pem_public_key(data))
     except (ValueError, TypeError) as exc:
-        raise InputError(f"{path} is not an unencrypted PEM private key ({exc}); use a key "
-                         "made by `ratchet keys generate`.") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise InputError(f"{path} is not an Ed25519 key; use `ratchet keys generate`.")
+        raise InputError(f"{path} is not an unencrypted PEM {kind} key ({exc}); use the "
+                         f"{'.key' if private else '.pub'} file made by `ratchet keys "
+                         "generate`.") from exc
+    if not isinstance(key, Ed25519PrivateKey if private else Ed25519PublicKey):
+        raise InputError(f"{path} is not an Ed25519 {kind} key; use `ratchet keys generate`.")
     return key
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    return _load_key(path, private=True)
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
-    try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except OSError as exc:
-        raise InputError(f"cannot read the public key {path}: {exc.strerror}.") from exc
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"{path} is not a PEM public key ({exc}); give the .pub file made by "
-                         "`ratchet keys generate`.") from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise InputError(f"{path} is not an Ed25519 public key.")
-    return key
+    return _load_key(path, private=False)
 
 
 def public_from_raw(raw: bytes) -> Ed25519PublicKey:
