@@ -12,7 +12,7 @@ import logging
 import sys
 
 from engine import __version__
-from engine.commands import models, predict, publish
+from engine.commands import models, predict, publish, regress
 from engine.errors import Cancelled, EngineError
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     predict.register(sub)
+    regress.register(sub)
     models.register(sub)
     publish.register(sub)
     return parser
@@ -62,7 +63,7 @@ class _NoTraceback(logging.Formatter):
         return super().format(record).rstrip()
 
 
-WORKSPACE_COMMANDS = {"predict", "models", "trust", "bundle"}
+WORKSPACE_COMMANDS = {"predict", "regress", "models", "trust", "bundle"}
 
 
 def _log_to_workspace(root) -> None:

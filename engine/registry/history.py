@@ -30,6 +30,10 @@ CREATE TABLE IF NOT EXISTS batches (
     rows INTEGER NOT NULL, ok INTEGER NOT NULL, rejected INTEGER NOT NULL,
     started TEXT NOT NULL, finished TEXT NOT NULL, user TEXT NOT NULL,
     app_version TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS regression_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, passed INTEGER NOT NULL,
+    cases INTEGER NOT NULL, cases_failed INTEGER NOT NULL, result_json TEXT NOT NULL,
+    at TEXT NOT NULL, user TEXT NOT NULL);
 """
 
 
@@ -62,4 +66,18 @@ def record_batch(conn: sqlite3.Connection, result) -> int:
             (result.model, result.bundle_sha256, result.input, result.input_sha256,
              result.output, result.rows, result.ok, result.rejected, result.started,
              result.finished, current_user(), result.app_version))
+    return int(cur.lastrowid)
+
+
+def record_regression_run(conn: sqlite3.Connection, result) -> int:
+    """Store a regression run (an engine.regression.suite.SuiteResult)."""
+    import json
+
+    doc = result.to_json()
+    with conn:
+        cur = conn.execute(
+            "INSERT INTO regression_runs (model, passed, cases, cases_failed, result_json, at, "
+            "user) VALUES (?,?,?,?,?,?,?)",
+            (result.model, int(result.passed), doc["cases"]["total"], doc["cases"]["failed"],
+             json.dumps(doc), now_text(), current_user()))
     return int(cur.lastrowid)

@@ -130,21 +130,25 @@ class Registry:
                               "version=?", (model_id, version)).fetchone()
         return "" if row is None else row["bundle_sha256"]
 
-    def load_model(self, ref: str | None = None) -> tuple[Model, str]:
-        """The installed coefficients of a model (the active version unless one is named)."""
-        model_id, version = self.resolve(ref)
-        row = self.db.execute("SELECT bundle_sha256 FROM installed WHERE model_id=? AND "
-                              "version=?", (model_id, version)).fetchone()
+    def bundle_members(self, label: str) -> dict[str, bytes]:
+        """The members of an installed (already verified) bundle, checked against its hash."""
+        model_id, version = parse_ref(label)
         try:
             data = self.ws.bundle_path(model_id, version).read_bytes()
         except OSError as exc:
-            raise EngineError(f"the installed bundle of {model_id}@{version} cannot be read "
+            raise EngineError(f"the installed bundle of {label} cannot be read "
                               f"({exc.strerror}); re-import it.", "E_INSTALLED_MISSING") from exc
-        if hashlib.sha256(data).hexdigest() != row["bundle_sha256"]:
-            raise EngineError(f"the installed bundle of {model_id}@{version} was changed on disk "
-                              "since it was verified; re-import it.", "E_INSTALLED_TAMPERED")
-        model = load_coefficients(read_members(data)["coefficients.json"])
-        return model, f"{model_id}@{version}"
+        if hashlib.sha256(data).hexdigest() != self.bundle_sha256(label):
+            raise EngineError(f"the installed bundle of {label} was changed on disk since it "
+                              "was verified; re-import it.", "E_INSTALLED_TAMPERED")
+        return read_members(data)
+
+    def load_model(self, ref: str | None = None) -> tuple[Model, str]:
+        """The installed coefficients of a model (the active version unless one is named)."""
+        model_id, version = self.resolve(ref)
+        label = f"{model_id}@{version}"
+        model = load_coefficients(self.bundle_members(label)["coefficients.json"])
+        return model, label
 
     # -- changes -----------------------------------------------------------------------------
     def _accepted(self) -> dict[str, Accepted]:

@@ -3,7 +3,9 @@
 Columns: the model's input columns; `expected` (the prediction: a number for regression, a class
 label for classifiers, or `rejected` for a row the model must refuse); optional
 `expected_proba_<class>`; `tolerance` (absolute); `kind` (golden, contrived or outlier); `note`;
-`source` (where an outlier came from).
+`source` (where an outlier came from). Rows of kind `reference` are not cases: they are the
+labelled reference sample (true outcome in the `label` column) on which the minimum
+requirements are enforced.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from engine.errors import EngineError
 from engine.model import Model
 from engine.model.categories import NUMBER
 
-KINDS = ("golden", "contrived", "outlier")
+CASE_KINDS = ("golden", "contrived", "outlier")
+KINDS = (*CASE_KINDS, "reference")
 META = ("expected", "tolerance", "kind", "note", "source")
 
 
@@ -50,7 +53,17 @@ def read_cases(data: bytes, model: Model) -> pd.DataFrame:
         row = int(np.flatnonzero(bad_kind)[0])
         raise _invalid(f"row {row + 1}: kind {frame['kind'].iloc[row]!r} is not one of "
                        f"{', '.join(KINDS)}.")
+    if (frame["kind"] == "reference").any() and "label" not in frame.columns:
+        raise _invalid("reference rows need a 'label' column with the true outcome.")
     return frame
+
+
+def reference_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["kind"] == "reference"]
+
+
+def inputs_of(frame: pd.DataFrame, model: Model) -> dict[str, np.ndarray]:
+    return _inputs(frame, model)
 
 
 def _inputs(frame: pd.DataFrame, model: Model) -> dict[str, np.ndarray]:
@@ -75,6 +88,7 @@ def _close(actual: float, expected: str, tol: float) -> bool:
 def run_cases(data: bytes, model: Model) -> list[CaseResult]:
     """Score every case and compare it with its expected outputs."""
     frame = read_cases(data, model)
+    frame = frame[frame["kind"] != "reference"]
     if frame.empty:
         return []
     result = model.predict(_inputs(frame, model))
@@ -108,6 +122,6 @@ def run_cases(data: bytes, model: Model) -> list[CaseResult]:
                                                           tol):
                     problems.append(f"P({label}) = {result.proba[i, k]!r}, expected {case[col]} "
                                     f"± {tol}")
-        out.append(CaseResult(i + 1, case["kind"], case.get("note", ""), not problems,
-                              "; ".join(problems) or "ok"))
+        out.append(CaseResult(int(frame.index[i]) + 1, case["kind"], case.get("note", ""),
+                              not problems, "; ".join(problems) or "ok"))
     return out

@@ -1,26 +1,83 @@
-"""Performance requirements (`requirements.json`, ratchet-requirements/1), minimal reading.
+"""Performance requirements (`requirements.json`, ratchet-requirements/1).
 
-Here only the shape is checked so that a bundle cannot carry a malformed file; evaluating the
-requirements is the regression suite's job.
+Per metric: a minimum (or, for error metrics, a maximum), optionally the expected mean and an
+acceptable range, where it applies (overall, or in each partition of a back-test), plus the
+baseline the numbers came from and the history of every ratchet step.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from engine.bundle.canonical import NotCanonical, parse_strict
 from engine.errors import EngineError
+from engine.metrics import GREATER_IS_BETTER, METRICS
 
 REQUIREMENTS_FORMAT = "ratchet-requirements/1"
-METRICS = ("accuracy", "precision", "recall", "f1", "false_positive_rate", "roc_auc",
-           "log_loss", "brier", "mae", "rmse", "r2", "mape")
+APPLIES = ("overall", "partition")
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    metric: str
+    bound: float  # the minimum, or for lower-is-better metrics the maximum
+    applies: str = "overall"
+    mean: float | None = None
+    range: tuple[float, float] | None = None
+
+    @property
+    def higher_is_better(self) -> bool:
+        return GREATER_IS_BETTER[self.metric]
+
+    @property
+    def bound_name(self) -> str:
+        return "min" if self.higher_is_better else "max"
+
+    def met_by(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False  # e.g. roc_auc on a sample holding one class: not a pass
+        return value >= self.bound if self.higher_is_better else value <= self.bound
 
 
 def _invalid(why: str) -> EngineError:
     return EngineError(f"requirements.json: {why}", "E_REQUIREMENTS_INVALID")
 
 
-def check_requirements(data: bytes) -> dict:
+def _number(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _invalid(f"{where} must be a number, not {value!r}.")
+    return float(value)
+
+
+def _requirement(i: int, m) -> Requirement:
+    if not isinstance(m, dict) or m.get("metric") not in METRICS:
+        raise _invalid(f"metrics[{i}].metric must be one of {', '.join(METRICS)}.")
+    metric = m["metric"]
+    wanted, other = ("min", "max") if GREATER_IS_BETTER[metric] else ("max", "min")
+    if m.get(other) is not None:
+        raise _invalid(f"metrics[{i}] ({metric}): {metric} is "
+                       f"{'higher' if wanted == 'min' else 'lower'}-is-better, so it takes a "
+                       f"{wanted!r}, not a {other!r}.")
+    if m.get(wanted) is None:
+        raise _invalid(f"metrics[{i}] ({metric}) needs a {wanted!r}.")
+    bound = _number(m[wanted], f"metrics[{i}].{wanted}")
+    applies = m.get("applies", "overall")
+    if applies not in APPLIES:
+        raise _invalid(f"metrics[{i}].applies must be one of {', '.join(APPLIES)}.")
+    mean = None if m.get("mean") is None else _number(m["mean"], f"metrics[{i}].mean")
+    rng = None
+    if m.get("range") is not None:
+        r = m["range"]
+        if not (isinstance(r, list) and len(r) == 2):
+            raise _invalid(f"metrics[{i}].range must be [low, high].")
+        rng = (_number(r[0], f"metrics[{i}].range[0]"), _number(r[1], f"metrics[{i}].range[1]"))
+        if rng[0] > rng[1]:
+            raise _invalid(f"metrics[{i}].range has its low end above its high end.")
+    return Requirement(metric, bound, applies, mean, rng)
+
+
+def parse_requirements(data: bytes) -> list[Requirement]:
     try:
         doc = parse_strict(data)
     except NotCanonical as exc:
@@ -30,14 +87,12 @@ def check_requirements(data: bytes) -> dict:
     metrics = doc.get("metrics")
     if not isinstance(metrics, list):
         raise _invalid("metrics must be a list.")
-    for i, m in enumerate(metrics):
-        if not isinstance(m, dict) or m.get("metric") not in METRICS:
-            raise _invalid(f"metrics[{i}].metric must be one of {', '.join(METRICS)}.")
-        for bound in ("min", "max"):
-            v = m.get(bound)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)
-                                  or not math.isfinite(v)):
-                raise _invalid(f"metrics[{i}].{bound} must be a number.")
-        if m.get("min") is None and m.get("max") is None:
-            raise _invalid(f"metrics[{i}] needs a min or a max.")
-    return doc
+    for key in ("baseline", "history"):
+        if key in doc and not isinstance(doc[key], dict if key == "baseline" else list):
+            raise _invalid(f"{key} must be {'an object' if key == 'baseline' else 'a list'}.")
+    return [_requirement(i, m) for i, m in enumerate(metrics)]
+
+
+def check_requirements(data: bytes) -> list[Requirement]:
+    """Validate a bundle's requirements.json (used before a bundle is built or installed)."""
+    return parse_requirements(data)

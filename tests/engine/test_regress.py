@@ -1,0 +1,120 @@
+"""`ratchet regress`: cases within tolerance and minimum requirements on the labelled reference
+sample; an unambiguous verdict with exit codes, the failing metric or case named, history
+recorded, and an HTML report."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from engine.cli import main
+from engine.registry.registry import Registry
+from engine.registry.workspace import Workspace
+from tests.engine.bundle_kit import NOW, Publisher, assemble, make_store, payload_for
+
+ALICE = Publisher("alice")
+
+
+def with_reference(payload: dict[str, bytes], minimum: float, n: int = 400, seed: int = 5,
+                   flip: float = 0.0) -> dict[str, bytes]:
+    """Add a labelled reference sample (true labels from the same rule the model learned,
+    a share `flip` of them wrong) and a roc_auc minimum."""
+    cases = pd.read_csv(io.BytesIO(payload["regression_cases.csv"]), dtype=str,
+                        keep_default_na=False)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    label = (x[:, 0] - x[:, 1] + rng.normal(0, 0.5, n) > 0).astype(int)
+    label = np.where(rng.random(n) < flip, 1 - label, label)
+    ref = pd.DataFrame({f"x{j}": [repr(float(v)) for v in x[:, j]] for j in range(3)})
+    ref["kind"] = "reference"
+    ref["label"] = label.astype(str)
+    cases["label"] = ""
+    out = pd.concat([cases, ref], ignore_index=True).fillna("")
+    requirements = {"format": "ratchet-requirements/1",
+                    "metrics": [{"metric": "roc_auc", "min": minimum},
+                                {"metric": "log_loss", "max": 5.0}],
+                    "baseline": {"model": "test-model@1"}, "history": []}
+    return {**payload, "regression_cases.csv": out.to_csv(index=False).encode(),
+            "requirements.json": json.dumps(requirements).encode()}
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    monkeypatch.setenv("RATCHET_TRUST_STORE", str(tmp_path / "trust.json"))
+    workspace = Workspace.open(tmp_path / "ws")
+    make_store(tmp_path / "trust.json", [ALICE.trusted()])
+    return workspace
+
+
+def install(ws, payload, version=1):
+    reg = Registry(ws)
+    try:
+        reg.import_bundle(assemble(payload, version=version, signers=[ALICE]), now=NOW)
+    finally:
+        reg.close()
+
+
+def regress(ws, capsys, *extra) -> tuple[int, dict]:
+    code = main(["--workspace", str(ws.root), "--json", "regress", *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_passing_suite_records_history_and_writes_a_report(ws, capsys, tmp_path):
+    payload = with_reference(payload_for("test-model"), minimum=0.6)
+    install(ws, payload)
+    code, result = regress(ws, capsys, "--report", str(tmp_path / "r.html"))
+    assert code == 0 and result["passed"] is True
+    assert result["cases"] == {"total": 5, "failed": 0}
+    auc = next(r for r in result["requirements"] if r["metric"] == "roc_auc")
+    # the value is scikit-learn's roc_auc_score on the same reference rows and probabilities
+    cases = pd.read_csv(io.BytesIO(payload["regression_cases.csv"]))
+    ref = cases[cases["kind"] == "reference"]
+    reg = Registry(ws)
+    model, _ = reg.load_model()
+    runs = reg.db.execute("SELECT model, passed FROM regression_runs").fetchall()
+    reg.close()
+    proba = model.predict(ref[["x0", "x1", "x2"]]).proba[:, 1]
+    assert abs(auc["value"] - roc_auc_score(ref["label"], proba)) <= 1e-12
+    assert auc["min"] == 0.6 and auc["rows"] == 400
+    assert [tuple(r) for r in runs] == [("test-model@1", 1)]
+    html = (tmp_path / "r.html").read_text()
+    assert "PASSED" in html and "<svg" in html and "roc_auc" in html
+
+
+def test_missed_minimum_fails_naming_metric_value_and_minimum(ws, capsys):
+    install(ws, with_reference(payload_for("test-model"), minimum=0.99, flip=0.3))
+    code, result = regress(ws, capsys)
+    assert code == 1 and result["passed"] is False
+    problem = next(p for p in result["problems"] if p.startswith("roc_auc"))
+    auc = next(r for r in result["requirements"] if r["metric"] == "roc_auc")
+    assert f"{auc['value']:.6g}" in problem and "below the minimum 0.99" in problem
+    main(["--workspace", str(ws.root), "regress"])
+    assert "roc_auc" in capsys.readouterr().out
+
+
+def test_requirements_need_the_right_bound(ws):
+    from engine.errors import EngineError
+    from engine.regression.requirements import parse_requirements
+
+    with pytest.raises(EngineError, match="takes a 'max'"):
+        parse_requirements(b'{"format": "ratchet-requirements/1", "metrics": '
+                           b'[{"metric": "log_loss", "min": 0.1}]}')
+    with pytest.raises(EngineError, match="needs a 'min'"):
+        parse_requirements(b'{"format": "ratchet-requirements/1", "metrics": '
+                           b'[{"metric": "roc_auc"}]}')
+
+
+def test_demo_model_passes_its_own_suite(tmp_path, capsys, monkeypatch):
+    from engine.registry.first_start import first_start
+
+    monkeypatch.delenv("RATCHET_TRUST_STORE", raising=False)
+    ws = Workspace.open(tmp_path / "demo")
+    first_start(ws)
+    code, result = regress(ws, capsys)
+    assert code == 0 and result["model"] == "demo-flight-delay@1"
+    assert result["reference"] == {"rows": 3000, "rejected": 0}
