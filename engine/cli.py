@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict.register(sub)
     regress.register(sub)
+    regress.register_admin(sub)
     models.register(sub)
     publish.register(sub)
     return parser
@@ -63,7 +64,8 @@ class _NoTraceback(logging.Formatter):
         return super().format(record).rstrip()
 
 
-WORKSPACE_COMMANDS = {"predict", "regress", "models", "trust", "bundle"}
+WORKSPACE_COMMANDS = {"predict", "regress", "outliers", "requirements", "models", "trust",
+                      "bundle"}
 
 
 def _log_to_workspace(root) -> None:

@@ -19,6 +19,8 @@ def cmd_regress(args, ws_root) -> tuple[int, dict]:
     from engine.registry.history import record_regression_run
     from engine.registry.registry import Registry
     from engine.registry.workspace import Workspace
+    from engine.regression.outliers import pinned_csv
+    from engine.regression.ratchet import effective_requirements
     from engine.regression.report import render
     from engine.regression.suite import run_suite
 
@@ -30,8 +32,12 @@ def cmd_regress(args, ws_root) -> tuple[int, dict]:
     try:
         model, label = registry.load_model(args.model)
         members = registry.bundle_members(label)
+        model_id = label.partition("@")[0]
         result = run_suite(model, label, members["requirements.json"],
-                           members["regression_cases.csv"])
+                           members["regression_cases.csv"],
+                           pinned=pinned_csv(registry.db, model_id, model),
+                           requirements_override=effective_requirements(
+                               registry.db, model_id, members["requirements.json"]))
         record_regression_run(registry.db, result)
     finally:
         registry.close()
@@ -42,3 +48,143 @@ def cmd_regress(args, ws_root) -> tuple[int, dict]:
     if report is not None:
         doc["report"] = str(report)
     return (0 if result.passed else 1), doc
+
+
+def register_admin(sub) -> None:
+    """`ratchet outliers ...` and `ratchet requirements ...`."""
+    outliers = sub.add_parser("outliers", help="outliers pinned from operations").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    pin = outliers.add_parser("pin", help="pin a row of a CSV as an outlier case")
+    pin.add_argument("input", metavar="INPUT.csv")
+    pin.add_argument("--row", type=int, required=True, metavar="N", help="data row, from 1")
+    pin.add_argument("--note", required=True)
+    pin.add_argument("--model", metavar="ID[@VERSION]")
+    pin.set_defaults(handler=cmd_pin)
+    lst = outliers.add_parser("list", help="the pinned outliers of a model")
+    lst.add_argument("--model", metavar="ID[@VERSION]")
+    lst.set_defaults(handler=cmd_list_pinned)
+    exp = outliers.add_parser("export", help="write them as regression cases for a publisher")
+    exp.add_argument("--model", metavar="ID[@VERSION]")
+    exp.add_argument("-o", "--output", required=True, metavar="FILE.csv")
+    exp.set_defaults(handler=cmd_export_pinned)
+
+    reqs = sub.add_parser("requirements", help="performance requirements").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    show = reqs.add_parser("show", help="the effective requirements and their history")
+    show.add_argument("--model", metavar="ID[@VERSION]")
+    show.set_defaults(handler=cmd_requirements_show)
+    ratchet = reqs.add_parser("ratchet", help="run the suite, propose higher bounds, apply them")
+    ratchet.add_argument("--model", metavar="ID[@VERSION]")
+    ratchet.add_argument("--why", required=True, help="recorded with the step")
+    ratchet.add_argument("--dry-run", action="store_true", help="only show the proposal")
+    ratchet.set_defaults(handler=cmd_requirements_ratchet)
+
+
+def _open(ws_root):
+    from engine.registry.registry import Registry
+    from engine.registry.workspace import Workspace
+
+    return Registry(Workspace.open(ws_root))
+
+
+def _read_row(path: Path, number: int) -> dict[str, str]:
+    import csv
+
+    from engine.batch.csv_input import open_csv
+
+    source = open_csv(path)
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=source.delimiter)
+        header = next(reader)
+        for i, cells in enumerate(reader, start=1):
+            if i == number:
+                return dict(zip(header, cells, strict=False))
+    raise InputError(f"{path} has no data row {number}.", "E_NO_ROW")
+
+
+def cmd_pin(args, ws_root) -> tuple[int, dict]:
+    from engine.regression.outliers import pin_row
+
+    row = _read_row(Path(args.input), args.row)
+    reg = _open(ws_root)
+    try:
+        model, label = reg.load_model(args.model)
+        pin_id = pin_row(reg.db, label.partition("@")[0], row, args.note,
+                         f"{Path(args.input).name} row {args.row}", model)
+    finally:
+        reg.close()
+    return 0, {"model": label, "pinned": pin_id}
+
+
+def cmd_list_pinned(args, ws_root) -> tuple[int, dict]:
+    from engine.regression.outliers import list_pinned
+
+    reg = _open(ws_root)
+    try:
+        _, label = reg.load_model(args.model)
+        pinned = list_pinned(reg.db, label.partition("@")[0])
+    finally:
+        reg.close()
+    return 0, {"model": label, "pinned": [{k: v for k, v in p.items() if k != "inputs"}
+                                          for p in pinned]}
+
+
+def cmd_export_pinned(args, ws_root) -> tuple[int, dict]:
+    from engine.fileio import write_atomic
+    from engine.regression.outliers import pinned_csv
+
+    out = Path(args.output)
+    if not out.parent.is_dir():
+        raise InputError(f"the folder {out.parent} does not exist.", "E_OUTPUT_FOLDER")
+    reg = _open(ws_root)
+    try:
+        model, label = reg.load_model(args.model)
+        data = pinned_csv(reg.db, label.partition("@")[0], model)
+    finally:
+        reg.close()
+    if data is None:
+        raise InputError(f"{label} has no pinned outliers to export.", "E_NOTHING_PINNED")
+    write_atomic(out, data)
+    return 0, {"model": label, "output": str(out)}
+
+
+def cmd_requirements_show(args, ws_root) -> tuple[int, dict]:
+    from engine.regression.ratchet import baseline, effective_requirements, steps
+
+    reg = _open(ws_root)
+    try:
+        _, label = reg.load_model(args.model)
+        model_id = label.partition("@")[0]
+        data = reg.bundle_members(label)["requirements.json"]
+        reqs = effective_requirements(reg.db, model_id, data)
+        history = steps(reg.db, model_id)
+    finally:
+        reg.close()
+    return 0, {"model": label, "requirements": [
+        {"metric": r.metric, r.bound_name: r.bound, "applies": r.applies, "mean": r.mean,
+         "range": r.range} for r in reqs], "baseline": baseline(data), "history": history}
+
+
+def cmd_requirements_ratchet(args, ws_root) -> tuple[int, dict]:
+    from engine.regression.outliers import pinned_csv
+    from engine.regression.ratchet import apply_steps, effective_requirements, propose
+    from engine.regression.suite import run_suite
+
+    reg = _open(ws_root)
+    try:
+        model, label = reg.load_model(args.model)
+        model_id = label.partition("@")[0]
+        members = reg.bundle_members(label)
+        reqs = effective_requirements(reg.db, model_id, members["requirements.json"])
+        result = run_suite(model, label, members["requirements.json"],
+                           members["regression_cases.csv"],
+                           pinned=pinned_csv(reg.db, model_id, model), requirements_override=reqs)
+        if not result.passed:
+            return 1, {"model": label, "applied": 0, "problems": result.problems}
+        proposals = propose(reqs, result)
+        applied = 0 if args.dry_run else apply_steps(reg.db, model_id, proposals, args.why)
+    finally:
+        reg.close()
+    return 0, {"model": label, "applied": applied, "proposals": [
+        {"metric": p.metric, p.bound_name: p.proposed, "was": p.current, "measured": p.measured}
+        for p in proposals]}

@@ -33,6 +33,7 @@ class CaseResult:
     note: str
     passed: bool
     detail: str
+    source: str = ""
 
 
 def _invalid(why: str) -> EngineError:
@@ -123,5 +124,6 @@ def run_cases(data: bytes, model: Model) -> list[CaseResult]:
                     problems.append(f"P({label}) = {result.proba[i, k]!r}, expected {case[col]} "
                                     f"± {tol}")
         out.append(CaseResult(int(frame.index[i]) + 1, case["kind"], case.get("note", ""),
-                              not problems, "; ".join(problems) or "ok"))
+                              not problems, "; ".join(problems) or "ok",
+                              case.get("source", "")))
     return out

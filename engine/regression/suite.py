@@ -71,15 +71,24 @@ def _evaluate(model: Model, req: Requirement, y_true, result) -> float:
 
 
 def run_suite(model: Model, label: str, requirements: bytes, cases: bytes,
-              progress: Progress = no_progress, cancel: CancelToken | None = None
-              ) -> SuiteResult:
+              progress: Progress = no_progress, cancel: CancelToken | None = None,
+              pinned: bytes | None = None,
+              requirements_override: list[Requirement] | None = None) -> SuiteResult:
+    """`pinned`: the workstation's pinned outliers (regression_cases.csv form); they run with
+    the bundle's own cases. `requirements_override`: the effective (ratcheted) requirements,
+    when they differ from the bundle's."""
     progress(0.0, "Running the regression cases")
-    reqs = parse_requirements(requirements)
+    reqs = requirements_override or parse_requirements(requirements)
     case_results = run_cases(cases, model)
-    if cancel is not None:
-        cancel.check()
     problems = [f"case row {c.row} ({c.kind}{': ' + c.note if c.note else ''}) failed: "
                 f"{c.detail}" for c in case_results if not c.passed]
+    if pinned:
+        outliers = run_cases(pinned, model)
+        case_results += outliers
+        problems += [f"pinned outlier {c.row} ({c.source}{': ' + c.note if c.note else ''}) "
+                     f"failed: {c.detail}" for c in outliers if not c.passed]
+    if cancel is not None:
+        cancel.check()
     progress(0.5, "Checking the requirements on the reference sample")
     frame = read_cases(cases, model)
     ref = reference_rows(frame)

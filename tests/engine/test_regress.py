@@ -118,3 +118,61 @@ def test_demo_model_passes_its_own_suite(tmp_path, capsys, monkeypatch):
     code, result = regress(ws, capsys)
     assert code == 0 and result["model"] == "demo-flight-delay@1"
     assert result["reference"] == {"rows": 3000, "rejected": 0}
+
+
+def _csv_of(payload, tmp_path) -> str:
+    cases = pd.read_csv(io.BytesIO(payload["regression_cases.csv"]))
+    path = tmp_path / "ops.csv"
+    cases[["x0", "x1", "x2"]].to_csv(path, index=False, float_format="%.17g")
+    return str(path)
+
+
+def test_pinned_outlier_runs_for_later_versions_and_fails_when_it_no_longer_holds(
+        ws, capsys, tmp_path):
+    v1 = with_reference(payload_for("test-model", seed=0), minimum=0.6)
+    install(ws, v1, version=1)
+    ops = _csv_of(v1, tmp_path)
+    assert main(["--workspace", str(ws.root), "outliers", "pin", ops, "--row", "2", "--note",
+                 "customer disputed"]) == 0
+    capsys.readouterr()
+    code, result = regress(ws, capsys)
+    assert code == 0 and result["cases"]["total"] == 6  # 5 bundle cases + the pinned one
+    # A new version of the model gives another output for that row: the pin catches it.
+    install(ws, with_reference(payload_for("test-model", seed=3), minimum=0.6), version=2)
+    code, result = regress(ws, capsys)
+    assert code == 1 and result["cases"]["failed"] == 1
+    problem = result["problems"][0]
+    assert "pinned outlier" in problem and "ops.csv row 2" in problem
+    assert "customer disputed" in problem
+    out = tmp_path / "pinned.csv"
+    assert main(["--workspace", str(ws.root), "outliers", "export", "-o", str(out)]) == 0
+    exported = pd.read_csv(out)
+    assert list(exported["kind"]) == ["outlier"] and exported["source"][0] == "ops.csv row 2"
+
+
+def test_ratchet_raises_requirements_and_never_lowers_them_silently(ws, capsys):
+    from engine.errors import EngineError
+    from engine.regression.ratchet import Proposal, apply_steps, steps
+
+    install(ws, with_reference(payload_for("test-model"), minimum=0.6))
+    code = main(["--workspace", str(ws.root), "--json", "requirements", "ratchet", "--why",
+                 "a month in production"])
+    ratchet = json.loads(capsys.readouterr().out)
+    assert code == 0 and ratchet["applied"] >= 1
+    step = next(p for p in ratchet["proposals"] if p["metric"] == "roc_auc")
+    assert 0.6 < step["min"] <= step["measured"]
+    code, shown = regress(ws, capsys)
+    assert next(r for r in shown["requirements"] if r["metric"] == "roc_auc")["min"] == step["min"]
+    reg = Registry(ws)
+    try:
+        lower = [Proposal("roc_auc", "min", step["min"], 0.5, step["measured"])]
+        with pytest.raises(EngineError) as info:
+            apply_steps(reg.db, "test-model", lower, "too strict")
+        assert info.value.code == "E_RATCHET_LOWER"
+        apply_steps(reg.db, "test-model", lower, "incident 42: data source changed",
+                    override=True)
+        history = steps(reg.db, "test-model")
+    finally:
+        reg.close()
+    assert [(h["new"], h["override"]) for h in history][-1] == (0.5, 1)
+    assert history[-1]["why"].startswith("incident 42") and history[-1]["user"]

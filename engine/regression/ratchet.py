@@ -1,0 +1,99 @@
+"""The ratchet: requirements only ever rise, unless someone overrides, on the record.
+
+The bundle's requirements.json is the starting point; every step a workstation takes (who, when,
+why, old and new bound) is stored in the workspace, and the effective requirement of a metric is
+the latest step's bound. Ratchet proposes new bounds from measured performance, never below
+today's; applying them is an explicit action, and lowering one needs `override=True`, which is
+recorded too.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from engine.bundle.canonical import parse_strict
+from engine.errors import EngineError
+from engine.registry.history import current_user, now_text
+from engine.regression.requirements import Requirement, parse_requirements
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS requirement_steps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, metric TEXT NOT NULL,
+    bound_name TEXT NOT NULL, old REAL NOT NULL, new REAL NOT NULL, why TEXT NOT NULL,
+    override INTEGER NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL);
+"""
+# A proposal keeps this much room below the measured value (above it for error metrics), so a
+# model does not fail its next run on noise alone.
+MARGIN = 0.005
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    metric: str
+    bound_name: str
+    current: float
+    proposed: float
+    measured: float
+
+
+def _ensure(db) -> None:
+    db.executescript(SCHEMA)
+
+
+def steps(db, model_id: str) -> list[dict]:
+    _ensure(db)
+    rows = db.execute("SELECT * FROM requirement_steps WHERE model_id = ? ORDER BY id",
+                      (model_id,)).fetchall()
+    return [dict(r) for r in rows]
+
+
+def effective_requirements(db, model_id: str, requirements: bytes) -> list[Requirement]:
+    """The bundle's requirements with this workstation's ratchet steps applied."""
+    latest = {s["metric"]: s["new"] for s in steps(db, model_id)}
+    return [replace(r, bound=latest.get(r.metric, r.bound)) for r in
+            parse_requirements(requirements)]
+
+
+def baseline(requirements: bytes) -> dict:
+    doc = parse_strict(requirements)
+    return doc.get("baseline", {}) if isinstance(doc, dict) else {}
+
+
+def propose(reqs: list[Requirement], result) -> list[Proposal]:
+    """New bounds from a passing run's measured values: never looser than today's."""
+    measured = {r.metric: r.value for r in result.requirements}
+    out = []
+    for req in reqs:
+        value = measured.get(req.metric)
+        if value is None or not math.isfinite(value):
+            continue
+        if req.higher_is_better:
+            proposed = max(req.bound, math.floor((value - MARGIN) * 1000) / 1000)
+        else:
+            proposed = min(req.bound, math.ceil((value + MARGIN) * 1000) / 1000)
+        if proposed != req.bound:
+            out.append(Proposal(req.metric, req.bound_name, req.bound, proposed, value))
+    return out
+
+
+def apply_steps(db, model_id: str, proposals: list[Proposal], why: str,
+                override: bool = False) -> int:
+    """Record the new bounds. Loosening a requirement is refused unless `override`."""
+    if not why.strip():
+        raise EngineError("say why the requirements change; the reason is recorded.",
+                          "E_RATCHET_REASON")
+    for p in proposals:
+        looser = p.proposed < p.current if p.bound_name == "min" else p.proposed > p.current
+        if looser and not override:
+            raise EngineError(f"{p.metric}: {p.proposed:g} would lower the requirement from "
+                              f"{p.current:g}; requirements only ratchet up unless you override "
+                              "(recorded).", "E_RATCHET_LOWER")
+    _ensure(db)
+    with db:
+        for p in proposals:
+            db.execute("INSERT INTO requirement_steps (model_id, metric, bound_name, old, new, "
+                       "why, override, user, at) VALUES (?,?,?,?,?,?,?,?,?)",
+                       (model_id, p.metric, p.bound_name, p.current, p.proposed, why,
+                        int(override), current_user(), now_text()))
+    return len(proposals)
