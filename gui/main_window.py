@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, QUrl
+from PySide6.QtCore import QByteArray, Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,13 +28,15 @@ from gui.context import AppContext
 from gui.pages.models import ModelsPage
 from gui.pages.models_tables import expiry
 from gui.pages.predict import PredictPage, State
+from gui.pages.regression import RegressionPage
+from gui.pages.requirements import RequirementsPage
 from gui.settings import save_settings
 from gui.tray import Tray
 
 log = logging.getLogger(__name__)
 
 NO_MODEL_MESSAGE = "No model is active yet."
-PAGES = ("predict", "models")
+PAGES = ("predict", "models", "regression", "requirements")
 SIDEBAR_STYLE = """
 QListWidget { border: none; background: palette(window); font-size: 11pt; }
 QListWidget::item { padding: 10px 14px; border-radius: 4px; margin: 2px 6px; }
@@ -54,11 +56,16 @@ class MainWindow(QMainWindow):
 
         self.predict = PredictPage(ctx)
         self.models = ModelsPage(ctx)
+        self.regression = RegressionPage(ctx)
+        self.requirements = RequirementsPage(ctx)
         self.stack = QStackedWidget()
         self.sidebar = QListWidget()
         self.sidebar.setStyleSheet(SIDEBAR_STYLE)
-        self.sidebar.setFixedWidth(150)
-        for title, page in (("Predict", self.predict), ("Models", self.models)):
+        self.sidebar.setFixedWidth(172)
+        self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        for title, page in (("Predict", self.predict), ("Models", self.models),
+                            ("Regression", self.regression),
+                            ("Requirements", self.requirements)):
             self.sidebar.addItem(title)
             self.stack.addWidget(page)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
@@ -94,7 +101,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.request_quit, QKeySequence.StandardKey.Quit)
         view = self.menuBar().addMenu("&View")
-        for i, name in enumerate(("&Predict", "&Models")):
+        for i, name in enumerate(("&Predict", "&Models", "&Regression", "Re&quirements")):
             self._action(view, name, lambda i=i: self.show_page(PAGES[i]), f"Ctrl+{i + 1}")
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "Open the &log folder", self._open_logs)
@@ -128,6 +135,8 @@ class MainWindow(QMainWindow):
 
     def _show_active_model(self, snap) -> None:
         self.predict.picker.set_snapshot(snap)
+        for page in (self.regression, self.requirements):
+            page.picker.set_snapshot(snap)  # a new choice refreshes the page
         self._update_status()
 
     def _update_status(self) -> None:

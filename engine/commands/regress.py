@@ -78,6 +78,14 @@ def register_admin(sub) -> None:
     ratchet.add_argument("--why", required=True, help="recorded with the step")
     ratchet.add_argument("--dry-run", action="store_true", help="only show the proposal")
     ratchet.set_defaults(handler=cmd_requirements_ratchet)
+    setter = reqs.add_parser("set", help="set one bound by hand (lowering needs --override)")
+    setter.add_argument("metric")
+    setter.add_argument("value", type=float)
+    setter.add_argument("--why", required=True, help="recorded with the step")
+    setter.add_argument("--override", action="store_true",
+                        help="allow lowering the requirement (recorded as an override)")
+    setter.add_argument("--model", metavar="ID[@VERSION]")
+    setter.set_defaults(handler=cmd_requirements_set)
 
 
 def _open(ws_root):
@@ -188,3 +196,24 @@ def cmd_requirements_ratchet(args, ws_root) -> tuple[int, dict]:
     return 0, {"model": label, "applied": applied, "proposals": [
         {"metric": p.metric, p.bound_name: p.proposed, "was": p.current, "measured": p.measured}
         for p in proposals]}
+
+
+def cmd_requirements_set(args, ws_root) -> tuple[int, dict]:
+    from engine.regression.ratchet import Proposal, apply_steps, effective_requirements
+
+    reg = _open(ws_root)
+    try:
+        _, label = reg.load_model(args.model)
+        model_id = label.partition("@")[0]
+        reqs = effective_requirements(reg.db, model_id,
+                                      reg.bundle_members(label)["requirements.json"])
+        req = next((r for r in reqs if r.metric == args.metric), None)
+        if req is None:
+            raise InputError(f"{label} has no requirement on {args.metric!r}; it has "
+                             f"{', '.join(r.metric for r in reqs) or 'none'}.", "E_METRIC")
+        step = Proposal(req.metric, req.bound_name, req.bound, args.value, float("nan"))
+        apply_steps(reg.db, model_id, [step], args.why, override=args.override)
+    finally:
+        reg.close()
+    return 0, {"model": label, "metric": req.metric, req.bound_name: args.value,
+               "was": req.bound, "override": args.override}

@@ -79,6 +79,11 @@ def _inputs(frame: pd.DataFrame, model: Model) -> dict[str, np.ndarray]:
     return table
 
 
+def _plain(value):
+    """numpy scalars as the Python values people read (no 'np.int64(1)')."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _close(actual: float, expected: str, tol: float) -> bool:
     try:
         return math.isfinite(actual) and abs(actual - float(expected)) <= tol
@@ -111,17 +116,18 @@ def run_cases(data: bytes, model: Model) -> list[CaseResult]:
             problems.append(f"rejected: {result.errors.get(i)}")
         elif model.task == "regression":
             if not _close(float(result.prediction[i]), case["expected"], tol):
-                problems.append(f"predicted {result.prediction[i]!r}, expected "
+                problems.append(f"predicted {float(result.prediction[i])!r}, expected "
                                 f"{case['expected']} ± {tol}")
         else:
             if str(result.prediction[i]) != case["expected"]:
-                problems.append(f"predicted class {result.prediction[i]!r}, expected "
+                problems.append(f"predicted class {_plain(result.prediction[i])!r}, expected "
                                 f"{case['expected']!r}")
             for k, label in enumerate(model.classes):
                 col = proba_cols.get(str(label))
                 if col and case[col] != "" and not _close(float(result.proba[i, k]), case[col],
                                                           tol):
-                    problems.append(f"P({label}) = {result.proba[i, k]!r}, expected {case[col]} "
+                    value = float(result.proba[i, k])
+                    problems.append(f"P({label}) = {value!r}, expected {case[col]} "
                                     f"± {tol}")
         out.append(CaseResult(int(frame.index[i]) + 1, case["kind"], case.get("note", ""),
                               not problems, "; ".join(problems) or "ok",

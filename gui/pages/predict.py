@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QPushButton,
     QVBoxLayout,
@@ -34,6 +35,7 @@ from gui.pages.output_chooser import OutputChooser
 from gui.pages.predict_summary import error_html, summary_html
 from gui.pages.results_view import ResultsPanel
 from gui.tasks import predict as tasks
+from gui.tasks import regression as regression_tasks
 from gui.tasks.preview import Preview, read_preview
 from gui.widgets import ProgressPanel, page_header
 
@@ -52,6 +54,7 @@ class PredictPage(FileDropMixin, QWidget):
     state_changed = Signal(str)
     run_finished = Signal(object)  # BatchResult
     preview_loaded = Signal(object)  # Preview
+    pinned = Signal(int, str)  # the pinned case's id, what the page said about it
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
@@ -120,6 +123,7 @@ class PredictPage(FileDropMixin, QWidget):
         box.addLayout(run_row)
 
         self.results = ResultsPanel()
+        self.results.pin_requested.connect(self.pin_outlier)
         self.results_box = QGroupBox("3. Results")
         QVBoxLayout(self.results_box).addWidget(self.results)
 
@@ -300,6 +304,39 @@ class PredictPage(FileDropMixin, QWidget):
         if self._current(gen):
             self._set_state(State.READY)
             self._say("Cancelled: nothing was written.")
+
+    # -- pinning a row as an outlier case ---------------------------------------------------
+    def pin_outlier(self, number: int, inputs: dict[str, str]) -> None:
+        """Ask for a note, then pin the row as an outlier case of the model that scored it."""
+        result = self.last_result
+        if result is None or self.source is None:
+            return
+        source = f"{self.source.name} row {number}"
+        note, ok = QInputDialog.getText(
+            self, "Pin as outlier", f"Pin {source} as an outlier case of {result.model}: every "
+            "later regression run must reproduce today's output for it.\n\nNote (why it "
+            "matters):")
+        if not ok:
+            return
+        if not note.strip():
+            self.results.note.setText("Not pinned: a note is needed.")
+            return
+        self.results.pin_button.setEnabled(False)
+        self.ctx.run("pin outlier", regression_tasks.pin_outlier, self.ctx.workspace,
+                     result.model, inputs, note.strip(), source,
+                     on_finished=partial(self._pinned, source),
+                     on_failed=self._pin_failed)
+
+    def _pinned(self, source: str, outcome: tuple[int, str]) -> None:
+        pinned_id, label = outcome
+        text = f"Pinned {source} as an outlier case of {label.partition('@')[0]}."
+        self.results.note.setText(text)
+        self.results.pin_button.setEnabled(self.results.selected_inputs() is not None)
+        self.pinned.emit(pinned_id, text)
+
+    def _pin_failed(self, exc: BaseException) -> None:
+        self.results.pin_button.setEnabled(self.results.selected_inputs() is not None)
+        errors.show_exception(self, exc)
 
     # -- drag and drop (gui.drop.FileDropMixin) -------------------------------------------
     def accepts_drop(self) -> bool:

@@ -11,7 +11,14 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QUrl
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -86,6 +93,16 @@ class ResultsModel(QAbstractTableModel):
     def column_name(self, column: int) -> str:
         return self._preview.header[self._order[column]] if self._preview else ""
 
+    def inputs(self, row: int) -> tuple[int, dict[str, str]] | None:
+        """A shown row's number and its input fields: the file's columns before
+        ``prediction`` (the ones Ratchet appended come after)."""
+        record = self.record(row)
+        if record is None or self._preview is None or "prediction" not in self._preview.header:
+            return None
+        number, fields = record
+        names = self._preview.header[:self._preview.header.index("prediction")]
+        return number, {n: fields[i] if i < len(fields) else "" for i, n in enumerate(names)}
+
     # -- Qt model --------------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows())
@@ -136,6 +153,8 @@ class ResultsModel(QAbstractTableModel):
 class ResultsPanel(QWidget):
     """Counts, the saved file, the rejected-only filter and the table."""
 
+    pin_requested = Signal(int, dict)  # row number in the input file, its input fields
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = ResultsModel(self)
@@ -151,6 +170,11 @@ class ResultsPanel(QWidget):
         self.open_folder.clicked.connect(self._open_folder)
         self.only_rejected = QCheckBox("Show only rejected rows")
         self.only_rejected.toggled.connect(self._filter)
+        self.pin_button = QPushButton("Pin as outlier…")
+        self.pin_button.setToolTip("Add the selected row to the model's regression suite on "
+                                   "this workstation: every later run must reproduce today's "
+                                   "output for it.")
+        self.pin_button.clicked.connect(self._pin_selected)
         self.note = QLabel()
         self.note.setStyleSheet("color: #555;")
         self.table = QTableView()
@@ -175,6 +199,7 @@ class ResultsPanel(QWidget):
         top.addWidget(self.open_folder)
         filters = QHBoxLayout()
         filters.addWidget(self.only_rejected)
+        filters.addWidget(self.pin_button)
         filters.addStretch(1)
         filters.addWidget(self.note)
         layout = QVBoxLayout(self)
@@ -197,6 +222,7 @@ class ResultsPanel(QWidget):
         self.only_rejected.setChecked(False)
         self.only_rejected.setText("Show only rejected rows")
         self.open_folder.setEnabled(False)
+        self.pin_button.setEnabled(False)
 
     def show_result(self, result: BatchResult) -> None:
         self._result = result
@@ -214,6 +240,7 @@ class ResultsPanel(QWidget):
 
     def show_preview(self, preview: Preview) -> None:
         self.model.set_preview(preview)
+        self.pin_button.setEnabled(False)
         self._resize_columns()
         self._update_note()
 
@@ -229,6 +256,7 @@ class ResultsPanel(QWidget):
     def _filter(self, only: bool) -> None:
         self.model.set_only_rejected(only)
         self.reason.setText("")
+        self.pin_button.setEnabled(False)  # the reset dropped the selection
         self._update_note()
 
     def _update_note(self) -> None:
@@ -247,6 +275,7 @@ class ResultsPanel(QWidget):
     def _show_reason(self, current: QModelIndex, _previous: QModelIndex) -> None:
         record = self.model.record(current.row())
         preview = self.model.preview
+        self.pin_button.setEnabled(self.model.inputs(current.row()) is not None)
         if record is None or preview is None:
             self.reason.setText("")
             return
@@ -256,6 +285,15 @@ class ResultsPanel(QWidget):
                                 f"{html.escape(fields[preview.error_column])}")
         else:
             self.reason.setText(f"Row {number:,} was scored.")
+
+    def selected_inputs(self) -> tuple[int, dict[str, str]] | None:
+        index = self.table.selectionModel().currentIndex()
+        return self.model.inputs(index.row()) if index.isValid() else None
+
+    def _pin_selected(self) -> None:
+        chosen = self.selected_inputs()
+        if chosen is not None:
+            self.pin_requested.emit(*chosen)
 
     def _open_folder(self) -> None:
         if self._output is not None:

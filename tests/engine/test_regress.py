@@ -176,3 +176,18 @@ def test_ratchet_raises_requirements_and_never_lowers_them_silently(ws, capsys):
         reg.close()
     assert [(h["new"], h["override"]) for h in history][-1] == (0.5, 1)
     assert history[-1]["why"].startswith("incident 42") and history[-1]["user"]
+
+
+def test_lowering_by_hand_needs_a_recorded_override(ws, capsys):
+    install(ws, with_reference(payload_for("test-model"), minimum=0.6))
+    base = ["--workspace", str(ws.root), "--json", "requirements", "set", "roc_auc"]
+    assert main([*base, "0.5", "--why", "too strict"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"] == "E_RATCHET_LOWER"
+    assert main([*base, "0.5", "--why", "source changed", "--override"]) == 0
+    capsys.readouterr()
+    assert main([*base, "0.65", "--why", "tighten"]) == 0
+    capsys.readouterr()
+    main(["--workspace", str(ws.root), "--json", "requirements", "show"])
+    shown = json.loads(capsys.readouterr().out)
+    assert [(h["new"], h["override"]) for h in shown["history"]] == [(0.5, 1), (0.65, 0)]
+    assert shown["requirements"][0]["min"] == 0.65

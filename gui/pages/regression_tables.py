@@ -1,0 +1,113 @@
+"""The Regression page's pieces: the verdict banner, the case list and the history of runs."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QTableWidget, QVBoxLayout, QWidget
+
+from engine.regression.suite import SuiteResult
+from gui.pages.models_tables import _item, _table, when
+from gui.tasks.regression import Run
+
+GREEN = QColor(0, 110, 50)
+RED = QColor(176, 0, 32)
+CASE_COLUMNS = ["Row", "Kind", "Note", "Source", "Result"]
+RUN_COLUMNS = ["When", "Model", "Verdict", "Cases", "Failed", "By", "Why it failed"]
+
+
+class Verdict(QWidget):
+    """PASSED in green or FAILED in red, big, with the reasons listed below."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.headline = QLabel()
+        font = self.headline.font()
+        font.setPointSizeF(font.pointSizeF() * 2.2)
+        font.setBold(True)
+        self.headline.setFont(font)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.problems = QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setTextFormat(Qt.TextFormat.RichText)
+        self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for w in (self.headline, self.summary, self.problems):
+            layout.addWidget(w)
+        self.clear()
+
+    def clear(self, text: str = "Not run yet in this session.") -> None:
+        self.headline.setText("")
+        self.headline.setStyleSheet("")
+        self.summary.setText(text)
+        self.problems.setText("")
+        self.problems.setVisible(False)
+
+    def show_result(self, result: SuiteResult) -> None:
+        color = GREEN if result.passed else RED
+        self.headline.setText("PASSED" if result.passed else "FAILED")
+        self.headline.setStyleSheet(
+            f"color: white; background: {color.name()}; padding: 6px 18px; border-radius: 4px;")
+        failed = sum(not c.passed for c in result.cases)
+        met = sum(r.passed for r in result.requirements)
+        reqs = ", ".join(f"{r.metric} {r.value:.4g} ({r.bound_name} {r.bound:g})"
+                         for r in result.requirements if r.value is not None)
+        self.summary.setText(
+            f"Model {result.model}: {len(result.cases) - failed} of {len(result.cases)} cases "
+            f"passed; {met} of {len(result.requirements)} requirements met on the reference "
+            f"sample ({result.reference_rows:,} rows)" + (f": {reqs}." if reqs else "."))
+        items = "".join(f"<li>{html.escape(p)}</li>" for p in result.problems)
+        self.problems.setText(f"<b style='color:{RED.name()}'>Why it failed:</b><ul "
+                              f"style='margin-top:2px'>{items}</ul>" if items else "")
+        self.problems.setVisible(bool(items))
+
+
+def cases_table() -> QTableWidget:
+    return _table(CASE_COLUMNS)
+
+
+def fill_cases(table: QTableWidget, result: SuiteResult, pinned: int = 0) -> None:
+    """Failing cases first, then the rest in order: the bundle's, then the ``pinned`` outliers
+    of this workstation (the engine runs them last)."""
+    first_pinned = len(result.cases) - pinned
+    cases = sorted(enumerate(result.cases), key=lambda ic: ic[1].passed)
+    table.setRowCount(len(cases))
+    for r, (i, c) in enumerate(cases):
+        is_pinned = i >= first_pinned
+        cells = [
+            _item(f"pinned {c.row}" if is_pinned else str(c.row)),
+            _item(c.kind + (" (pinned here)" if is_pinned else "")),
+            _item(c.note, c.note),
+            _item(c.source, c.source),
+            _item("passed" if c.passed else f"FAILED: {c.detail}", c.detail,
+                  GREEN if c.passed else RED, bold=not c.passed),
+        ]
+        for column, item in enumerate(cells):
+            table.setItem(r, column, item)
+
+
+def runs_table() -> QTableWidget:
+    return _table(RUN_COLUMNS)
+
+
+def fill_runs(table: QTableWidget, runs: list[Run]) -> None:
+    """Newest first, as given."""
+    table.setRowCount(len(runs))
+    for r, run in enumerate(runs):
+        why = "; ".join(run.problems)
+        cells = [
+            _item(when(run.at)),
+            _item(run.model),
+            _item("passed" if run.passed else "FAILED", color=GREEN if run.passed else RED,
+                  bold=True),
+            _item(str(run.cases)),
+            _item(str(run.cases_failed)),
+            _item(run.user),
+            _item(why, why),
+        ]
+        for column, item in enumerate(cells):
+            table.setItem(r, column, item)

@@ -1,0 +1,206 @@
+"""The Requirements page: a model's current (ratcheted) requirements, the baseline they came
+from, the history of ratchet steps; "Propose ratchet" suggests new bounds from the last
+regression run (never lower than today's) and "Apply…" records them, with a reason.
+
+Every engine call runs as a job (gui.workers); this widget only starts them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import errors
+from gui.context import AppContext
+from gui.pages.model_picker import ModelPicker
+from gui.pages.regression_requirements import (
+    baseline_html,
+    fill_proposals,
+    fill_requirements,
+    fill_steps,
+    proposals_table,
+    requirements_table,
+    steps_table,
+)
+from gui.tasks import regression as tasks
+from gui.widgets import ProgressPanel, page_header
+
+log = logging.getLogger(__name__)
+
+
+class RequirementsPage(QWidget):
+    loaded = Signal(object)  # tasks.RequirementsView
+    proposed = Signal(object)  # tasks.Proposed
+    applied = Signal(int)  # steps recorded
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.view: tasks.RequirementsView | None = None
+        self.proposal: tasks.Proposed | None = None
+        self._job = None
+        self._build()
+        self._set_busy(False)
+
+    def _build(self) -> None:
+        header, _ = page_header(
+            "Requirements", "The performance a model must keep on its reference sample. After "
+            "a model is accepted, Ratchet proposes stricter bounds from what it measured; they "
+            "never go down unless someone overrides it, on the record.")
+        self.picker = ModelPicker()
+        self.picker.changed.connect(self.refresh)
+        self.requirements = requirements_table()
+        self.baseline = QLabel()
+        self.baseline.setWordWrap(True)
+        self.baseline.setTextFormat(Qt.TextFormat.RichText)
+        current = QGroupBox("Current requirements")
+        box = QVBoxLayout(current)
+        box.addWidget(self.requirements)
+        box.addWidget(self.baseline)
+
+        self.propose_button = QPushButton("Propose ratchet")
+        self.propose_button.clicked.connect(self.propose)
+        self.apply_button = QPushButton("Apply…")
+        self.apply_button.clicked.connect(self._ask_and_apply)
+        self.progress = ProgressPanel()
+        self.progress.cancel_requested.connect(self.cancel)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.proposals = proposals_table()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.propose_button)
+        buttons.addWidget(self.apply_button)
+        buttons.addStretch(1)
+        ratchet = QGroupBox("Ratchet")
+        box = QVBoxLayout(ratchet)
+        box.addLayout(buttons)
+        box.addWidget(self.progress)
+        box.addWidget(self.message)
+        box.addWidget(self.proposals)
+
+        self.steps = steps_table()
+        history = QGroupBox("History of ratchet steps")
+        QVBoxLayout(history).addWidget(self.steps)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(header)
+        layout.addWidget(self.picker)
+        layout.addWidget(current, 1)
+        layout.addWidget(ratchet, 1)
+        layout.addWidget(history, 2)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.picker.setEnabled(not busy)
+        self.propose_button.setEnabled(not busy)
+        self.apply_button.setEnabled(not busy and bool(self.proposal and
+                                                        self.proposal.proposals))
+        if not busy:
+            self.progress.stop()
+
+    def _start(self, name: str, message: str, fn, *args, on_finished) -> None:
+        self._set_busy(True)
+        self.progress.start(message)
+        self._job = self.ctx.run(name, fn, self.ctx.workspace, *args,
+                                 on_progress=self.progress.set_progress,
+                                 on_finished=lambda value: self._done(on_finished, value),
+                                 on_failed=self._failed, on_cancelled=self._cancelled)
+
+    def _done(self, then, value) -> None:
+        self._job = None
+        self._set_busy(False)
+        then(value)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._job = None
+        self._set_busy(False)
+        errors.show_exception(self, exc)
+
+    def _cancelled(self) -> None:
+        self._job = None
+        self._set_busy(False)
+        self.message.setText("Cancelled: nothing was changed.")
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            self.progress.cancelling()
+
+    # -- reading ---------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if self._job is not None:
+            return
+        self.proposal = None
+        fill_proposals(self.proposals, [])
+        self._start("requirements", "Reading the requirements…", tasks.load_requirements,
+                    self.picker.model_id(), on_finished=self._loaded)
+
+    def _loaded(self, view: tasks.RequirementsView) -> None:
+        self.view = view
+        fill_requirements(self.requirements, view.requirements)
+        self.baseline.setText(baseline_html(view.label, view.baseline))
+        fill_steps(self.steps, view.steps)
+        self.loaded.emit(view)
+
+    # -- the ratchet -----------------------------------------------------------------------
+    def propose(self) -> None:
+        if self._job is not None:
+            return
+        self.message.setText("")
+        self._start("propose ratchet", "Reading the last regression run…",
+                    tasks.propose_ratchet, self.picker.model_id(), on_finished=self._proposed)
+
+    def _proposed(self, proposed: tasks.Proposed) -> None:
+        self.proposal = proposed
+        fill_proposals(self.proposals, proposed.proposals)
+        if not proposed.passed:
+            self.message.setText(
+                f"<b style='color:#b00020'>The last regression run of {proposed.label} "
+                f"failed</b> ({'; '.join(proposed.problems)}); requirements are only raised "
+                "from a passing run.")
+        elif not proposed.proposals:
+            self.message.setText(f"Nothing to raise: the last run of {proposed.label} (run "
+                                 f"{proposed.run_id}) is within the margin of today's bounds.")
+        else:
+            self.message.setText(f"From regression run {proposed.run_id} of {proposed.label}. "
+                                 "Apply to make these the requirements on this workstation.")
+        self._set_busy(False)
+        self.proposed.emit(proposed)
+
+    def _ask_and_apply(self) -> None:
+        if self.proposal is None or not self.proposal.proposals:
+            return
+        what = ", ".join(f"{p.metric} {p.bound_name} {p.current:g} → {p.proposed:g}"
+                         for p in self.proposal.proposals)
+        why, ok = QInputDialog.getText(self, "Apply the ratchet",
+                                       f"{what}\n\nWhy? (recorded with your name and the time)")
+        if ok and why.strip():
+            self.apply(why.strip())
+        elif ok:
+            self.message.setText("Nothing was changed: a reason is needed.")
+
+    def apply(self, why: str) -> None:
+        if self._job is not None or self.proposal is None or not self.proposal.proposals:
+            return
+        proposal = self.proposal
+        self._start("apply ratchet", "Recording the new requirements…", tasks.apply_ratchet,
+                    proposal.label, proposal.proposals, why,
+                    on_finished=lambda n: self._applied(proposal, n))
+
+    def _applied(self, proposal: tasks.Proposed, count: int) -> None:
+        log.info("ratchet: %d step(s) recorded for %s", count, proposal.label)
+        self.proposal = None
+        fill_proposals(self.proposals, [])
+        self.message.setText(f"Recorded {count} ratchet step{'s' if count != 1 else ''} for "
+                             f"{proposal.label}.")
+        self.applied.emit(count)
+        self.refresh()

@@ -1,0 +1,76 @@
+"""The Requirements page with its real workers: the demo's requirements and baseline, a ratchet
+proposal (never lower than today's), and applying it, recorded with its reason."""
+
+import sqlite3
+
+import pytest
+from PySide6.QtWidgets import QInputDialog
+
+from gui.pages.requirements import RequirementsPage
+from tests.gui.kit import TIMEOUT_MS
+
+
+@pytest.fixture
+def page(ctx, qtbot):
+    widget = RequirementsPage(ctx)
+    qtbot.addWidget(widget)
+    widget.show()
+    with qtbot.waitSignal(widget.loaded, timeout=TIMEOUT_MS):
+        widget.refresh()
+    return widget
+
+
+def cell(table, row: int, column: str) -> str:
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    return table.item(row, headers.index(column)).text()
+
+
+def test_shows_the_demo_requirements_and_baseline(page):
+    assert page.requirements.rowCount() == 1
+    assert cell(page.requirements, 0, "Metric") == "roc_auc"
+    assert cell(page.requirements, 0, "Requirement") == "min 0.92"
+    assert cell(page.requirements, 0, "Expected mean") == "0.9479"
+    assert cell(page.requirements, 0, "Applies") == "overall"
+    assert "demo-flight-delay@1" in page.baseline.text()
+    assert "roc_auc 0.947934" in page.baseline.text()
+    assert page.steps.rowCount() == 0
+    assert not page.apply_button.isEnabled()
+
+
+def test_propose_then_apply_records_a_step_with_its_reason(page, ctx, qtbot, monkeypatch):
+    with qtbot.waitSignal(page.proposed, timeout=TIMEOUT_MS) as proposed:
+        page.propose()  # no run yet: the suite runs (and is recorded) first
+    (p,) = proposed.args[0].proposals
+    assert (p.metric, p.current) == ("roc_auc", 0.92)
+    assert 0.92 < p.proposed <= p.measured
+    assert cell(page.proposals, 0, "Proposed") == f"min {p.proposed:g}"
+    assert page.apply_button.isEnabled()
+    with sqlite3.connect(ctx.workspace / "ratchet.db") as db:
+        assert db.execute("SELECT count(*) FROM regression_runs").fetchone() == (1,)
+
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(
+        lambda parent, title, text, *a, **k: asked.append(text) or ("accepted in review", True)))
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS):
+        page.apply_button.click()
+    assert f"roc_auc min 0.92 → {p.proposed:g}" in asked[0]
+    assert cell(page.requirements, 0, "Requirement") == f"min {p.proposed:g}"
+    assert page.steps.rowCount() == 1
+    assert cell(page.steps, 0, "Why") == "accepted in review"
+    assert (cell(page.steps, 0, "From"), cell(page.steps, 0, "To")) == \
+        ("min 0.92", f"min {p.proposed:g}")
+    assert "Recorded 1 ratchet step" in page.message.text()
+
+    with qtbot.waitSignal(page.proposed, timeout=TIMEOUT_MS) as again:
+        page.propose()  # the same run, the raised bound: nothing more to raise
+    assert again.args[0].proposals == [] and "Nothing to raise" in page.message.text()
+    assert not page.apply_button.isEnabled()
+
+
+def test_an_empty_reason_changes_nothing(page, ctx, qtbot, monkeypatch):
+    with qtbot.waitSignal(page.proposed, timeout=TIMEOUT_MS):
+        page.propose()
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("  ", True)))
+    page.apply_button.click()
+    assert "a reason is needed" in page.message.text()
+    assert page.steps.rowCount() == 0
