@@ -33,7 +33,7 @@ def build_bundle(payload: dict[str, bytes], version: int, private_keys: list,
         raise InputError(f"the model id {model.model_id!r} cannot be used in a bundle: use 1-64 "
                          "lower-case letters, digits, '.', '_' or '-', starting with a letter "
                          "or digit (re-export with another --model-id).", "E_MODEL_ID")
-    check_requirements(payload["requirements.json"])
+    check_requirements(payload["requirements.json"], model.task)
     failed = [c for c in run_cases(payload["regression_cases.csv"], model) if not c.passed]
     if failed:
         raise EngineError(f"{len(failed)} regression case(s) fail with these coefficients; the "

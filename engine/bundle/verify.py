@@ -150,7 +150,7 @@ def _check_members(members: dict[str, bytes], manifest: Manifest) -> None:
 def _check_content(members: dict[str, bytes], manifest: Manifest):
     try:
         model = load_coefficients(members["coefficients.json"], name="coefficients.json")
-        check_requirements(members["requirements.json"])
+        check_requirements(members["requirements.json"], model.task)
         cases = run_cases(members["regression_cases.csv"], model)
     except CoefficientsInvalid as exc:
         raise BundleRejected("damaged", exc.code, exc.message) from None

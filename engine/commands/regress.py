@@ -101,12 +101,18 @@ def _read_row(path: Path, number: int) -> dict[str, str]:
     from engine.batch.csv_input import open_csv
 
     source = open_csv(path)
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh, delimiter=source.delimiter)
-        header = next(reader)
-        for i, cells in enumerate(reader, start=1):
-            if i == number:
-                return dict(zip(header, cells, strict=False))
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh, delimiter=source.delimiter)
+            header = next(reader)
+            for i, cells in enumerate(reader, start=1):
+                if i == number:
+                    return dict(zip(header, cells, strict=False))
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text (the encoding tried); re-save it as UTF-8.",
+                         "E_ENCODING") from None
+    except csv.Error as exc:
+        raise InputError(f"{path} cannot be read as CSV ({exc}).", "E_NOT_CSV") from None
     raise InputError(f"{path} has no data row {number}.", "E_NO_ROW")
 
 
@@ -207,11 +213,13 @@ def cmd_requirements_set(args, ws_root) -> tuple[int, dict]:
         model_id = label.partition("@")[0]
         reqs = effective_requirements(reg.db, model_id,
                                       reg.bundle_members(label)["requirements.json"])
-        req = next((r for r in reqs if r.metric == args.metric), None)
+        req = next((r for r in reqs if r.metric == args.metric and r.applies == "overall"),
+                   None)
         if req is None:
             raise InputError(f"{label} has no requirement on {args.metric!r}; it has "
                              f"{', '.join(r.metric for r in reqs) or 'none'}.", "E_METRIC")
-        step = Proposal(req.metric, req.bound_name, req.bound, args.value, float("nan"))
+        step = Proposal(req.metric, req.bound_name, req.bound, args.value, float("nan"),
+                        req.applies)
         apply_steps(reg.db, model_id, [step], args.why, override=args.override)
     finally:
         reg.close()

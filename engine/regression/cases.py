@@ -106,7 +106,8 @@ def run_cases(data: bytes, model: Model) -> list[CaseResult]:
         try:
             tol = float(case["tolerance"])
         except ValueError:
-            raise _invalid(f"row {i + 1}: tolerance {case['tolerance']!r} is not a number."
+            raise _invalid(f"row {int(frame.index[i]) + 1}: tolerance {case['tolerance']!r} is "
+                           "not a number."
                            ) from None
         problems = []
         if case["expected"] == "rejected":

@@ -20,8 +20,8 @@ from engine.regression.requirements import Requirement, parse_requirements
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requirement_steps (
     id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, metric TEXT NOT NULL,
-    bound_name TEXT NOT NULL, old REAL NOT NULL, new REAL NOT NULL, why TEXT NOT NULL,
-    override INTEGER NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL);
+    applies TEXT NOT NULL, bound_name TEXT NOT NULL, old REAL NOT NULL, new REAL NOT NULL,
+    why TEXT NOT NULL, override INTEGER NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL);
 """
 # A proposal keeps this much room below the measured value (above it for error metrics), so a
 # model does not fail its next run on noise alone.
@@ -35,6 +35,7 @@ class Proposal:
     current: float
     proposed: float
     measured: float
+    applies: str = "overall"
 
 
 def _ensure(db) -> None:
@@ -49,10 +50,21 @@ def steps(db, model_id: str) -> list[dict]:
 
 
 def effective_requirements(db, model_id: str, requirements: bytes) -> list[Requirement]:
-    """The bundle's requirements with this workstation's ratchet steps applied."""
-    latest = {s["metric"]: s["new"] for s in steps(db, model_id)}
-    return [replace(r, bound=latest.get(r.metric, r.bound)) for r in
-            parse_requirements(requirements)]
+    """The bundle's requirements with this workstation's ratchet steps applied: the stricter
+    of the bundle's bound and the latest step, so a newer bundle's higher bound is never
+    undercut by a step taken for an older version; only a recorded override may loosen."""
+    latest = {(s["metric"], s["applies"]): s for s in steps(db, model_id)}
+    out = []
+    for r in parse_requirements(requirements):
+        step = latest.get((r.metric, r.applies))
+        if step is None:
+            out.append(r)
+        elif step["override"]:
+            out.append(replace(r, bound=step["new"]))
+        else:
+            stricter = max if r.higher_is_better else min
+            out.append(replace(r, bound=stricter(r.bound, step["new"])))
+    return out
 
 
 def baseline(requirements: bytes) -> dict:
@@ -73,7 +85,8 @@ def propose(reqs: list[Requirement], result) -> list[Proposal]:
         else:
             proposed = min(req.bound, math.ceil((value + MARGIN) * 1000) / 1000)
         if proposed != req.bound:
-            out.append(Proposal(req.metric, req.bound_name, req.bound, proposed, value))
+            out.append(Proposal(req.metric, req.bound_name, req.bound, proposed, value,
+                                req.applies))
     return out
 
 
@@ -84,6 +97,9 @@ def apply_steps(db, model_id: str, proposals: list[Proposal], why: str,
         raise EngineError("say why the requirements change; the reason is recorded.",
                           "E_RATCHET_REASON")
     for p in proposals:
+        if not math.isfinite(p.proposed):
+            raise EngineError(f"{p.metric}: {p.proposed} is not a usable bound; give a finite "
+                              "number.", "E_REQUIREMENT_VALUE")
         looser = p.proposed < p.current if p.bound_name == "min" else p.proposed > p.current
         if looser and not override:
             raise EngineError(f"{p.metric}: {p.proposed:g} would lower the requirement from "
@@ -92,8 +108,8 @@ def apply_steps(db, model_id: str, proposals: list[Proposal], why: str,
     _ensure(db)
     with db:
         for p in proposals:
-            db.execute("INSERT INTO requirement_steps (model_id, metric, bound_name, old, new, "
-                       "why, override, user, at) VALUES (?,?,?,?,?,?,?,?,?)",
-                       (model_id, p.metric, p.bound_name, p.current, p.proposed, why,
-                        int(override), current_user(), now_text()))
+            db.execute("INSERT INTO requirement_steps (model_id, metric, applies, bound_name, "
+                       "old, new, why, override, user, at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       (model_id, p.metric, p.applies, p.bound_name, p.current, p.proposed,
+                        why, int(override), current_user(), now_text()))
     return len(proposals)

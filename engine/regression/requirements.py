@@ -90,9 +90,26 @@ def parse_requirements(data: bytes) -> list[Requirement]:
     for key in ("baseline", "history"):
         if key in doc and not isinstance(doc[key], dict if key == "baseline" else list):
             raise _invalid(f"{key} must be {'an object' if key == 'baseline' else 'a list'}.")
-    return [_requirement(i, m) for i, m in enumerate(metrics)]
+    reqs = [_requirement(i, m) for i, m in enumerate(metrics)]
+    seen = set()
+    for r in reqs:
+        if (r.metric, r.applies) in seen:
+            raise _invalid(f"{r.metric} ({r.applies}) is required twice; keep one bound.")
+        seen.add((r.metric, r.applies))
+    return reqs
 
 
-def check_requirements(data: bytes) -> list[Requirement]:
+def check_for_task(reqs: list[Requirement], task: str) -> None:
+    """A regression model takes value metrics; a classifier label or probability metrics."""
+    for r in reqs:
+        kind = METRICS[r.metric]
+        if (task == "regression") != (kind == "values"):
+            raise _invalid(f"{r.metric} does not apply to a {task} model.")
+
+
+def check_requirements(data: bytes, task: str | None = None) -> list[Requirement]:
     """Validate a bundle's requirements.json (used before a bundle is built or installed)."""
-    return parse_requirements(data)
+    reqs = parse_requirements(data)
+    if task is not None:
+        check_for_task(reqs, task)
+    return reqs

@@ -3,10 +3,12 @@ and every minimum requirement met on the labelled reference sample."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from engine.errors import EngineError
 from engine.metrics import METRICS, compute
 from engine.model import Model, Prediction
 from engine.progress import CancelToken, Progress, no_progress
@@ -24,8 +26,9 @@ class RequirementResult:
     rows: int
 
     def to_json(self) -> dict:
-        return {"metric": self.metric, "value": self.value, self.bound_name: self.bound,
-                "passed": self.passed, "rows": self.rows}
+        finite = self.value is not None and math.isfinite(self.value)
+        return {"metric": self.metric, "value": self.value if finite else None,
+                self.bound_name: self.bound, "passed": self.passed, "rows": self.rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +54,19 @@ class SuiteResult:
                 "problems": self.problems}
 
 
-def _labels(text: np.ndarray, model: Model) -> np.ndarray:
+def _labels(text: np.ndarray, rows: np.ndarray, model: Model) -> np.ndarray:
     if model.task == "regression":
-        return text.astype(np.float64)
+        out = np.empty(len(text))
+        for i, (t, row) in enumerate(zip(text, rows, strict=True)):
+            try:
+                out[i] = float(t)
+            except ValueError:
+                raise EngineError(f"regression_cases.csv: reference row {row}: label {t!r} is "
+                                  "not a number.", "E_CASES_INVALID") from None
+            if not math.isfinite(out[i]):
+                raise EngineError(f"regression_cases.csv: reference row {row}: label {t!r} is "
+                                  "not a finite number.", "E_CASES_INVALID")
+        return out
     by_text = {str(c): c for c in model.classes}
     return np.array([by_text.get(t, t) for t in text], dtype=object)
 
@@ -101,13 +114,14 @@ def run_suite(model: Model, label: str, requirements: bytes, cases: bytes,
             problems.append(f"{rejected} of the {len(ref)} reference rows are rejected by the "
                             "model's input schema")
         ok = ~result.rejected
-        y_true = _labels(ref["label"].to_numpy(dtype=object)[ok], model)
+        y_true = _labels(ref["label"].to_numpy(dtype=object)[ok],
+                         (ref.index.to_numpy() + 1)[ok], model)
         kept = Prediction(result.prediction[ok], None if result.proba is None
                           else result.proba[ok], result.rejected[ok], {})
         for req in reqs:
             if req.applies != "overall":
                 continue  # per-partition requirements are the back-test's to enforce
-            value = _evaluate(model, req, y_true, kept)
+            value = _evaluate(model, req, y_true, kept) if ok.any() else math.nan
             passed = req.met_by(value)
             req_results.append(RequirementResult(req.metric, float(value), req.bound,
                                                  req.bound_name, passed, int(ok.sum())))

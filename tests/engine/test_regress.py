@@ -191,3 +191,49 @@ def test_lowering_by_hand_needs_a_recorded_override(ws, capsys):
     shown = json.loads(capsys.readouterr().out)
     assert [(h["new"], h["override"]) for h in shown["history"]] == [(0.5, 1), (0.65, 0)]
     assert shown["requirements"][0]["min"] == 0.65
+
+
+def test_a_newer_bundles_higher_bound_is_never_undercut_by_an_older_step(ws, capsys):
+    install(ws, with_reference(payload_for("test-model"), minimum=0.6), version=1)
+    assert main(["--workspace", str(ws.root), "requirements", "set", "roc_auc", "0.65",
+                 "--why", "tighten v1"]) == 0
+    install(ws, with_reference(payload_for("test-model", seed=1), minimum=0.7), version=2)
+    capsys.readouterr()
+    main(["--workspace", str(ws.root), "--json", "requirements", "show"])
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["requirements"][0]["min"] == 0.7  # the bundle's 0.7, not the old step's 0.65
+
+
+def test_non_finite_bounds_are_refused(ws, capsys):
+    install(ws, with_reference(payload_for("test-model"), minimum=0.6))
+    for bad in ("nan", "inf"):
+        code = main(["--workspace", str(ws.root), "--json", "requirements", "set", "roc_auc",
+                     bad, "--why", "x"])
+        assert code == 2
+        assert json.loads(capsys.readouterr().out)["error"] == "E_REQUIREMENT_VALUE"
+
+
+def test_every_reference_row_rejected_is_a_failed_run_not_an_error(ws, capsys):
+    payload = with_reference(payload_for("test-model"), minimum=0.6, n=20)
+    cases = pd.read_csv(io.BytesIO(payload["regression_cases.csv"]), dtype=str,
+                        keep_default_na=False)
+    cases.loc[cases["kind"] == "reference", "x0"] = "not-a-number"
+    payload["regression_cases.csv"] = cases.to_csv(index=False).encode()
+    install(ws, payload)
+    code, result = regress(ws, capsys)
+    assert code == 1 and result["passed"] is False
+    assert result["reference"] == {"rows": 20, "rejected": 20}
+    assert all(r["value"] is None and not r["passed"] for r in result["requirements"])
+
+
+def test_requirements_must_fit_the_task_and_not_repeat():
+    from engine.errors import EngineError
+    from engine.regression.requirements import check_requirements
+
+    doc = b'{"format": "ratchet-requirements/1", "metrics": [{"metric": "rmse", "max": 1}]}'
+    with pytest.raises(EngineError, match="does not apply to a binary model"):
+        check_requirements(doc, "binary")
+    twice = (b'{"format": "ratchet-requirements/1", "metrics": [{"metric": "r2", "min": 0.1},'
+             b' {"metric": "r2", "min": 0.2}]}')
+    with pytest.raises(EngineError, match="required twice"):
+        check_requirements(twice, "regression")
