@@ -1,0 +1,1 @@
+"""Back-testing: models over the full history, partitioned by time."""
