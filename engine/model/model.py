@@ -61,7 +61,6 @@ class Model:
     estimator: Any
     link: str
     decision: str
-    document: dict
 
     @property
     def feature_names(self) -> list[str]:
@@ -269,4 +268,4 @@ def parse_document(r: Reader) -> Model:
         raise est_r.fail(f"the estimator gives {estimator.n_outputs} outputs, the link "
                          f"{link!r} needs {width}")
     return Model(model_id, task, classes, None if target is None else target.str(), features,
-                 steps, estimator, link, decision, r.value)
+                 steps, estimator, link, decision)

@@ -245,7 +245,6 @@ _PARSERS = {
     "select": _parse_select,
     "column_transformer": _parse_column_transformer,
 }
-STEP_OPS = frozenset(_PARSERS)
 
 
 def parse_steps(r: Reader, kinds: list[str]) -> tuple[tuple, list[str]]:

@@ -23,7 +23,6 @@ from engine.model.categories import NUMBER
 
 CASE_KINDS = ("golden", "contrived", "outlier")
 KINDS = (*CASE_KINDS, "reference")
-META = ("expected", "tolerance", "kind", "note", "source")
 
 
 @dataclass(frozen=True, slots=True)

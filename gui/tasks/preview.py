@@ -20,7 +20,6 @@ class Preview:
     header: list[str]
     rows: list[tuple[int, list[str]]]  # (input row number from 1, fields)
     rejected: list[tuple[int, list[str]]] = field(default_factory=list)
-    rows_seen: int = 0  # rows read before stopping (the whole file unless stopped early)
 
     @property
     def status_column(self) -> int:
@@ -56,4 +55,4 @@ def read_preview(path: Path, delimiter: str = ",", expected_rejected: int | None
             if n % _PROGRESS_EVERY == 0:
                 cancel.check()
                 progress(0.0, f"Reading the results: {n:,} rows")
-    return Preview(str(path), header, rows, rejected, n)
+    return Preview(str(path), header, rows, rejected)
