@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import json
 import sqlite3
 from pathlib import Path
 
@@ -34,6 +35,14 @@ CREATE TABLE IF NOT EXISTS regression_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, passed INTEGER NOT NULL,
     cases INTEGER NOT NULL, cases_failed INTEGER NOT NULL, result_json TEXT NOT NULL,
     at TEXT NOT NULL, user TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pinned_cases (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, inputs TEXT NOT NULL,
+    expected TEXT NOT NULL, probabilities TEXT NOT NULL, note TEXT NOT NULL,
+    source TEXT NOT NULL, pinned_at TEXT NOT NULL, user TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requirement_steps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, metric TEXT NOT NULL,
+    applies TEXT NOT NULL, bound_name TEXT NOT NULL, old REAL NOT NULL, new REAL NOT NULL,
+    why TEXT NOT NULL, override INTEGER NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL);
 """
 
 
@@ -71,8 +80,6 @@ def record_batch(conn: sqlite3.Connection, result) -> int:
 
 def record_regression_run(conn: sqlite3.Connection, result) -> int:
     """Store a regression run (an engine.regression.suite.SuiteResult)."""
-    import json
-
     doc = result.to_json()
     with conn:
         cur = conn.execute(

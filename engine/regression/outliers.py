@@ -18,17 +18,7 @@ from engine.model import Model
 from engine.registry.history import current_user, now_text
 from engine.regression.cases import inputs_of
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS pinned_cases (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, inputs TEXT NOT NULL,
-    expected TEXT NOT NULL, probabilities TEXT NOT NULL, note TEXT NOT NULL,
-    source TEXT NOT NULL, pinned_at TEXT NOT NULL, user TEXT NOT NULL);
-"""
 TOLERANCE = "1e-09"
-
-
-def _ensure(db) -> None:
-    db.executescript(SCHEMA)
 
 
 def pin_row(db, model_id: str, inputs: dict[str, str], note: str, source: str,
@@ -47,7 +37,6 @@ def pin_row(db, model_id: str, inputs: dict[str, str], note: str, source: str,
         probabilities = ({} if result.proba is None else
                          {str(c): repr(float(p)) for c, p in zip(model.classes, result.proba[0],
                                                                  strict=True)})
-    _ensure(db)
     with db:
         cur = db.execute(
             "INSERT INTO pinned_cases (model_id, inputs, expected, probabilities, note, source, "
@@ -58,7 +47,6 @@ def pin_row(db, model_id: str, inputs: dict[str, str], note: str, source: str,
 
 
 def list_pinned(db, model_id: str) -> list[dict]:
-    _ensure(db)
     rows = db.execute("SELECT * FROM pinned_cases WHERE model_id = ? ORDER BY id",
                       (model_id,)).fetchall()
     return [{**dict(r), "inputs": json.loads(r["inputs"]),

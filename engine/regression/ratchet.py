@@ -17,12 +17,6 @@ from engine.errors import EngineError
 from engine.registry.history import current_user, now_text
 from engine.regression.requirements import Requirement, parse_requirements
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS requirement_steps (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, metric TEXT NOT NULL,
-    applies TEXT NOT NULL, bound_name TEXT NOT NULL, old REAL NOT NULL, new REAL NOT NULL,
-    why TEXT NOT NULL, override INTEGER NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL);
-"""
 # A proposal keeps this much room below the measured value (above it for error metrics), so a
 # model does not fail its next run on noise alone.
 MARGIN = 0.005
@@ -38,12 +32,7 @@ class Proposal:
     applies: str = "overall"
 
 
-def _ensure(db) -> None:
-    db.executescript(SCHEMA)
-
-
 def steps(db, model_id: str) -> list[dict]:
-    _ensure(db)
     rows = db.execute("SELECT * FROM requirement_steps WHERE model_id = ? ORDER BY id",
                       (model_id,)).fetchall()
     return [dict(r) for r in rows]
@@ -105,7 +94,6 @@ def apply_steps(db, model_id: str, proposals: list[Proposal], why: str,
             raise EngineError(f"{p.metric}: {p.proposed:g} would lower the requirement from "
                               f"{p.current:g}; requirements only ratchet up unless you override "
                               "(recorded).", "E_RATCHET_LOWER")
-    _ensure(db)
     with db:
         for p in proposals:
             db.execute("INSERT INTO requirement_steps (model_id, metric, applies, bound_name, "
