@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.commands import open_registry
 from engine.errors import InputError
+from engine.registry.refs import parse_ref
 
 
 def register(sub) -> None:
@@ -41,15 +43,10 @@ def register(sub) -> None:
     rev.set_defaults(handler=cmd_trust_revoke)
 
 
-def _registry(ws_root):
-    from engine.registry.registry import Registry
-    from engine.registry.workspace import Workspace
-
-    return Registry(Workspace.open(ws_root))
 
 
 def cmd_list(args, ws_root) -> tuple[int, dict]:
-    reg = _registry(ws_root)
+    reg = open_registry(ws_root)
     try:
         versions = [v.to_json() for v in reg.versions()]
     finally:
@@ -58,10 +55,8 @@ def cmd_list(args, ws_root) -> tuple[int, dict]:
 
 
 def cmd_show(args, ws_root) -> tuple[int, dict]:
-    from engine.registry.registry import parse_ref
-
     model_id, version = parse_ref(args.ref)
-    reg = _registry(ws_root)
+    reg = open_registry(ws_root)
     try:
         versions = [v.to_json() for v in reg.versions(model_id)
                     if version is None or v.version == version]
@@ -78,7 +73,7 @@ def cmd_import(args, ws_root) -> tuple[int, dict]:
     from engine.registry.registry import read_bundle_file
 
     data = read_bundle_file(Path(args.bundle))
-    reg = _registry(ws_root)
+    reg = open_registry(ws_root)
     try:
         model_id, version, status = reg.import_bundle(data)
     finally:
@@ -87,7 +82,7 @@ def cmd_import(args, ws_root) -> tuple[int, dict]:
 
 
 def cmd_activate(args, ws_root) -> tuple[int, dict]:
-    reg = _registry(ws_root)
+    reg = open_registry(ws_root)
     try:
         status = reg.activate(args.model_id, args.version)
     finally:
@@ -96,7 +91,7 @@ def cmd_activate(args, ws_root) -> tuple[int, dict]:
 
 
 def cmd_rollback(args, ws_root) -> tuple[int, dict]:
-    reg = _registry(ws_root)
+    reg = open_registry(ws_root)
     try:
         version, status = reg.rollback(args.model_id)
     finally:

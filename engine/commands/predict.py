@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from engine.commands import open_registry
+
 
 def register(sub) -> None:
     predict = sub.add_parser("predict", help="score a CSV file with the active model")
@@ -22,10 +24,8 @@ def _progress_to_stderr(fraction: float, message: str) -> None:
 def cmd_predict(args, ws_root) -> tuple[int, dict]:
     from engine.batch.score import score_csv
     from engine.registry.history import record_batch
-    from engine.registry.registry import Registry
-    from engine.registry.workspace import Workspace
 
-    registry = Registry(Workspace.open(ws_root))
+    registry = open_registry(ws_root)
     try:
         model, label = registry.load_model(args.model)
         result = score_csv(Path(args.input), Path(args.output), model, label,

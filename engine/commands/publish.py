@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from engine.commands import open_registry
 from engine.errors import InputError
 from engine.fileio import write_atomic
 
@@ -107,10 +108,9 @@ def cmd_bundle_build(args, ws_root) -> tuple[int, dict]:
 
 
 def cmd_bundle_verify(args, ws_root) -> tuple[int, dict]:
-    from engine.registry.registry import Registry, read_bundle_file
-    from engine.registry.workspace import Workspace
+    from engine.registry.registry import read_bundle_file
 
-    registry = Registry(Workspace.open(ws_root))
+    registry = open_registry(ws_root)
     try:
         bundle = registry.verify(read_bundle_file(Path(args.bundle)))
     finally:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.commands import open_registry
 from engine.errors import InputError
+from engine.registry.refs import parse_ref
 
 
 def register(sub) -> None:
@@ -17,8 +19,6 @@ def register(sub) -> None:
 def cmd_regress(args, ws_root) -> tuple[int, dict]:
     from engine.fileio import write_atomic
     from engine.registry.history import record_regression_run
-    from engine.registry.registry import Registry
-    from engine.registry.workspace import Workspace
     from engine.regression.outliers import pinned_csv
     from engine.regression.ratchet import effective_requirements
     from engine.regression.report import render
@@ -28,11 +28,11 @@ def cmd_regress(args, ws_root) -> tuple[int, dict]:
     if report is not None and not report.parent.is_dir():
         raise InputError(f"the report folder {report.parent} does not exist; create it or "
                          "choose another --report path.", "E_OUTPUT_FOLDER")
-    registry = Registry(Workspace.open(ws_root))
+    registry = open_registry(ws_root)
     try:
         model, label = registry.load_model(args.model)
         members = registry.bundle_members(label)
-        model_id = label.partition("@")[0]
+        model_id = parse_ref(label)[0]
         result = run_suite(model, label, members["requirements.json"],
                            members["regression_cases.csv"],
                            pinned=pinned_csv(registry.db, model_id, model),
@@ -88,11 +88,6 @@ def register_admin(sub) -> None:
     setter.set_defaults(handler=cmd_requirements_set)
 
 
-def _open(ws_root):
-    from engine.registry.registry import Registry
-    from engine.registry.workspace import Workspace
-
-    return Registry(Workspace.open(ws_root))
 
 
 def _read_row(path: Path, number: int) -> dict[str, str]:
@@ -120,10 +115,10 @@ def cmd_pin(args, ws_root) -> tuple[int, dict]:
     from engine.regression.outliers import pin_row
 
     row = _read_row(Path(args.input), args.row)
-    reg = _open(ws_root)
+    reg = open_registry(ws_root)
     try:
         model, label = reg.load_model(args.model)
-        pin_id = pin_row(reg.db, label.partition("@")[0], row, args.note,
+        pin_id = pin_row(reg.db, parse_ref(label)[0], row, args.note,
                          f"{Path(args.input).name} row {args.row}", model)
     finally:
         reg.close()
@@ -133,10 +128,10 @@ def cmd_pin(args, ws_root) -> tuple[int, dict]:
 def cmd_list_pinned(args, ws_root) -> tuple[int, dict]:
     from engine.regression.outliers import list_pinned
 
-    reg = _open(ws_root)
+    reg = open_registry(ws_root)
     try:
         _, label = reg.load_model(args.model)
-        pinned = list_pinned(reg.db, label.partition("@")[0])
+        pinned = list_pinned(reg.db, parse_ref(label)[0])
     finally:
         reg.close()
     return 0, {"model": label, "pinned": [{k: v for k, v in p.items() if k != "inputs"}
@@ -150,10 +145,10 @@ def cmd_export_pinned(args, ws_root) -> tuple[int, dict]:
     out = Path(args.output)
     if not out.parent.is_dir():
         raise InputError(f"the folder {out.parent} does not exist.", "E_OUTPUT_FOLDER")
-    reg = _open(ws_root)
+    reg = open_registry(ws_root)
     try:
         model, label = reg.load_model(args.model)
-        data = pinned_csv(reg.db, label.partition("@")[0], model)
+        data = pinned_csv(reg.db, parse_ref(label)[0], model)
     finally:
         reg.close()
     if data is None:
@@ -165,10 +160,10 @@ def cmd_export_pinned(args, ws_root) -> tuple[int, dict]:
 def cmd_requirements_show(args, ws_root) -> tuple[int, dict]:
     from engine.regression.ratchet import baseline, effective_requirements, steps
 
-    reg = _open(ws_root)
+    reg = open_registry(ws_root)
     try:
         _, label = reg.load_model(args.model)
-        model_id = label.partition("@")[0]
+        model_id = parse_ref(label)[0]
         data = reg.bundle_members(label)["requirements.json"]
         reqs = effective_requirements(reg.db, model_id, data)
         history = steps(reg.db, model_id)
@@ -184,10 +179,10 @@ def cmd_requirements_ratchet(args, ws_root) -> tuple[int, dict]:
     from engine.regression.ratchet import apply_steps, effective_requirements, propose
     from engine.regression.suite import run_suite
 
-    reg = _open(ws_root)
+    reg = open_registry(ws_root)
     try:
         model, label = reg.load_model(args.model)
-        model_id = label.partition("@")[0]
+        model_id = parse_ref(label)[0]
         members = reg.bundle_members(label)
         reqs = effective_requirements(reg.db, model_id, members["requirements.json"])
         result = run_suite(model, label, members["requirements.json"],
@@ -207,10 +202,10 @@ def cmd_requirements_ratchet(args, ws_root) -> tuple[int, dict]:
 def cmd_requirements_set(args, ws_root) -> tuple[int, dict]:
     from engine.regression.ratchet import Proposal, apply_steps, effective_requirements
 
-    reg = _open(ws_root)
+    reg = open_registry(ws_root)
     try:
         _, label = reg.load_model(args.model)
-        model_id = label.partition("@")[0]
+        model_id = parse_ref(label)[0]
         reqs = effective_requirements(reg.db, model_id,
                                       reg.bundle_members(label)["requirements.json"])
         req = next((r for r in reqs if r.metric == args.metric and r.applies == "overall"),

@@ -22,6 +22,7 @@ from engine.errors import BundleRejected, EngineError, InputError
 from engine.fileio import write_atomic
 from engine.model import Model, load_coefficients
 from engine.registry import history
+from engine.registry.refs import parse_ref
 from engine.registry.rollback_state import load_state, save_state
 from engine.registry.workspace import Workspace
 
@@ -46,16 +47,6 @@ class InstalledVersion:
                 "installed_at": self.installed_at}
 
 
-def parse_ref(ref: str) -> tuple[str, int | None]:
-    """"ID" or "ID@VERSION"."""
-    model_id, _, version = ref.partition("@")
-    if not version:
-        return model_id, None
-    if not version.isdigit():
-        raise InputError(f"{ref!r}: the version after '@' must be a whole number.")
-    return model_id, int(version)
-
-
 def read_bundle_file(path: Path) -> bytes:
     if not path.is_file():
         raise InputError(f"the bundle {path} does not exist or is not a file.")
@@ -76,8 +67,19 @@ class Registry:
                               f"({exc}); restore it from a backup or start a new workspace.",
                               "E_WORKSPACE_DB") from exc
 
+    @classmethod
+    def open(cls, root: Path | str | None = None) -> Registry:
+        """The registry of the workspace at `root` (None: the default workspace)."""
+        return cls(Workspace.open(root))
+
     def close(self) -> None:
         self.db.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # -- queries ---------------------------------------------------------------------------
     def versions(self, model_id: str | None = None) -> list[InstalledVersion]:

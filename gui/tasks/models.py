@@ -16,7 +16,6 @@ from engine.registry.registry import (
     read_bundle_file,
     rollback_target,
 )
-from engine.registry.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +39,6 @@ class Snapshot:
         return rollback_target(self.history.get(model_id, []), self.active_version(model_id))
 
 
-def _open(workspace: Path) -> Registry:
-    return Registry(Workspace.open(workspace))
 
 
 def _signer_names(workspace: Path) -> dict[str, str]:
@@ -54,7 +51,7 @@ def _signer_names(workspace: Path) -> dict[str, str]:
 
 
 def snapshot(workspace: Path, *, progress: Progress, cancel: CancelToken) -> Snapshot:
-    registry = _open(workspace)
+    registry = Registry.open(workspace)
     try:
         versions = registry.versions()
         history = {m: registry.activations(m) for m in sorted({v.model_id for v in versions})}
@@ -90,7 +87,7 @@ def verify_file(workspace: Path, path: Path, *, progress: Progress,
     """Raises BundleRejected (or InputError) with the plain message; changes nothing."""
     data = read_bundle_file(Path(path))
     cancel.check()
-    registry = _open(workspace)
+    registry = Registry.open(workspace)
     try:
         bundle = registry.verify(data)
         m = bundle.manifest
@@ -107,7 +104,7 @@ def import_verified(workspace: Path, data: bytes, *, progress: Progress,
                     cancel: CancelToken) -> tuple[str, int, str]:
     """Install and activate exactly the bytes that were verified and shown to the operator
     (the registry verifies them once more on the way in)."""
-    registry = _open(workspace)
+    registry = Registry.open(workspace)
     try:
         return registry.import_bundle(data)
     finally:
@@ -116,7 +113,7 @@ def import_verified(workspace: Path, data: bytes, *, progress: Progress,
 
 def activate(workspace: Path, model_id: str, version: int, *, progress: Progress,
              cancel: CancelToken) -> str:
-    registry = _open(workspace)
+    registry = Registry.open(workspace)
     try:
         return registry.activate(model_id, version)
     finally:
@@ -125,7 +122,7 @@ def activate(workspace: Path, model_id: str, version: int, *, progress: Progress
 
 def rollback(workspace: Path, model_id: str, *, progress: Progress,
              cancel: CancelToken) -> tuple[int, str]:
-    registry = _open(workspace)
+    registry = Registry.open(workspace)
     try:
         return registry.rollback(model_id)
     finally:

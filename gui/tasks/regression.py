@@ -11,8 +11,8 @@ from pathlib import Path
 from engine.fileio import write_atomic
 from engine.progress import CancelToken, Progress
 from engine.registry.history import record_regression_run
+from engine.registry.refs import parse_ref
 from engine.registry.registry import Registry
-from engine.registry.workspace import Workspace
 from engine.regression.report import render
 from engine.regression.suite import SuiteResult, run_suite
 
@@ -41,12 +41,7 @@ class Outcome:
     pinned: int  # how many of result.cases are this workstation's pinned outliers (the last)
 
 
-def _open(workspace: Path) -> Registry:
-    return Registry(Workspace.open(workspace))
 
-
-def _model_id(label: str) -> str:
-    return label.partition("@")[0]
 
 
 def _history(db, model_id: str | None) -> list[Run]:
@@ -70,9 +65,9 @@ def _history(db, model_id: str | None) -> list[Run]:
 def history(workspace: Path, model_ref: str | None = None, *, progress: Progress,
             cancel: CancelToken) -> list[Run]:
     """The model's past runs, newest first (every model's when none is chosen)."""
-    registry = _open(workspace)
+    registry = Registry.open(workspace)
     try:
-        return _history(registry.db, _model_id(model_ref) if model_ref else None)
+        return _history(registry.db, parse_ref(model_ref)[0] if model_ref else None)
     finally:
         registry.close()
 
@@ -83,7 +78,7 @@ def suite_of(registry: Registry, model_ref: str | None, progress: Progress,
     the model id, and the effective (ratcheted) requirements when the engine has them."""
     model, label = registry.load_model(model_ref)
     members = registry.bundle_members(label)
-    model_id = _model_id(label)
+    model_id = parse_ref(label)[0]
     extra: dict = {}
     pinned = 0
     try:
@@ -109,11 +104,11 @@ def suite_of(registry: Registry, model_ref: str | None, progress: Progress,
 def run_regression(workspace: Path, model_ref: str | None = None, *, progress: Progress,
                    cancel: CancelToken) -> Outcome:
     """Run the suite, record the run in the workspace history, and read the history back."""
-    registry = _open(workspace)
+    registry = Registry.open(workspace)
     try:
         result, pinned = suite_of(registry, model_ref, progress, cancel)
         run_id = record_regression_run(registry.db, result)
-        return Outcome(result, run_id, _history(registry.db, _model_id(result.model)), pinned)
+        return Outcome(result, run_id, _history(registry.db, parse_ref(result.model)[0]), pinned)
     finally:
         registry.close()
 
@@ -130,10 +125,10 @@ def pin_outlier(workspace: Path, model_ref: str | None, inputs: dict[str, str], 
     """Pin one row as an outlier case of the model; returns (pinned id, model label)."""
     from engine.regression.outliers import pin_row
 
-    registry = _open(workspace)
+    registry = Registry.open(workspace)
     try:
         model, label = registry.load_model(model_ref)
-        return pin_row(registry.db, _model_id(label), inputs, note, source, model), label
+        return pin_row(registry.db, parse_ref(label)[0], inputs, note, source, model), label
     finally:
         registry.close()
 
@@ -173,11 +168,11 @@ def load_requirements(workspace: Path, model_ref: str | None = None, *, progress
                       cancel: CancelToken) -> RequirementsView:
     from engine.regression.ratchet import baseline, effective_requirements, steps
 
-    registry = _open(workspace)
+    registry = Registry.open(workspace)
     try:
         _model, label = registry.load_model(model_ref)
         data = registry.bundle_members(label)["requirements.json"]
-        model_id = _model_id(label)
+        model_id = parse_ref(label)[0]
         return RequirementsView(label, effective_requirements(registry.db, model_id, data),
                                 baseline(data), steps(registry.db, model_id))
     finally:
@@ -196,7 +191,7 @@ def propose_ratchet(workspace: Path, model_ref: str | None = None, *, progress: 
     recorded, when there is none yet)."""
     from engine.regression.ratchet import effective_requirements, propose
 
-    registry = _open(workspace)
+    registry = Registry.open(workspace)
     try:
         _model, label = registry.load_model(model_ref)
         last = _last_run(registry.db, label)
@@ -205,7 +200,7 @@ def propose_ratchet(workspace: Path, model_ref: str | None = None, *, progress: 
             last = (record_regression_run(registry.db, result), result.to_json())
         run_id, doc = last
         data = registry.bundle_members(label)["requirements.json"]
-        reqs = effective_requirements(registry.db, _model_id(label), data)
+        reqs = effective_requirements(registry.db, parse_ref(label)[0], data)
     finally:
         registry.close()
     passed = bool(doc.get("passed"))
@@ -219,8 +214,8 @@ def apply_ratchet(workspace: Path, label: str, proposals: list, why: str, *,
                   progress: Progress, cancel: CancelToken) -> int:
     from engine.regression.ratchet import apply_steps
 
-    registry = _open(workspace)
+    registry = Registry.open(workspace)
     try:
-        return apply_steps(registry.db, _model_id(label), proposals, why)
+        return apply_steps(registry.db, parse_ref(label)[0], proposals, why)
     finally:
         registry.close()
