@@ -17,10 +17,11 @@ from joblib import Parallel, delayed
 
 from engine.backtest.corpus import column_values, read_corpus
 from engine.errors import EngineError, InputError
-from engine.metrics import GREATER_IS_BETTER, METRICS, compute
+from engine.metrics import GREATER_IS_BETTER, METRICS
 from engine.model import Model
 from engine.progress import CancelToken, Progress, no_progress
 from engine.regression.requirements import Requirement
+from engine.regression.scoring import metric_value, true_labels
 
 PERIODS = {"month": "M", "quarter": "Q", "year": "Y"}
 
@@ -90,13 +91,8 @@ def _metrics_for(task: str) -> list[str]:
 
 
 def _value(metric: str, contender: Contender, y, pred, proba) -> float:
-    model = contender.model
     try:
-        if model.task == "regression":
-            return compute(metric, y, y_pred=pred)
-        if METRICS[metric] == "proba":
-            return compute(metric, y, proba=proba, classes=list(model.classes))
-        return compute(metric, y, y_pred=pred, classes=list(model.classes))
+        return metric_value(metric, contender.model, y, pred, proba)
     except EngineError:  # undefined here (e.g. no rows, one class only): no value
         return math.nan
 
@@ -127,13 +123,6 @@ def _bootstrap(metric: str, a: Contender, b: Contender, y, out_a, out_b, rng, n:
     return float(diff), float(low), float(high)
 
 
-def _labels(text: np.ndarray, model: Model) -> np.ndarray:
-    if model.task == "regression":
-        return np.array([float(t) for t in text])
-    by_text = {str(c): c for c in model.classes}
-    return np.array([by_text.get(str(t), t) for t in text], dtype=object)
-
-
 def run_backtest(corpus: str, time_column: str, by: str, champion: Contender,
                  challengers: list[Contender] = (), progress: Progress = no_progress,
                  cancel: CancelToken | None = None, n_jobs: int = 2, bootstrap: int = 200,
@@ -159,7 +148,8 @@ def run_backtest(corpus: str, time_column: str, by: str, champion: Contender,
         result = c.model.predict({n: column_values(table, n) for n in c.model.feature_names})
         ok = use & ~result.rejected
         outputs[c.label] = (ok, result.prediction, result.proba)
-    y_all = _labels(labels[use], champion.model)
+    y_all = true_labels(labels[use], np.flatnonzero(use) + 1, champion.model,
+                        f"the corpus column {target!r}")
     y = np.empty(len(labels), dtype=y_all.dtype)
     y[use] = y_all
     parts = sorted(set(keys[use]))

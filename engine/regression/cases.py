@@ -19,7 +19,6 @@ import pandas as pd
 
 from engine.errors import EngineError
 from engine.model import Model
-from engine.model.categories import NUMBER
 
 CASE_KINDS = ("golden", "contrived", "outlier")
 KINDS = (*CASE_KINDS, "reference")
@@ -63,18 +62,11 @@ def reference_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def inputs_of(frame: pd.DataFrame, model: Model) -> dict[str, np.ndarray]:
-    return _inputs(frame, model)
-
-
-def _inputs(frame: pd.DataFrame, model: Model) -> dict[str, np.ndarray]:
+    """The model's input columns of a text table; empty text is a missing value."""
     table = {}
-    for f in model.features:
-        text = frame[f.name].to_numpy(dtype=object)
-        empty = text == ""
-        if f.type == NUMBER:
-            table[f.name] = np.where(empty, None, text)
-        else:
-            table[f.name] = np.where(empty, None, text).astype(object)
+    for name in model.feature_names:
+        text = frame[name].to_numpy(dtype=object)
+        table[name] = np.where(text == "", None, text).astype(object)
     return table
 
 
@@ -92,11 +84,15 @@ def _close(actual: float, expected: str, tol: float) -> bool:
 
 def run_cases(data: bytes, model: Model) -> list[CaseResult]:
     """Score every case and compare it with its expected outputs."""
-    frame = read_cases(data, model)
+    return check_cases(read_cases(data, model), model)
+
+
+def check_cases(frame: pd.DataFrame, model: Model) -> list[CaseResult]:
+    """Score the case rows of an already read cases table (reference rows are skipped)."""
     frame = frame[frame["kind"] != "reference"]
     if frame.empty:
         return []
-    result = model.predict(_inputs(frame, model))
+    result = model.predict(inputs_of(frame, model))
     proba_cols = {c[len("expected_proba_"):]: c for c in frame.columns
                   if c.startswith("expected_proba_")}
     out = []

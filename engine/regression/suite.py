@@ -6,14 +6,18 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
-
-from engine.errors import EngineError
-from engine.metrics import METRICS, compute
 from engine.model import Model, Prediction
 from engine.progress import CancelToken, Progress, no_progress
-from engine.regression.cases import CaseResult, inputs_of, read_cases, reference_rows, run_cases
+from engine.regression.cases import (
+    CaseResult,
+    check_cases,
+    inputs_of,
+    read_cases,
+    reference_rows,
+    run_cases,
+)
 from engine.regression.requirements import Requirement, parse_requirements
+from engine.regression.scoring import metric_value, true_labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,35 +58,6 @@ class SuiteResult:
                 "problems": self.problems}
 
 
-def _labels(text: np.ndarray, rows: np.ndarray, model: Model) -> np.ndarray:
-    if model.task == "regression":
-        out = np.empty(len(text))
-        for i, (t, row) in enumerate(zip(text, rows, strict=True)):
-            try:
-                out[i] = float(t)
-            except ValueError:
-                raise EngineError(f"regression_cases.csv: reference row {row}: label {t!r} is "
-                                  "not a number.", "E_CASES_INVALID") from None
-            if not math.isfinite(out[i]):
-                raise EngineError(f"regression_cases.csv: reference row {row}: label {t!r} is "
-                                  "not a finite number.", "E_CASES_INVALID")
-        return out
-    by_text = {str(c): c for c in model.classes}
-    return np.array([by_text.get(t, t) for t in text], dtype=object)
-
-
-def _evaluate(model: Model, req: Requirement, y_true, result) -> float:
-    need = METRICS[req.metric]
-    if model.task == "regression":
-        return compute(req.metric, y_true, y_pred=result.prediction)
-    kwargs = {"classes": list(model.classes)}
-    if need == "proba":
-        kwargs["proba"] = result.proba
-    else:
-        kwargs["y_pred"] = result.prediction
-    return compute(req.metric, y_true, **kwargs)
-
-
 def run_suite(model: Model, label: str, requirements: bytes, cases: bytes,
               progress: Progress = no_progress, cancel: CancelToken | None = None,
               pinned: bytes | None = None,
@@ -92,7 +67,8 @@ def run_suite(model: Model, label: str, requirements: bytes, cases: bytes,
     when they differ from the bundle's."""
     progress(0.0, "Running the regression cases")
     reqs = requirements_override or parse_requirements(requirements)
-    case_results = run_cases(cases, model)
+    frame = read_cases(cases, model)
+    case_results = check_cases(frame, model)
     problems = [f"case row {c.row} ({c.kind}{': ' + c.note if c.note else ''}) failed: "
                 f"{c.detail}" for c in case_results if not c.passed]
     if pinned:
@@ -103,7 +79,6 @@ def run_suite(model: Model, label: str, requirements: bytes, cases: bytes,
     if cancel is not None:
         cancel.check()
     progress(0.5, "Checking the requirements on the reference sample")
-    frame = read_cases(cases, model)
     ref = reference_rows(frame)
     req_results: list[RequirementResult] = []
     rejected = 0
@@ -114,14 +89,16 @@ def run_suite(model: Model, label: str, requirements: bytes, cases: bytes,
             problems.append(f"{rejected} of the {len(ref)} reference rows are rejected by the "
                             "model's input schema")
         ok = ~result.rejected
-        y_true = _labels(ref["label"].to_numpy(dtype=object)[ok],
-                         (ref.index.to_numpy() + 1)[ok], model)
+        y_true = true_labels(ref["label"].to_numpy(dtype=object)[ok],
+                             (ref.index.to_numpy() + 1)[ok], model,
+                             "regression_cases.csv, reference sample")
         kept = Prediction(result.prediction[ok], None if result.proba is None
                           else result.proba[ok], result.rejected[ok], {})
         for req in reqs:
             if req.applies != "overall":
                 continue  # per-partition requirements are the back-test's to enforce
-            value = _evaluate(model, req, y_true, kept) if ok.any() else math.nan
+            value = (metric_value(req.metric, model, y_true, kept.prediction, kept.proba)
+                     if ok.any() else math.nan)
             passed = req.met_by(value)
             req_results.append(RequirementResult(req.metric, float(value), req.bound,
                                                  req.bound_name, passed, int(ok.sum())))
