@@ -20,6 +20,8 @@ class Linear:
 
     coef: np.ndarray
     intercept: np.ndarray
+    # Any NaN input makes a NaN score, so missing inputs can be found from the scores.
+    propagates_nan = True
 
     @property
     def n_outputs(self) -> int:
@@ -56,6 +58,7 @@ class TreeEnsemble:
     init: np.ndarray
     divisor: float
     block: int  # rows per kernel block
+    propagates_nan = False  # NaN follows each node's missing direction instead
 
     @property
     def n_outputs(self) -> int:

@@ -13,7 +13,7 @@ from engine.bundle.canonical import NotCanonical, parse_strict
 from engine.errors import CoefficientsInvalid, InputError
 from engine.model import outputs
 from engine.model.categories import CATEGORY, NUMBER
-from engine.model.estimators import ESTIMATORS, Linear
+from engine.model.estimators import ESTIMATORS
 from engine.model.reader import Reader
 from engine.model.rows import RowErrors, missing_mask, show_value
 from engine.model.steps import parse_steps, run_steps
@@ -81,9 +81,9 @@ class Model:
     def _predict(self, matrix, cols: list[np.ndarray], errors: RowErrors) -> Prediction:
         n = len(errors.rejected)
         cols = [_coerce(c, f, errors) for c, f in zip(cols, self.features, strict=True)]
-        # A bare linear model turns any NaN input into a NaN score, so its missing values can be
+        # An estimator that turns any NaN input into a NaN score (linear) lets missing values be
         # found from the scores afterwards instead of by a pass over every column.
-        deferred = not self.steps and isinstance(self.estimator, Linear)
+        deferred = not self.steps and self.estimator.propagates_nan
         if not deferred:
             self._reject_missing(cols, errors, rows=None)
         if self.steps or matrix is None or matrix.dtype != np.float64:
