@@ -76,6 +76,8 @@ class BundleRejected(EngineError):
         if category not in self.HEADLINES:
             raise ValueError(f"unknown bundle rejection category {category!r}")
         detail = detail[:1].upper() + detail[1:]
+        if detail and detail[-1] not in ".!?":
+            detail += "."  # details come from many layers; the message reads as sentences
         super().__init__(f"{self.HEADLINES[category]} {detail}", code)
         self.category = category
         self.detail = detail
