@@ -20,7 +20,7 @@ from engine.batch.records import Chunk
 from engine.errors import InputError
 from engine.model import Model, Prediction
 from engine.model.categories import NUMBER
-from engine.model.rows import RowErrors
+from engine.model.rows import RowErrors, parse_numbers
 
 
 def csv_field(text: str, delimiter: str) -> str:
@@ -37,24 +37,13 @@ def _numbers(strings: pa.Array, name: str, errors: RowErrors, rows: np.ndarray) 
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     trimmed = pc.utf8_trim_whitespace(strings)
-    blank = pc.equal(trimmed, "")
-    as_null = pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
-    try:
+    as_null = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    try:  # numbers and blanks (missing values)
         return pc.cast(as_null, pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     texts = as_null.to_pylist()
-    out = np.full(len(texts), np.nan)
-    bad = np.zeros(len(texts), dtype=bool)
-    for i, t in enumerate(texts):
-        if t is None:
-            continue
-        try:  # plain ASCII numbers only: float() would also take "1_000" and other scripts' digits
-            if not t.isascii() or "_" in t:
-                raise ValueError(t)
-            out[i] = float(t)
-        except ValueError:
-            bad[i] = True
+    out, bad = parse_numbers(texts)
     full = np.zeros(len(errors.rejected), dtype=bool)
     full[rows[bad]] = True
     where = {int(r): texts[i] for i, r in zip(np.flatnonzero(bad), rows[bad], strict=True)}

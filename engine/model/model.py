@@ -15,7 +15,7 @@ from engine.model import outputs
 from engine.model.categories import CATEGORY, NUMBER
 from engine.model.estimators import ESTIMATORS
 from engine.model.reader import Reader
-from engine.model.rows import RowErrors, missing_mask, show_value
+from engine.model.rows import RowErrors, missing_mask, parse_numbers, show_value
 from engine.model.steps import parse_steps, run_steps
 
 FORMAT = "ratchet-coefficients/1"
@@ -172,15 +172,7 @@ def _coerce(values: np.ndarray, feature: Feature, errors: RowErrors) -> np.ndarr
         return values.astype(np.float64)
     except (TypeError, ValueError):
         pass
-    out = np.full(values.shape[0], np.nan)
-    bad = np.zeros(values.shape[0], dtype=bool)
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v == ""):
-            continue
-        try:
-            out[i] = float(v)
-        except (TypeError, ValueError):
-            bad[i] = True
+    out, bad = parse_numbers(values)
     errors.add(bad, lambda row: f"column {feature.name!r}: {show_value(values[row])} is not a "
                                 "number")
     return out

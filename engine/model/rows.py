@@ -51,3 +51,26 @@ class RowErrors:
 
     def message(self, row: int) -> str | None:
         return self.messages.get(row)
+
+
+def parse_numbers(values) -> tuple[np.ndarray, np.ndarray]:
+    """Cells -> float64, and a mask of the cells that are not numbers. Missing (None, NaN,
+    empty or blank text) becomes NaN; text must be a plain ASCII number (float() alone would
+    also take "1_000" and other scripts' digits)."""
+    out = np.full(len(values), np.nan)
+    bad = np.zeros(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and v != v):
+            continue
+        if isinstance(v, str):
+            v = v.strip()
+            if not v:
+                continue
+            if not v.isascii() or "_" in v:
+                bad[i] = True
+                continue
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            bad[i] = True
+    return out, bad
