@@ -43,6 +43,27 @@ CREATE TABLE IF NOT EXISTS requirement_steps (
     id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, metric TEXT NOT NULL,
     applies TEXT NOT NULL, bound_name TEXT NOT NULL, old REAL NOT NULL, new REAL NOT NULL,
     why TEXT NOT NULL, override INTEGER NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS backtests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, corpus TEXT NOT NULL, time_column TEXT NOT NULL,
+    by TEXT NOT NULL, champion TEXT NOT NULL, challengers TEXT NOT NULL,
+    passed INTEGER NOT NULL, result_json TEXT NOT NULL, report TEXT,
+    at TEXT NOT NULL, user TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nowtests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, input TEXT NOT NULL,
+    input_sha256 TEXT NOT NULL, rows INTEGER NOT NULL, labelled INTEGER NOT NULL,
+    alarm INTEGER NOT NULL, result_json TEXT NOT NULL, source TEXT NOT NULL,
+    at TEXT NOT NULL, user TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alarms (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, kind TEXT NOT NULL,
+    subject TEXT NOT NULL, value REAL, bound REAL, message TEXT NOT NULL,
+    first_nowtest INTEGER, last_nowtest INTEGER, occurrences INTEGER NOT NULL,
+    first_at TEXT NOT NULL, last_at TEXT NOT NULL, acknowledged_at TEXT, acknowledged_by TEXT,
+    emailed_at TEXT, email_error TEXT);
+CREATE TABLE IF NOT EXISTS watched_files (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, folder TEXT NOT NULL, name TEXT NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, state TEXT NOT NULL,
+    claimed_at TEXT NOT NULL, finished_at TEXT, nowtest_id INTEGER, error TEXT,
+    UNIQUE (folder, name, size, mtime_ns));
 """
 
 

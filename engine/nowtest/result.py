@@ -1,0 +1,79 @@
+"""What a now-test produces, and why it raises an alarm: shared by the now-test itself, the
+alarm store, the folder watcher, the command line and the app's Monitor page."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+ALARM_KINDS = ("metric", "estimate", "drift", "out_of_range", "prediction_drift")
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmReason:
+    """One reason to raise an alarm. (model, kind, subject) identifies the alarm for
+    de-duplication: the same reason again while an alarm is open is a repeat, not a new one."""
+
+    kind: str  # one of ALARM_KINDS
+    subject: str  # the metric name (metric, estimate) or the feature (drift, out_of_range)
+    value: float | None  # the measured value (metric, statistic, share)
+    bound: float | None  # the minimum / maximum / threshold it crossed
+    message: str  # one sentence for people: model, what, value and bound
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureDrift:
+    feature: str
+    test: str  # "ks", "wasserstein", "psi", "chi2", "jensenshannon"
+    statistic: float
+    p_value: float | None
+    threshold: float  # drifted when the statistic crosses it (p_value below it for tests)
+    drifted: bool
+    reference_rows: int
+    current_rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class NowtestResult:
+    model: str  # "ID@V"
+    input: str
+    input_sha256: str
+    rows: int  # data rows in the file
+    labelled: int  # rows with a true outcome (0: metrics is None)
+    rejected: int  # rows the model refused
+    metrics: dict[str, float | None] | None  # with labels: every metric of the task
+    requirements: list[dict]  # [{"metric", "value", "bound", "bound_name", "passed"}]
+    drift: list[FeatureDrift]  # per input feature, against the model's reference profile
+    prediction_drift: FeatureDrift | None
+    out_of_range: dict[str, float]  # feature -> share of rows outside the schema's range
+    estimate: dict[str, float] | None  # label-free estimate (classifiers): metric -> value
+    reasons: list[AlarmReason] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. "the bundle has no reference rows"
+
+    @property
+    def alarm(self) -> bool:
+        return bool(self.reasons)
+
+    def to_json(self) -> dict:
+        """The `ratchet nowtest --json` document (DESIGN.md keys first)."""
+
+        def clean(v):
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [clean(x) for x in v]
+            return v
+
+        return clean({
+            "model": self.model, "rows": self.rows, "metrics": self.metrics,
+            "drift": [asdict(d) for d in self.drift], "alarm": self.alarm,
+            "input": self.input, "input_sha256": self.input_sha256,
+            "labelled": self.labelled, "rejected": self.rejected,
+            "requirements": self.requirements,
+            "prediction_drift": (asdict(self.prediction_drift)
+                                 if self.prediction_drift else None),
+            "out_of_range": self.out_of_range, "estimate": self.estimate,
+            "reasons": [asdict(r) for r in self.reasons], "notes": self.notes,
+        })
