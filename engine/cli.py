@@ -12,7 +12,7 @@ import logging
 import sys
 
 from engine import __version__
-from engine.commands import models, predict, publish, regress
+from engine.commands import models, monitor, predict, publish, regress
 from engine.errors import Cancelled, EngineError
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     regress.register_admin(sub)
     models.register(sub)
     publish.register(sub)
+    monitor.register(sub)
     return parser
 
 
@@ -65,7 +66,7 @@ class _NoTraceback(logging.Formatter):
 
 
 WORKSPACE_COMMANDS = {"predict", "regress", "outliers", "requirements", "models", "trust",
-                      "bundle"}
+                      "bundle", "nowtest", "watch", "alarms", "settings"}
 
 
 def _log_to_workspace(root) -> None:

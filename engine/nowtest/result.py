@@ -31,6 +31,19 @@ class FeatureDrift:
     drifted: bool
     reference_rows: int
     current_rows: int
+    # Missing values: their share in each sample. Category columns test them as one more
+    # category; number columns test the missing / present split on its own (missing_drifted),
+    # and `drifted` is then the values test or that split.
+    missing_reference: float = 0.0
+    missing_current: float = 0.0
+    missing_drifted: bool = False
+
+    @classmethod
+    def from_json(cls, doc: dict) -> FeatureDrift:
+        values = {f: doc[f] for f in cls.__dataclass_fields__ if f in doc}
+        if values.get("statistic") is None:
+            values["statistic"] = math.nan
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +62,12 @@ class NowtestResult:
     estimate: dict[str, float] | None  # label-free estimate (classifiers): metric -> value
     reasons: list[AlarmReason] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. "the bundle has no reference rows"
+    # The label-free estimate checked on the labelled reference rows (None without them):
+    # metric -> {"estimated": from the raw probabilities, "actual", and "calibrated" when the
+    # probabilities were recalibrated (`calibrated`) by an isotonic map fitted on those rows}.
+    estimate_reference: dict[str, dict[str, float]] | None = None
+    calibrated: bool = False
+    reference_metrics: dict[str, float] | None = None  # every metric on the reference rows
 
     @property
     def alarm(self) -> bool:
@@ -76,4 +95,26 @@ class NowtestResult:
                                  if self.prediction_drift else None),
             "out_of_range": self.out_of_range, "estimate": self.estimate,
             "reasons": [asdict(r) for r in self.reasons], "notes": self.notes,
+            "estimate_reference": self.estimate_reference, "calibrated": self.calibrated,
+            "reference_metrics": self.reference_metrics,
         })
+
+    @classmethod
+    def from_json(cls, doc: dict) -> NowtestResult:
+        """A result back from its `to_json` document (as stored in history); numbers that
+        were not finite come back as None (NaN for a drift statistic)."""
+        prediction = doc.get("prediction_drift")
+        return cls(
+            model=doc["model"], input=doc.get("input", ""),
+            input_sha256=doc.get("input_sha256", ""), rows=doc.get("rows", 0),
+            labelled=doc.get("labelled", 0), rejected=doc.get("rejected", 0),
+            metrics=doc.get("metrics"), requirements=list(doc.get("requirements", [])),
+            drift=[FeatureDrift.from_json(d) for d in doc.get("drift", [])],
+            prediction_drift=FeatureDrift.from_json(prediction) if prediction else None,
+            out_of_range=dict(doc.get("out_of_range", {})), estimate=doc.get("estimate"),
+            reasons=[AlarmReason(**{k: r.get(k) for k in AlarmReason.__dataclass_fields__})
+                     for r in doc.get("reasons", [])],
+            notes=list(doc.get("notes", [])),
+            estimate_reference=doc.get("estimate_reference"),
+            calibrated=bool(doc.get("calibrated", False)),
+            reference_metrics=doc.get("reference_metrics"))

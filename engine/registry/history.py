@@ -7,10 +7,12 @@ database as it was before the transaction.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 SCHEMA = """
@@ -59,10 +61,14 @@ CREATE TABLE IF NOT EXISTS alarms (
     first_nowtest INTEGER, last_nowtest INTEGER, occurrences INTEGER NOT NULL,
     first_at TEXT NOT NULL, last_at TEXT NOT NULL, acknowledged_at TEXT, acknowledged_by TEXT,
     emailed_at TEXT, email_error TEXT);
+CREATE UNIQUE INDEX IF NOT EXISTS alarms_one_open
+    ON alarms (model, kind, subject) WHERE acknowledged_at IS NULL;
 CREATE TABLE IF NOT EXISTS watched_files (
     id INTEGER PRIMARY KEY AUTOINCREMENT, folder TEXT NOT NULL, name TEXT NOT NULL,
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, state TEXT NOT NULL,
     claimed_at TEXT NOT NULL, finished_at TEXT, nowtest_id INTEGER, error TEXT,
+    owner_host TEXT NOT NULL DEFAULT '', owner_pid INTEGER NOT NULL DEFAULT 0,
+    owner_started TEXT NOT NULL DEFAULT '',
     UNIQUE (folder, name, size, mtime_ns));
 """
 
@@ -85,6 +91,21 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.executescript(SCHEMA)
     return conn
+
+
+@contextlib.contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any exception. IMMEDIATE takes the database's
+    write lock before the first read, so a read-then-write (is this alarm open? is this file
+    claimed?) cannot interleave with another process doing the same (the connection's busy
+    timeout makes the second one wait)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def record_batch(conn: sqlite3.Connection, result) -> int:

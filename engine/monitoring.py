@@ -1,0 +1,90 @@
+"""Now-test a file, record it, raise its alarms and e-mail the new ones: the one path shared by
+`ratchet nowtest`, the folder watcher (`ratchet watch` and the app's) and the app's Monitor page.
+
+The now-test record and its alarms are written in one transaction, so a process killed at any
+point leaves both or neither. The e-mail comes after the commit: a failure to send is recorded
+on the alarms and logged, and never loses the now-test or the alarms.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.alarms.store import Alarm, get_alarm, mark_emailed, raise_in_transaction
+from engine.nowtest.result import NowtestResult
+from engine.nowtest.store import insert_nowtest
+from engine.progress import CancelToken, Progress, no_progress
+from engine.registry.history import write_transaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorOutcome:
+    result: NowtestResult
+    nowtest_id: int
+    new_alarms: list[Alarm] = field(default_factory=list)
+    email_error: str | None = None  # why the e-mail about the new alarms was not sent
+
+    def to_json(self) -> dict:
+        """`ratchet nowtest --json`: the now-test's document plus its record and alarms."""
+        return {**self.result.to_json(), "nowtest_id": self.nowtest_id,
+                "new_alarms": [a.to_json() for a in self.new_alarms],
+                "email_error": self.email_error}
+
+
+def record_and_raise(conn, result: NowtestResult, source: str) -> tuple[int, list[Alarm]]:
+    """Store the now-test and raise its alarms in one transaction; (now-test id, new alarms)."""
+    with write_transaction(conn):
+        nowtest_id = insert_nowtest(conn, result, source)
+        new = raise_in_transaction(conn, result.model, nowtest_id, result.reasons)
+    return nowtest_id, new
+
+
+def email_new_alarms(conn, root, alarms: list[Alarm], ssl_context=None) -> str | None:
+    """E-mail the alarms when e-mail is configured; the error text when sending failed (it is
+    also recorded on the alarms). Never raises: the alarms are already safely stored."""
+    from engine.alarms.email import email_configured, send_alarm_email
+    from engine.settings import load_settings
+
+    if not alarms:
+        return None
+    try:
+        settings = load_settings(root)
+        if not email_configured(settings):
+            return None
+        send_alarm_email(settings, alarms, ssl_context=ssl_context)
+    except Exception as exc:  # an e-mail problem must not undo or hide the now-test
+        error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        log.warning("the alarm e-mail about alarm(s) %s was not sent: %s",
+                    ", ".join(str(a.id) for a in alarms), error)
+        mark_emailed(conn, [a.id for a in alarms], error=error)
+        return error
+    mark_emailed(conn, [a.id for a in alarms])
+    return None
+
+
+def nowtest_and_alarm(root, path, model_ref: str | None = None, source: str = "cli",
+                      progress: Progress = no_progress, cancel: CancelToken | None = None,
+                      *, ssl_context=None) -> MonitorOutcome:
+    """Now-test the CSV at `path` with the model `model_ref` (None: the active one) of the
+    workspace at `root`, record it, raise its alarms, e-mail the new ones."""
+    from engine.nowtest.run import nowtest_file
+    from engine.registry.registry import Registry
+
+    registry = Registry.open(root)
+    try:
+        result = nowtest_file(registry, Path(path), model_ref, progress=progress,
+                              cancel=cancel)
+        nowtest_id, new = record_and_raise(registry.db, result, source)
+        log.info("now-test %d of %s with %s: %d rows, %s", nowtest_id, path, result.model,
+                 result.rows, f"{len(result.reasons)} alarm reason(s), {len(new)} new alarm(s)"
+                 if result.alarm else "no alarm")
+        email_error = email_new_alarms(registry.db, registry.ws.root, new, ssl_context)
+        new = [get_alarm(registry.db, a.id) or a for a in new]  # as stored: e-mail state
+    finally:
+        registry.close()
+    return MonitorOutcome(result, nowtest_id, new, email_error)
+

@@ -1,0 +1,226 @@
+"""Exactly-once claims on watched files, in the workspace's `watched_files` table.
+
+A file version is (folder, name, size, mtime_ns). A watcher claims it by INSERTing its row in a
+BEGIN IMMEDIATE transaction (the UNIQUE key stops a second watcher, in this process or another,
+from claiming it too), and settles the claim as done or failed.
+
+A claim left 'claimed' by a process that was killed is taken over. Its owner is recorded as
+(host, pid, process start token): the claim is stale when that process is gone -- the pid is
+not running, or it is running but started at another time (the pid was reused, e.g. after a
+reboot). That is decided at once, however long a real now-test takes; a claim-age timeout
+would either retake a long-running file from a live watcher or leave a killed one's file
+waiting for hours. Only where the owner cannot be checked (another host, or no start token on
+this platform with the pid still in use) does age decide: older than `stale_after` seconds.
+
+The one window left: a process killed after its now-test was recorded but before the claim
+was marked done has the file now-tested again after the restart (at least once, never lost).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import sqlite3
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.registry.history import now_text, write_transaction
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER_SECONDS = 6 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class FileVersion:
+    name: str
+    size: int
+    mtime_ns: int
+
+
+# -- who owns a claim ----------------------------------------------------------------------
+def _linux_stat(pid: int) -> tuple[str, str] | None:
+    """(state letter, start time in clock ticks since boot) of a Linux process, or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    return fields[0], fields[19]
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def start_token(pid: int) -> str:
+    """Identifies one run of process `pid` (Linux: boot id + start time); "" where unknown."""
+    if not sys.platform.startswith("linux"):
+        return ""
+    stat = _linux_stat(pid)
+    boot = _boot_id()
+    return f"{boot}:{stat[1]}" if stat and boot else ""
+
+
+def pid_alive(pid: int) -> bool | None:
+    """Whether a process with this pid runs on this host; None when it cannot be told."""
+    if pid <= 0:
+        return None
+    if sys.platform == "win32":
+        return _windows_pid_alive(pid)
+    if sys.platform.startswith("linux"):
+        stat = _linux_stat(pid)
+        return stat is not None and stat[0] not in ("Z", "X")  # a zombie has ended
+    try:
+        os.kill(pid, 0)  # signal 0: only checks (POSIX; on Windows it would kill)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return None
+    return True
+
+
+def _windows_pid_alive(pid: int) -> bool | None:
+    import ctypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.get_last_error() == 5  # 5: access denied: it exists
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return None
+        return code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
+
+
+HOST = socket.gethostname()
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    host: str
+    pid: int
+    started: str
+
+    @classmethod
+    def me(cls) -> Owner:
+        return cls(HOST, os.getpid(), start_token(os.getpid()))
+
+
+# The claims this process is working on right now (any of its watchers, any thread): a claim
+# of this process that is not among them was left by a watcher that could not settle it.
+_IN_PROGRESS: set[tuple] = set()
+_IN_PROGRESS_LOCK = threading.Lock()
+
+
+def _working(key: tuple, on: bool) -> None:
+    with _IN_PROGRESS_LOCK:
+        if on:
+            _IN_PROGRESS.add(key)
+        else:
+            _IN_PROGRESS.discard(key)
+
+
+def is_stale(row: sqlite3.Row, stale_after: float, me: Owner) -> bool:
+    """Whether a 'claimed' row was left by a process that is gone (see the module's doc)."""
+    if row["owner_host"] == me.host and row["owner_pid"] > 0:
+        pid, started = row["owner_pid"], row["owner_started"]
+        if pid == me.pid and started == me.started:
+            key = (row["folder"], row["name"], row["size"], row["mtime_ns"])
+            with _IN_PROGRESS_LOCK:
+                return key not in _IN_PROGRESS
+        alive = pid_alive(pid)
+        if alive is False:
+            return True
+        if alive and started:
+            now_token = start_token(pid)
+            if now_token:
+                return now_token != started
+    claimed = dt.datetime.fromisoformat(row["claimed_at"])
+    return (dt.datetime.now(dt.UTC) - claimed).total_seconds() > stale_after
+
+
+# -- claiming ------------------------------------------------------------------------------
+_WHERE = "folder = ? AND name = ? AND size = ? AND mtime_ns = ?"
+
+
+def claim(conn: sqlite3.Connection, folder: str, version: FileVersion, me: Owner,
+          stale_after: float = STALE_AFTER_SECONDS) -> str:
+    """Try to claim a file version: "claimed" (it is ours to process), "done" or "failed"
+    (processed before: skip it for good), or "busy" (a live watcher is on it)."""
+    key = (folder, version.name, version.size, version.mtime_ns)
+    try:
+        with write_transaction(conn):
+            row = conn.execute(f"SELECT * FROM watched_files WHERE {_WHERE}", key).fetchone()
+            if row is None:
+                conn.execute("INSERT INTO watched_files (folder, name, size, mtime_ns, state, "
+                             "claimed_at, owner_host, owner_pid, owner_started) VALUES "
+                             "(?,?,?,?, 'claimed', ?,?,?,?)",
+                             (*key, now_text(), me.host, me.pid, me.started))
+            elif row["state"] != "claimed":
+                return row["state"]
+            elif not is_stale(row, stale_after, me):
+                return "busy"
+            else:
+                conn.execute(f"UPDATE watched_files SET claimed_at = ?, owner_host = ?, "
+                             f"owner_pid = ?, owner_started = ? WHERE {_WHERE}",
+                             (now_text(), me.host, me.pid, me.started, *key))
+            # before the commit: another thread of this process must see it as in progress
+            _working(key, True)
+    except BaseException:
+        _working(key, False)
+        raise
+    if row is not None:
+        log.info("%s: taking over the claim left by process %s on %s at %s", version.name,
+                 row["owner_pid"], row["owner_host"], row["claimed_at"])
+    return "claimed"
+
+
+def finish(conn: sqlite3.Connection, folder: str, version: FileVersion, me: Owner, state: str,
+           nowtest_id: int | None = None, error: str | None = None) -> bool:
+    """Settle our claim as "done" or "failed"; False if it was no longer ours."""
+    try:
+        with write_transaction(conn):
+            changed = conn.execute(
+                f"UPDATE watched_files SET state = ?, finished_at = ?, nowtest_id = ?, "
+                f"error = ? WHERE {_WHERE} AND state = 'claimed' AND owner_host = ? AND "
+                "owner_pid = ?",
+                (state, now_text(), nowtest_id, error, folder, version.name, version.size,
+                 version.mtime_ns, me.host, me.pid)).rowcount
+    finally:  # only once committed: until then another thread must not take it over
+        _working((folder, version.name, version.size, version.mtime_ns), False)
+    if not changed:
+        log.warning("%s: the claim was taken over by another watcher while this one worked on "
+                    "it", version.name)
+    return bool(changed)
+
+
+def release(conn: sqlite3.Connection, folder: str, version: FileVersion, me: Owner) -> None:
+    """Give up our claim (work cancelled): the file is picked up again later."""
+    try:
+        with write_transaction(conn):
+            conn.execute(f"DELETE FROM watched_files WHERE {_WHERE} AND state = 'claimed' "
+                         "AND owner_host = ? AND owner_pid = ?",
+                         (folder, version.name, version.size, version.mtime_ns, me.host,
+                          me.pid))
+    finally:
+        _working((folder, version.name, version.size, version.mtime_ns), False)
+
+
+def history_of(conn: sqlite3.Connection, folder: str) -> list[dict]:
+    """Every file version seen in `folder`, newest claim first (for the Monitor page)."""
+    rows = conn.execute("SELECT * FROM watched_files WHERE folder = ? ORDER BY id DESC",
+                        (folder,)).fetchall()
+    return [dict(r) for r in rows]
