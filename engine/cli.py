@@ -12,7 +12,7 @@ import logging
 import sys
 
 from engine import __version__
-from engine.commands import models, monitor, predict, publish, regress
+from engine.commands import models, monitor, predict, publish, regress, search
 from engine.errors import Cancelled, EngineError
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     regress.register_admin(sub)
     models.register(sub)
     publish.register(sub)
+    search.register(sub)
     monitor.register(sub)
     return parser
 
