@@ -156,6 +156,17 @@ def is_stale(row: sqlite3.Row, stale_after: float, me: Owner) -> bool:
 _WHERE = "folder = ? AND name = ? AND size = ? AND mtime_ns = ?"
 
 
+def _recorded_nowtest(conn: sqlite3.Connection, folder: str, version: FileVersion,
+                      row: sqlite3.Row) -> int | None:
+    """The now-test a stopped watcher already recorded for this claimed file, if any: the
+    now-test and the claim's settling are two commits, and a process killed between them must
+    not make the file count twice."""
+    found = conn.execute(
+        "SELECT id FROM nowtests WHERE input = ? AND source IN ('watch', 'app') AND at >= ? "
+        "ORDER BY id LIMIT 1", (str(Path(folder) / version.name), row["claimed_at"])).fetchone()
+    return None if found is None else int(found["id"])
+
+
 def claim(conn: sqlite3.Connection, folder: str, version: FileVersion, me: Owner,
           stale_after: float = STALE_AFTER_SECONDS) -> str:
     """Try to claim a file version: "claimed" (it is ours to process), "done" or "failed"
@@ -173,6 +184,13 @@ def claim(conn: sqlite3.Connection, folder: str, version: FileVersion, me: Owner
                 return row["state"]
             elif not is_stale(row, stale_after, me):
                 return "busy"
+            elif (recorded := _recorded_nowtest(conn, folder, version, row)) is not None:
+                # killed after its now-test was committed, before settling the claim
+                conn.execute(f"UPDATE watched_files SET state = 'done', finished_at = ?, "
+                             f"nowtest_id = ? WHERE {_WHERE}", (now_text(), recorded, *key))
+                log.info("%s: the now-test %d of the watcher that was stopped on it stands",
+                         version.name, recorded)
+                return "done"
             else:
                 conn.execute(f"UPDATE watched_files SET claimed_at = ?, owner_host = ?, "
                              f"owner_pid = ?, owner_started = ? WHERE {_WHERE}",

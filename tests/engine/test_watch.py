@@ -380,3 +380,33 @@ def test_a_claim_of_this_process_that_no_watcher_is_working_on_is_retaken(ws, in
     watcher = FolderWatcher(ws.root, inbox, Recorder(), settle_seconds=0.0, clock=FakeClock())
     watcher.poll_once()
     assert [e.state for e in watcher.poll_once()] == ["done"]
+
+
+def test_a_watcher_killed_after_recording_its_nowtest_does_not_count_the_file_twice(ws, inbox):
+    """The now-test and the settling of the claim are two commits; a watcher killed between
+    them left a 'claimed' row and a recorded now-test. The next watcher settles the claim with
+    that now-test instead of testing the file again."""
+    (inbox / "august.csv").write_text("a,b\n1,2\n")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    st = (inbox / "august.csv").stat()
+    conn = history.connect(ws.database)
+    try:
+        conn.execute("INSERT INTO watched_files (folder, name, size, mtime_ns, state, "
+                     "claimed_at, owner_host, owner_pid, owner_started) VALUES "
+                     "(?,?,?,?,'claimed',?,?,?,?)",
+                     (str(inbox.resolve()), "august.csv", st.st_size, st.st_mtime_ns,
+                      now_text(), HOST, gone.pid, "boot:1"))
+        recorded = conn.execute(
+            "INSERT INTO nowtests (model, input, input_sha256, rows, labelled, alarm, "
+            "result_json, source, at, user) VALUES ('m@1', ?, 'x', 1, 0, 0, '{}', 'watch', ?, "
+            "'u')", (str(inbox.resolve() / "august.csv"), now_text())).lastrowid
+    finally:
+        conn.close()
+    again = Recorder()
+    watcher = FolderWatcher(ws.root, inbox, again, settle_seconds=0.0, clock=FakeClock())
+    watcher.poll_once()
+    assert watcher.poll_once() == []
+    assert again.calls == collections.Counter()
+    row = rows(ws, inbox)["august.csv"]
+    assert (row["state"], row["nowtest_id"]) == ("done", recorded)
