@@ -12,7 +12,7 @@ import logging
 import sys
 
 from engine import __version__
-from engine.commands import models, monitor, predict, publish, regress, search
+from engine.commands import backtest, models, monitor, predict, publish, regress, search
 from engine.errors import Cancelled, EngineError
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.register(sub)
     regress.register(sub)
     regress.register_admin(sub)
+    backtest.register(sub)
     models.register(sub)
     publish.register(sub)
     search.register(sub)
@@ -67,7 +68,7 @@ class _NoTraceback(logging.Formatter):
 
 
 WORKSPACE_COMMANDS = {"predict", "regress", "outliers", "requirements", "models", "trust",
-                      "bundle", "nowtest", "watch", "alarms", "settings"}
+                      "bundle", "backtest", "nowtest", "watch", "alarms", "settings"}
 
 
 def _log_to_workspace(root) -> None:

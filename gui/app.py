@@ -99,6 +99,7 @@ def run_app(argv: list[str], smoke_seconds: float | None = None, status: str | N
     app.window.show()
     if app.tray is not None:
         app.tray.show()
+    app.window.watch.start()  # the watch folder of the settings, if one is set
     if smoke_seconds is not None:
         log.info("smoke run: quitting after %s s", smoke_seconds)
         QTimer.singleShot(int(smoke_seconds * 1000), qt.quit)

@@ -25,18 +25,23 @@ from PySide6.QtWidgets import (
 from engine.registry.workspace import Workspace
 from gui import dialogs
 from gui.context import AppContext
+from gui.pages.backtest import BacktestPage
 from gui.pages.models import ModelsPage
 from gui.pages.models_tables import expiry
+from gui.pages.monitor import MonitorPage
 from gui.pages.predict import PredictPage, State
 from gui.pages.regression import RegressionPage
 from gui.pages.requirements import RequirementsPage
+from gui.pages.settings_page import SettingsPage
 from gui.settings import save_settings
 from gui.tray import Tray
+from gui.watching import AlarmNotifier, FolderWatch
 
 log = logging.getLogger(__name__)
 
 NO_MODEL_MESSAGE = "No model is active yet."
-PAGES = ("predict", "models", "regression", "requirements")
+PAGES = ("predict", "models", "regression", "backtest", "monitor", "requirements",
+         "settings")
 SIDEBAR_STYLE = """
 QListWidget { border: none; background: palette(window); font-size: 11pt; }
 QListWidget::item { padding: 10px 14px; border-radius: 4px; margin: 2px 6px; }
@@ -57,15 +62,20 @@ class MainWindow(QMainWindow):
         self.predict = PredictPage(ctx)
         self.models = ModelsPage(ctx)
         self.regression = RegressionPage(ctx)
+        self.backtest = BacktestPage(ctx)
         self.requirements = RequirementsPage(ctx)
+        self.monitor = MonitorPage(ctx)
+        self.settings_page = SettingsPage(ctx)
         self.stack = QStackedWidget()
         self.sidebar = QListWidget()
         self.sidebar.setStyleSheet(SIDEBAR_STYLE)
         self.sidebar.setFixedWidth(172)
         self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for title, page in (("Predict", self.predict), ("Models", self.models),
-                            ("Regression", self.regression),
-                            ("Requirements", self.requirements)):
+                            ("Regression", self.regression), ("Back-test", self.backtest),
+                            ("Monitor", self.monitor),
+                            ("Requirements", self.requirements),
+                            ("Settings", self.settings_page)):
             self.sidebar.addItem(title)
             self.stack.addWidget(page)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
@@ -80,6 +90,10 @@ class MainWindow(QMainWindow):
         # A permanent widget, not showMessage(): menu hover tips would wipe a temporary message.
         self.model_status = QLabel(status or NO_MODEL_MESSAGE)
         self.statusBar().addWidget(self.model_status, 1)
+        self.alarm_status = QLabel()
+        self.alarm_status.linkActivated.connect(lambda _link: self.show_page("monitor"))
+        self.alarm_status.hide()
+        self.statusBar().addPermanentWidget(self.alarm_status)
         self.workspace_status = QLabel(f"Workspace: {ctx.workspace}")
         self.workspace_status.setStyleSheet("color: #555;")
         self.statusBar().addPermanentWidget(self.workspace_status)
@@ -90,8 +104,25 @@ class MainWindow(QMainWindow):
         if tray is not None:
             tray.show_requested.connect(self.bring_to_front)
             tray.quit_requested.connect(self.request_quit)
+            tray.alarm_clicked.connect(self.open_monitor)
+        self._wire_monitoring()
         self._restore_settings()
         self.models.refresh()
+        self.monitor.refresh()
+        self.settings_page.refresh()
+
+    def _wire_monitoring(self) -> None:
+        """The folder watcher (started by the app, see gui/app.py) feeds the Monitor page;
+        new alarms, from it or from a now-test run on the page, make one notice per burst."""
+        self.watch = FolderWatch(self.ctx.workspace, parent=self)
+        self.alarm_notices = AlarmNotifier(self)
+        self.watch.status_changed.connect(self.monitor.show_watch_status)
+        self.watch.event.connect(self.monitor.watcher_event)
+        self.watch.alarms_raised.connect(self.alarm_notices.add)
+        self.monitor.alarms_raised.connect(self.alarm_notices.add)
+        self.alarm_notices.notice.connect(self._alarm_notice)
+        self.monitor.open_alarms_changed.connect(self._open_alarms)
+        self.settings_page.saved.connect(self._settings_saved)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -101,7 +132,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.request_quit, QKeySequence.StandardKey.Quit)
         view = self.menuBar().addMenu("&View")
-        for i, name in enumerate(("&Predict", "&Models", "&Regression", "Re&quirements")):
+        for i, name in enumerate(("&Predict", "&Models", "&Regression", "&Back-test", "M&onitor",
+                                  "Re&quirements", "&Settings")):
             self._action(view, name, lambda i=i: self.show_page(PAGES[i]), f"Ctrl+{i + 1}")
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "Open the &log folder", self._open_logs)
@@ -137,6 +169,7 @@ class MainWindow(QMainWindow):
         self.predict.picker.set_snapshot(snap)
         for page in (self.regression, self.requirements):
             page.picker.set_snapshot(snap)  # a new choice refreshes the page
+        self.backtest.set_snapshot(snap)  # its champion and the challengers to choose from
         self._update_status()
 
     def _update_status(self) -> None:
@@ -161,6 +194,26 @@ class MainWindow(QMainWindow):
                                 f"({self.model_status.text()})")
         elif self.tray is not None:
             self.tray.set_state(self.model_status.text())
+
+    def _alarm_notice(self, title: str, message: str, _alarms) -> None:
+        if self.tray is not None:
+            self.tray.alarm(title, message)
+        self.monitor.refresh()  # and with it the status bar's "N open alarms"
+
+    def _open_alarms(self, count: int) -> None:
+        self.alarm_status.setText(
+            f"<a href='monitor' style='color:#b00020; font-weight:600'>{count} open alarm"
+            f"{'' if count == 1 else 's'}</a>")
+        self.alarm_status.setVisible(count > 0)
+
+    def _settings_saved(self, keys: set[str]) -> None:
+        if any(key.startswith("watch.") for key in keys):
+            self.watch.restart()
+
+    def open_monitor(self) -> None:
+        """An alarm balloon was clicked."""
+        self.bring_to_front()
+        self.show_page("monitor")
 
     def bring_to_front(self) -> None:
         self.showNormal()
@@ -208,6 +261,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.watch.stop()  # joined: a file half now-tested is cancelled, not cut off
         self.ctx.jobs.shutdown()
         self.ctx.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
         self.ctx.settings.page = self.current_page()

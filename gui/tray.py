@@ -1,4 +1,5 @@
-"""The tray icon: the app's state (the active model, a run in progress) and a menu.
+"""The tray icon: the app's state (the active model, a run in progress), a menu, and alarm
+balloons (clicking one opens the Monitor page).
 
 Created only where a system tray exists (``Tray.available()``); without one, closing the
 window quits the app instead of hiding it.
@@ -14,6 +15,8 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 class Tray(QObject):
     show_requested = Signal()
     quit_requested = Signal()
+    alarm_shown = Signal(str, str)  # title, message: a balloon was asked for
+    alarm_clicked = Signal()  # the operator clicked the last alarm balloon
 
     def __init__(self, icon: QIcon, parent: QObject | None = None):
         super().__init__(parent)
@@ -28,6 +31,8 @@ class Tray(QObject):
         self.quit_action.triggered.connect(self.quit_requested)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
+        self.icon.messageClicked.connect(self._message_clicked)
+        self._last_balloon_is_alarm = False
         self.set_state("Starting…")
 
     @staticmethod
@@ -45,7 +50,20 @@ class Tray(QObject):
         self.icon.setToolTip(f"Ratchet\n{text}")
 
     def notify(self, title: str, message: str) -> None:
+        self._last_balloon_is_alarm = False
         self.icon.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, 8000)
+
+    def alarm(self, title: str, message: str) -> None:
+        """A warning balloon; clicking it emits ``alarm_clicked`` (the Monitor page opens)."""
+        self._last_balloon_is_alarm = True
+        self.icon.showMessage(title, message, QSystemTrayIcon.MessageIcon.Warning, 20000)
+        self.alarm_shown.emit(title, message)
+
+    def _message_clicked(self) -> None:
+        if self._last_balloon_is_alarm:
+            self.alarm_clicked.emit()
+        else:
+            self.show_requested.emit()
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger,

@@ -71,3 +71,166 @@ def test_partition_keys():
     assert list(partition_keys(times, "month")) == ["2013-01", "2013-04", "", ""]
     assert list(partition_keys(times, "quarter")) == ["2013-Q1", "2013-Q2", "", ""]
     assert list(partition_keys(times, "year")) == ["2013", "2013", "", ""]
+
+
+# -- the fast bootstrap: the same numbers as the metric on the resampled rows ----------------
+
+def _draws(rng, n: int, k: int) -> np.ndarray:
+    """k resamples of n rows drawn the plain way (indices), as counts per row."""
+    idx = rng.integers(0, n, size=(k, n))
+    return np.array([np.bincount(i, minlength=n) for i in idx], dtype=np.int32)
+
+
+EXACT = {"roc_auc", "accuracy", "precision", "recall", "f1", "false_positive_rate"}
+
+
+def _classifier(n_classes: int):
+    rng = np.random.default_rng(n_classes)
+    X = pd.DataFrame(rng.normal(size=(300, 2)), columns=["x0", "x1"])
+    y = (X["x0"] * 2 + rng.normal(size=300) > 0).astype(int) if n_classes == 2 else \
+        np.digitize(X["x0"] + rng.normal(0, 0.5, 300), [-0.5, 0.5])
+    return roundtrip(LogisticRegression().fit(X, y), X, y)[0]
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_fast_bootstrap_equals_the_metric_on_resampled_rows(n_classes):
+    from engine.backtest.evaluate import metrics_for
+    from engine.backtest.resample import prepare, resampled_values, weighted_values
+
+    model = _classifier(n_classes)
+    rng = np.random.default_rng(11)
+    n = 400
+    y = rng.integers(0, n_classes, n).astype(np.int16)
+    alpha = np.ones(n_classes) + np.eye(n_classes)[y] * 2  # leaning towards the true class
+    proba = np.round(rng.gamma(alpha), 1)  # many ties in the scores
+    proba = np.round((proba + 0.1) / (proba + 0.1).sum(axis=1, keepdims=True), 2)
+    proba[:, -1] = 1 - proba[:, :-1].sum(axis=1)
+    prediction = np.argmax(proba, axis=1).astype(np.int16)
+    counts = _draws(rng, n, 25)
+    for metric in metrics_for(model.task):
+        if metric == "false_positive_rate" and n_classes > 2:
+            continue
+        prep = prepare(metric, model.task, y, prediction, proba)
+        fast = weighted_values(prep, counts, y, prediction)
+        slow = resampled_values(metric, model, y, prediction, proba, counts)
+        if metric in EXACT:
+            assert fast.tolist() == slow.tolist(), metric
+        else:
+            np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=0, err_msg=metric)
+
+
+def test_fast_bootstrap_equals_the_metric_on_resampled_rows_for_regression():
+    from sklearn.linear_model import LinearRegression
+
+    from engine.backtest.evaluate import metrics_for
+    from engine.backtest.resample import prepare, resampled_values, weighted_values
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(rng.normal(size=(200, 2)), columns=["x0", "x1"])
+    model = roundtrip(LinearRegression().fit(X, X["x0"] * 3 + 1), X, X["x0"] * 3 + 1)[0]
+    n = 300
+    y = rng.normal(10, 3, n)
+    prediction = y + rng.normal(0, 1, n)
+    counts = _draws(rng, n, 20)
+    for metric in metrics_for("regression"):
+        prep = prepare(metric, "regression", y, prediction, None)
+        fast = weighted_values(prep, counts, y, prediction)
+        slow = resampled_values(metric, model, y, prediction, None, counts)
+        np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=0, err_msg=metric)
+
+
+def test_resample_counts_are_uniform_draws_of_n_rows():
+    from scipy.stats import chisquare
+
+    from engine.backtest.resample import resample_counts
+
+    for n in (1, 7, 1000):
+        counts = resample_counts(np.random.default_rng(3), n, 400)
+        assert counts.shape == (400, n) and (counts.sum(axis=1) == n).all()
+    counts = resample_counts(np.random.default_rng(4), 1000, 2000)
+    per_row = counts.sum(axis=0)  # 2,000,000 draws over 1,000 rows
+    assert chisquare(per_row).pvalue > 1e-4
+    assert abs(counts.var() - (1 - 1 / 1000)) < 0.01  # Multinomial(n, 1/n): var 1 - 1/n
+    again = resample_counts(np.random.default_rng(4), 1000, 2000)
+    assert (again == counts).all()  # reproducible from the seed
+
+
+def test_bad_cells_reject_their_rows_and_outcomes_are_read_as_classes(setup, tmp_path):
+    path, corpus, (_, weak_doc), _ = setup
+    frame = corpus.copy()
+    frame["x1"] = frame["x1"].map(repr)
+    frame.loc[frame.index[3], "x1"] = "abc"  # not a number: that row is rejected
+    frame["late"] = frame["late"].replace({"1": "1.0"})  # the same class written as a float
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    champion = Contender("m@1", load_coefficients(json.dumps(weak_doc)), REQS)
+    clean = run_backtest(str(path), "when", "month", champion)
+    result = run_backtest(str(bad), "when", "month", champion)
+    first = result.partitions[0]
+    assert first.rejected == 1 and first.rows == clean.partitions[0].rows - 1
+    assert [p.rows for p in result.partitions[1:]] == [p.rows for p in clean.partitions[1:]]
+    assert result.partitions[1].metrics == clean.partitions[1].metrics
+
+
+def test_progress_per_partition_and_cancel_between_partitions(setup):
+    from engine.errors import Cancelled
+    from engine.progress import CancelToken
+
+    path, _, (_, weak_doc), (_, good_doc) = setup
+    champion = Contender("m@1", load_coefficients(json.dumps(weak_doc)), REQS)
+    challenger = Contender("m@2", load_coefficients(json.dumps(good_doc)), REQS)
+    seen = []
+    run_backtest(str(path), "when", "month", champion, [challenger],
+                 progress=lambda f, m: seen.append((f, m)), bootstrap=20)
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    done = sorted(m.split(" done")[0] for _, m in seen if " done (" in m)
+    assert done == ["2013-07", "2013-08", "2013-09", "overall"]
+
+    token = CancelToken()
+
+    def cancel_after_first_partition(fraction: float, message: str) -> None:
+        if " done (" in message:
+            token.cancel()
+    with pytest.raises(Cancelled):
+        run_backtest(str(path), "when", "month", champion, [challenger],
+                     progress=cancel_after_first_partition, cancel=token, n_jobs=1)
+
+
+@pytest.mark.parametrize("kind", ["multiclass", "regression"])
+def test_multiclass_and_regression_models_are_back_tested_like_scikit_learn(kind, tmp_path):
+    from sklearn.linear_model import LinearRegression, Ridge
+    from sklearn.metrics import mean_squared_error, roc_auc_score
+
+    rng = np.random.default_rng(9)
+    n = 1800
+    X = pd.DataFrame(rng.normal(size=(n, 2)), columns=["x0", "x1"])
+    if kind == "regression":
+        y = X["x0"] * 2 - X["x1"] + rng.normal(0, 0.5, n)
+        a, b = LinearRegression().fit(X[:600], y[:600]), Ridge(alpha=300).fit(X[:600], y[:600])
+    else:
+        y = np.digitize(X["x0"] + rng.normal(0, 0.6, n), [-0.5, 0.5])
+        a = LogisticRegression(C=0.01).fit(X[:600], y[:600])
+        b = LogisticRegression().fit(X[:600], y[:600])
+    corpus = X[600:].copy()
+    corpus["y"] = y[600:]
+    corpus["when"] = np.where(np.arange(len(corpus)) % 2, "2020-01-15", "2020-05-15")
+    path = tmp_path / "c.csv"
+    corpus.to_csv(path, index=False)
+    contenders = [Contender(label, roundtrip(m, X[:600], y[:600], target="y")[0], [])
+                  for label, m in (("m@1", a), ("m@2", b))]
+    result = run_backtest(str(path), "when", "quarter", contenders[0], contenders[1:],
+                          bootstrap=50)
+    metric = "rmse" if kind == "regression" else "roc_auc"
+    assert result.metric == metric
+    for p in result.partitions:
+        rows = corpus[corpus["when"].str[5:7] == ("01" if p.partition == "2020-Q1" else "05")]
+        fitted = a if p.model == "m@1" else b
+        if kind == "regression":
+            expected = mean_squared_error(rows["y"], fitted.predict(rows[["x0", "x1"]])) ** 0.5
+        else:
+            expected = roc_auc_score(rows["y"], fitted.predict_proba(rows[["x0", "x1"]]),
+                                     multi_class="ovr")
+        assert p.metrics[metric] == pytest.approx(expected, rel=1e-12)
+    assert {c.partition for c in result.comparisons} == {"2020-Q1", "2020-Q2", "overall"}
+    assert result.verdict["m@2"] in ("better", "worse")

@@ -29,4 +29,5 @@ DISPLAY=$display trayer --edge top --align right --widthtype pixel --width 120 \
 tray=$!
 sleep 1
 DISPLAY=$display QT_QPA_PLATFORM=xcb RATCHET_REQUIRE_TRAY=1 \
-    "$BIN/pytest" -q -p no:cacheprovider tests/gui/test_app_shell.py -k real_tray
+    "$BIN/pytest" -q -p no:cacheprovider tests/gui/test_app_shell.py tests/gui/test_tray_alarm.py \
+    -k real_tray

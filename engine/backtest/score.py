@@ -1,0 +1,147 @@
+"""Scoring a corpus file: every model over every row, kept compactly for the evaluation.
+
+What comes out per row is only what the evaluation needs: the partition (a code into a list of
+keys), the true outcome (a class index, or a number for regression models; -1 / NaN when the
+row has none) and, per model, whether it rejected the row, its prediction (class index or
+value) and its class probabilities. The same function runs on this machine (batches in threads)
+and on Dask workers (one file each), so both paths give the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from joblib import Parallel, delayed
+
+from engine.backtest.columns import category_values, label_index, number_values
+from engine.backtest.corpus import Needed, iter_batches
+from engine.backtest.partitions import key_codes
+from engine.model import Model
+from engine.model.categories import NUMBER
+from engine.model.rows import RowErrors, show_value
+from engine.progress import CancelToken
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """What every model of a back-test shares: the kind of outcome and how rows are grouped."""
+
+    task: str  # "binary" | "multiclass" | "regression"
+    classes: tuple | None
+    needed: Needed
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelOutput:
+    rejected: np.ndarray  # bool per row
+    prediction: np.ndarray  # class index (int16, -1 when rejected) or value (NaN when rejected)
+    proba: np.ndarray | None  # rows x classes (NaN when rejected); None for regression
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    rows: int
+    keys: list[str]  # partition keys; "" collects the rows without a readable time
+    key_code: np.ndarray  # int32 per row, into keys
+    y: np.ndarray  # class index (int16, -1: unlabelled) or value (float64, NaN: unlabelled)
+    outputs: dict[str, ModelOutput]  # by model label
+    untimed_examples: tuple[str, ...] = ()  # a few time values that could not be read
+
+    @property
+    def labelled(self) -> np.ndarray:
+        return self.y >= 0 if self.y.dtype.kind == "i" else ~np.isnan(self.y)
+
+
+def _model_output(model: Model, columns: dict, errors: RowErrors) -> ModelOutput:
+    result = model.predict_columns(columns, errors)
+    if model.task == "regression":
+        return ModelOutput(result.rejected, np.asarray(result.prediction, dtype=np.float64),
+                           None)
+    index = np.asarray(result.class_index, dtype=np.int16).copy()
+    index[result.rejected] = -1
+    return ModelOutput(result.rejected, index, np.asarray(result.proba, dtype=np.float64))
+
+
+def score_batch(table: pa.Table, first: int, path: Path, task: Task,
+                models: list[tuple[str, Model]], cancel: CancelToken | None = None) -> Scored:
+    if cancel is not None:
+        cancel.check()
+    needed = task.needed
+    codes, keys = key_codes(table.column(needed.time), task.by)
+    y = label_index(table.column(needed.label), task.task, task.classes, needed.label,
+                    f"{path}", first)
+    converted: dict[tuple[str, str], tuple[np.ndarray, np.ndarray | None]] = {}
+    outputs = {}
+    for label, model in models:
+        columns, errors = {}, RowErrors(table.num_rows)
+        for f in model.features:
+            kind = "number" if f.type == NUMBER else "category"
+            if (f.name, kind) not in converted:
+                col = table.column(f.name)
+                converted[f.name, kind] = (number_values(col) if kind == "number"
+                                           else (category_values(col), None))
+            columns[f.name], bad = converted[f.name, kind]
+            if bad is not None:  # as the predictor's own parsing would reject them
+                text = table.column(f.name)
+                errors.add(bad, lambda row, name=f.name, text=text: (
+                    f"column {name!r}: {show_value(text[row].as_py())} is not a number"))
+        outputs[label] = _model_output(model, columns, errors)
+    examples: tuple[str, ...] = ()
+    if "" in keys:
+        rows = np.flatnonzero(codes == keys.index(""))[:200]
+        times = table.column(needed.time).take(pa.array(rows)).to_pylist()
+        examples = tuple(dict.fromkeys("" if t is None else str(t) for t in times))[:3]
+    return Scored(table.num_rows, keys, codes, y, outputs, examples)
+
+
+def concat(parts: list[Scored], labels: list[str]) -> Scored:
+    """One Scored of many, in order; partition codes re-numbered into one sorted key list."""
+    keys = sorted({k for p in parts for k in p.keys})
+    code_of = {k: i for i, k in enumerate(keys)}
+    codes = [np.array([code_of[k] for k in p.keys], dtype=np.int32)[p.key_code]
+             if p.rows else np.zeros(0, np.int32) for p in parts]
+
+    def join(arrays, dtype):
+        return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
+
+    outputs = {}
+    for label in labels:
+        outs = [p.outputs[label] for p in parts]
+        proba = None if not outs or outs[0].proba is None else np.concatenate(
+            [o.proba for o in outs])
+        outputs[label] = ModelOutput(join([o.rejected for o in outs], bool),
+                                     join([o.prediction for o in outs], np.int16), proba)
+    examples = tuple(e for p in parts for e in p.untimed_examples)[:3]
+    return Scored(sum(p.rows for p in parts), keys, join(codes, np.int32),
+                  join([p.y for p in parts], np.int16), outputs, examples)
+
+
+def score_file(path: Path, task: Task, models: list[tuple[str, Model]], n_jobs: int = 1,
+               cancel: CancelToken | None = None,
+               on_batch: Callable[[int], None] | None = None) -> Scored:
+    """Every batch of one file scored by every model (batches in `n_jobs` threads: the tree
+    kernel releases the GIL)."""
+    def one(first: int, table: pa.Table) -> Scored:
+        scored = score_batch(table, first, path, task, models, cancel)
+        if on_batch is not None:
+            on_batch(scored.rows)
+        return scored
+
+    batches = iter_batches(path, task.needed)
+    if n_jobs == 1:
+        parts = [one(first, table) for first, table in batches]
+    else:
+        with Parallel(n_jobs=n_jobs, backend="threading", pre_dispatch="2*n_jobs") as parallel:
+            parts = parallel(delayed(one)(first, table) for first, table in batches)
+    return concat(parts, [label for label, _ in models])
+
+
+def batches_of(size: int, block_bytes: int) -> int:
+    """About how many batches a CSV of `size` bytes makes (for progress only)."""
+    return max(1, math.ceil(size / block_bytes))

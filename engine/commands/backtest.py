@@ -1,0 +1,100 @@
+"""`ratchet backtest CORPUS --time-column COL [--by month|quarter|year] [--model ID[@V]]
+[--challenger ID@V|BUNDLE ...] [--report FILE.html] [--dask ADDRESS]`.
+
+Exit 0 when the champion meets its requirements in every partition, 1 when it misses one in
+any, 2 for bad input (nothing recorded, no report written). Every finished run is stored in the
+workspace history with its report (written to the workspace's reports folder unless --report
+names a file).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from engine.commands import open_registry
+from engine.errors import InputError
+
+
+def register(sub) -> None:
+    bt = sub.add_parser("backtest", help="back-test models over a history, by month, quarter "
+                        "or year")
+    bt.add_argument("corpus", metavar="CORPUS", help="a CSV or Parquet file, or a folder of them")
+    bt.add_argument("--time-column", required=True, metavar="COL",
+                    help="the column with each row's date or time (ISO 8601)")
+    bt.add_argument("--by", default="month", metavar="month|quarter|year",
+                    help="the partitions (default: month)")
+    bt.add_argument("--model", metavar="ID[@VERSION]", help="the champion (default: the active "
+                    "model)")
+    bt.add_argument("--challenger", action="extend", nargs="+", default=[],
+                    metavar="ID@V|BUNDLE", help="installed versions or bundle files to compare "
+                    "(bundles are verified, never installed)")
+    bt.add_argument("--report", metavar="FILE.html", help="where to write the HTML report "
+                    "(default: the workspace's reports folder)")
+    bt.add_argument("--dask", metavar="ADDRESS", help="score on this Dask scheduler's workers "
+                    "(e.g. tcp://host:8786); they must reach the corpus at the same path")
+    bt.set_defaults(handler=cmd_backtest)
+
+
+def _progress_to_stderr(fraction: float, message: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r{fraction:6.1%}  {message}\033[K", end="", file=sys.stderr, flush=True)
+
+
+def _check_args(args) -> None:
+    from engine.backtest.corpus import corpus_files
+    from engine.backtest.partitions import check_period
+
+    check_period(args.by)
+    corpus_files(args.corpus)
+    if args.report:
+        report = Path(args.report)
+        if not report.parent.is_dir():
+            raise InputError(f"the report folder {report.parent} does not exist; create it or "
+                             "choose another --report path.", "E_OUTPUT_FOLDER")
+        if report.is_dir():
+            raise InputError(f"--report {report} is a folder; give a file name such as "
+                             "backtest.html.", "E_OUTPUT_FOLDER")
+
+
+def cmd_backtest(args, ws_root) -> tuple[int, dict]:
+    from engine.backtest.contenders import challenger_contender, installed_contender
+    from engine.backtest.report import render
+    from engine.backtest.run import run_backtest
+    from engine.backtest.store import record_backtest, report_path, report_title
+    from engine.fileio import write_atomic
+
+    _check_args(args)
+    registry = open_registry(ws_root)
+    try:
+        champion = installed_contender(registry, args.model)
+        challengers = [challenger_contender(registry, spec) for spec in args.challenger]
+        result = run_backtest(args.corpus, args.time_column, args.by, champion, challengers,
+                              progress=_progress_to_stderr, dask=args.dask)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        report = (Path(args.report) if args.report
+                  else report_path(registry.ws, champion.label))
+        write_atomic(report, render(result, report_title(result)).encode("utf-8"))
+        backtest_id = record_backtest(registry.db, result, args.corpus, args.time_column,
+                                      args.by, str(report))
+    finally:
+        registry.close()
+    code = 0 if result.passed else 1
+    if not getattr(args, "json", False):
+        return code, _for_people(result, str(report))
+    doc = result.to_json()
+    doc.update(id=backtest_id, report=str(report))
+    return code, doc
+
+
+def _for_people(result, report: str) -> dict:
+    """The plain-text summary (--json gives everything)."""
+    shown = list(dict.fromkeys([result.metric, *(r.metric for r in result.requirements)]))
+    out = {"summary": " ".join(result.summary)}
+    out["partitions"] = [
+        {"partition": p.partition, "model": p.model, "rows": p.rows,
+         **{m: "n/a" if p.metrics.get(m) is None else f"{p.metrics[m]:.4f}" for m in shown},
+         "requirements": "met" if p.passed else "MISSED"} for p in result.partitions]
+    out["report"] = report
+    return out

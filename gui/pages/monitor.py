@@ -1,0 +1,334 @@
+"""The Monitor page: is the model still holding up on the latest data?
+
+Top: the watcher's status and "Now-test a file…". Then the alarms (open ones first, with
+Acknowledge), the now-tests over time as a chart (the measured metric where files had labels,
+the label-free estimate, the requirement's minimum), the list of now-tests, and the drift per
+feature of the now-test chosen in that list. Everything is read and written by jobs; the page
+refreshes when the folder watcher reports a file.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import errors
+from gui.charts import LineChart
+from gui.context import AppContext
+from gui.pages.monitor_chart import chart_data
+from gui.pages.monitor_tables import (
+    alarms_table,
+    drift_table,
+    fill_alarms,
+    fill_drift,
+    fill_nowtests,
+    nowtests_table,
+    selected_ids,
+)
+from gui.tasks import monitor as tasks
+from gui.watching import WatchStatus
+from gui.widgets import ProgressPanel, page_header
+
+log = logging.getLogger(__name__)
+
+
+class MonitorPage(QWidget):
+    loaded = Signal(object)  # tasks.MonitorData
+    acknowledged = Signal(object)  # list of Alarm
+    nowtest_finished = Signal(object)  # engine.monitoring.MonitorOutcome
+    alarms_raised = Signal(object)  # list of new Alarm from a now-test run here
+    open_alarms_changed = Signal(int)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.data: tasks.MonitorData | None = None
+        self._loading = False
+        self._stale = False
+        self._job = None
+        self._build()
+        self.show_watch_status(WatchStatus())
+
+    def _build(self) -> None:
+        header, _ = page_header(
+            "Monitor", "Now-tests of the latest data: the requirement checked where files "
+            "carry labels, drift and a label-free estimate where they do not, and the alarms "
+            "raised when the model falters.")
+        self.watch_status = QLabel()
+        self.watch_status.setWordWrap(True)
+        self.nowtest_button = QPushButton("Now-test a file…")
+        self.nowtest_button.clicked.connect(self._choose_file)
+        top = QHBoxLayout()
+        top.addWidget(self.watch_status, 1)
+        top.addWidget(self.nowtest_button)
+        self.progress = ProgressPanel()
+        self.progress.cancel_requested.connect(self.cancel)
+        self.progress.hide()
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setVisible(False)
+
+        self.alarms = alarms_table()
+        self.alarms.itemSelectionChanged.connect(self._update_buttons)
+        self.ack_button = QPushButton("Acknowledge")
+        self.ack_button.setToolTip("Mark the selected alarms as seen and dealt with; the same "
+                                   "problem again raises a new alarm.")
+        self.ack_button.clicked.connect(self.acknowledge_selected)
+        self.show_acknowledged = QCheckBox("Show acknowledged")
+        self.show_acknowledged.toggled.connect(lambda _on: self.refresh())
+        self.alarm_summary = QLabel()
+        alarm_bar = QHBoxLayout()
+        alarm_bar.addWidget(self.alarm_summary, 1)
+        alarm_bar.addWidget(self.show_acknowledged)
+        alarm_bar.addWidget(self.ack_button)
+        alarm_box = QGroupBox("Alarms")
+        alarm_layout = QVBoxLayout(alarm_box)
+        alarm_layout.addLayout(alarm_bar)
+        alarm_layout.addWidget(self.alarms)
+
+        self.chart = LineChart()
+        self.model_combo = QComboBox()
+        self.model_combo.currentIndexChanged.connect(lambda _i: self._draw_chart())
+        chart_box = QGroupBox("Now-tests over time")
+        chart_layout = QVBoxLayout(chart_box)
+        model_row = QHBoxLayout()
+        model_row.addWidget(QLabel("Model:"))
+        model_row.addWidget(self.model_combo)
+        model_row.addStretch(1)
+        chart_layout.addLayout(model_row)
+        chart_layout.addWidget(self.chart, 1)
+
+        self.nowtests = nowtests_table()
+        self.nowtests.itemSelectionChanged.connect(self._show_selected_drift)
+        self.drift = drift_table()
+        self.drift_title = QLabel("Drift per feature")
+        lists = QWidget()
+        lists_layout = QVBoxLayout(lists)
+        lists_layout.setContentsMargins(0, 0, 0, 0)
+        lists_layout.addWidget(QLabel("Now-tests (newest first)"))
+        lists_layout.addWidget(self.nowtests, 2)
+        lists_layout.addWidget(self.drift_title)
+        lists_layout.addWidget(self.drift, 3)
+
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        lower.addWidget(chart_box)
+        lower.addWidget(lists)
+        lower.setSizes([520, 480])
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(alarm_box)
+        self.splitter.addWidget(lower)
+        self.splitter.setSizes([250, 450])
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(header)
+        layout.addLayout(top)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(self.splitter, 1)
+        self._update_buttons()
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #b00020; font-weight: 600;" if error else
+                                   "color: #555;")
+        self.message.setVisible(bool(text))
+
+    def _update_buttons(self) -> None:
+        ids = set(selected_ids(self.alarms))
+        open_ids = {a.id for a in (self.data.alarms if self.data else [])
+                    if a.acknowledged_at is None}
+        self.ack_button.setEnabled(bool(ids & open_ids))
+        self.nowtest_button.setEnabled(self._job is None)
+
+    # -- the watcher -----------------------------------------------------------------------
+    def show_watch_status(self, status: WatchStatus) -> None:
+        self.watch_status.setText(status.text())
+        color = {"running": "#006e32", "failed": "#b00020"}.get(status.state, "#555")
+        self.watch_status.setStyleSheet(f"color: {color};")
+
+    def watcher_event(self, _event) -> None:
+        """A file was now-tested in the background: show it."""
+        self.refresh()
+
+    # -- loading ---------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reload the alarms and now-tests (once more after the load in progress, if any)."""
+        if self._loading:
+            self._stale = True
+            return
+        self._loading = True
+        self.ctx.run("monitor data", tasks.load_monitor, self.ctx.workspace,
+                     self.show_acknowledged.isChecked(), on_finished=self._loaded,
+                     on_failed=self._load_failed)
+
+    def _load_failed(self, exc: BaseException) -> None:
+        self._loading = False
+        self._stale = False
+        errors.show_exception(self, exc)
+
+    def _loaded(self, data: tasks.MonitorData) -> None:
+        self._loading = False
+        self.data = data
+        fill_alarms(self.alarms, data.alarms)
+        shown = len(data.alarms)
+        self.alarm_summary.setText(
+            f"<b style='color:#b00020'>{data.open_alarms} open alarm"
+            f"{'' if data.open_alarms == 1 else 's'}</b>" if data.open_alarms else
+            "No open alarms." + (f" ({shown} acknowledged shown)" if shown else ""))
+        # Keep an older now-test the operator is reading; otherwise follow the newest.
+        selected = self._selected_nowtest_id()
+        if self.nowtests.rowCount() and selected == self.nowtests.item(0, 0).data(
+                Qt.ItemDataRole.UserRole):
+            selected = None
+        fill_nowtests(self.nowtests, data.nowtests, data.requirements)
+        self._fill_models(data.nowtests)
+        self._draw_chart()
+        self._select_nowtest(selected)
+        self._update_buttons()
+        self.open_alarms_changed.emit(data.open_alarms)
+        self.loaded.emit(data)
+        if self._stale:
+            self._stale = False
+            self.refresh()
+
+    def _fill_models(self, nowtests: list[dict]) -> None:
+        keep = self.model_combo.currentText()
+        models = list(dict.fromkeys(t.get("model", "") for t in nowtests))
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        self.model_combo.addItems(models)
+        index = self.model_combo.findText(keep)
+        self.model_combo.setCurrentIndex(index if index >= 0 else 0 if models else -1)
+        self.model_combo.blockSignals(False)
+
+    def _draw_chart(self) -> None:
+        nowtests = self.data.nowtests if self.data else []
+        if not nowtests:
+            self.chart.clear("No now-tests yet. Drop a CSV into the watch folder or use "
+                             "“Now-test a file…”.")
+            return
+        data = chart_data(nowtests, self.model_combo.currentText() or None,
+                          self.data.requirements)
+        if not data.series:
+            self.chart.clear("These now-tests have no metric to plot yet.")
+            return
+        self.chart.set_data(data.categories, data.series, data.lines, data.y_label)
+
+    # -- now-test selection and drift ------------------------------------------------------
+    def _selected_nowtest_id(self) -> int | None:
+        rows = self.nowtests.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.nowtests.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+
+    def _select_nowtest(self, nowtest_id: int | None) -> None:
+        row = 0
+        for r in range(self.nowtests.rowCount()):
+            if self.nowtests.item(r, 0).data(Qt.ItemDataRole.UserRole) == nowtest_id:
+                row = r
+        if self.nowtests.rowCount():
+            self.nowtests.selectRow(row)
+        self._show_selected_drift()
+
+    def _show_selected_drift(self) -> None:
+        chosen = self._selected_nowtest_id()
+        nowtest = next((t for t in (self.data.nowtests if self.data else [])
+                        if t.get("id") == chosen), None)
+        fill_drift(self.drift, nowtest.get("result") if nowtest else None)
+        if nowtest is None:
+            self.drift_title.setText("Drift per feature")
+            return
+        drifted = sum(bool(d.get("drifted")) for d in nowtest["result"].get("drift") or [])
+        self.drift_title.setText(
+            f"Drift per feature in {Path(nowtest.get('input', '')).name} "
+            f"(now-test #{nowtest.get('id')}): {drifted} drifted")
+
+    # -- acknowledging ---------------------------------------------------------------------
+    def acknowledge_selected(self) -> None:
+        open_ids = {a.id for a in (self.data.alarms if self.data else [])
+                    if a.acknowledged_at is None}
+        ids = [i for i in selected_ids(self.alarms) if i in open_ids]
+        if not ids:
+            return
+        self.ack_button.setEnabled(False)
+        self.ctx.run("acknowledge alarms", tasks.acknowledge_alarms, self.ctx.workspace, ids,
+                     on_finished=self._acknowledged, on_failed=self._ack_failed)
+
+    def _acknowledged(self, alarms: list) -> None:
+        self._say(f"Acknowledged {len(alarms)} alarm{'' if len(alarms) == 1 else 's'}.")
+        self.acknowledged.emit(alarms)
+        self.refresh()
+
+    def _ack_failed(self, exc: BaseException) -> None:
+        self._update_buttons()
+        errors.show_exception(self, exc)
+
+    # -- now-testing a file ----------------------------------------------------------------
+    def _choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Now-test a CSV file",
+                                              self.ctx.settings.last_input_dir,
+                                              "CSV files (*.csv);;All files (*)")
+        if path:
+            self.ctx.settings.last_input_dir = str(Path(path).parent)
+            self.nowtest(Path(path))
+
+    def nowtest(self, path: Path, model_ref: str | None = None) -> None:
+        if self._job is not None:
+            return
+        self._say("")
+        self.progress.start(f"Now-testing {Path(path).name}…")
+        self._job = self.ctx.run("now-test", tasks.nowtest_file, self.ctx.workspace,
+                                 Path(path), model_ref, on_progress=self.progress.set_progress,
+                                 on_finished=self._nowtested, on_failed=self._nowtest_failed,
+                                 on_cancelled=self._nowtest_cancelled)
+        self._update_buttons()
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            self.progress.cancelling()
+
+    def _end_run(self) -> None:
+        self._job = None
+        self.progress.stop()
+        self._update_buttons()
+
+    def _nowtested(self, outcome) -> None:
+        self._end_run()
+        result = outcome.result
+        reasons = [r.message.removeprefix(f"{result.model}: ") for r in result.reasons]
+        verdict = "no alarm" if not reasons else f"ALARM: {reasons[0].rstrip('.')}" + (
+            f" (and {len(reasons) - 1} more reason{'s' if len(reasons) > 2 else ''}, below)"
+            if len(reasons) > 1 else "")
+        text = f"Now-tested {Path(result.input).name} with {result.model}: {result.rows:,} " \
+               f"rows, {result.labelled:,} labelled; {verdict}."
+        if outcome.email_error:
+            text += f" The alarm e-mail could not be sent: {outcome.email_error}"
+        self._say(text, error=result.alarm)
+        self.nowtest_finished.emit(outcome)
+        if outcome.new_alarms:
+            self.alarms_raised.emit(list(outcome.new_alarms))
+        self.refresh()
+
+    def _nowtest_failed(self, exc: BaseException) -> None:
+        self._end_run()
+        self._say("The now-test could not run; nothing was recorded.", error=True)
+        errors.show_exception(self, exc)
+
+    def _nowtest_cancelled(self) -> None:
+        self._end_run()
+        self._say("Cancelled: nothing was recorded.")

@@ -1,0 +1,182 @@
+"""The Monitor page's tables: the alarms, the now-tests, and the drift of one now-test per
+feature. Pure filling code: the page loads the data in a job and hands it here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QTableWidget
+
+from engine.alarms.email import number as distinct
+from gui.pages.models_tables import _item, _table, when
+
+RED = QColor(176, 0, 32)
+GREEN = QColor(0, 110, 50)
+GREY = QColor(110, 110, 110)
+DRIFTED_BACKGROUND = QColor(253, 228, 228)
+ALARM_COLUMNS = ["State", "Model", "What", "Value", "Bound", "Times", "First seen",
+                 "Last seen", "E-mailed", "Message"]
+NOWTEST_COLUMNS = ["When", "File", "Alarm", "Measured", "Estimated", "Drifted", "Rows",
+                   "Labelled", "Model", "From"]
+DRIFT_COLUMNS = ["Feature", "Drifted", "Test", "Statistic", "Threshold", "p-value",
+                 "Outside range"]
+KIND_WORDS = {"metric": "below its minimum", "estimate": "estimate below its minimum",
+              "drift": "drifted", "out_of_range": "out of range",
+              "prediction_drift": "predictions drifted"}
+SOURCES = {"app": "watch folder / app", "cli": "command line", "watch": "ratchet watch"}
+
+
+def number(value, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    try:
+        return f"{float(value):.{digits}g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _one_line(table: QTableWidget) -> QTableWidget:
+    """Rows one line high (long text elided; the whole of it in the tooltip)."""
+    table.setWordWrap(False)
+    table.setTextElideMode(Qt.TextElideMode.ElideRight)
+    return table
+
+
+def alarms_table() -> QTableWidget:
+    table = _one_line(_table(ALARM_COLUMNS))
+    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    return table
+
+
+def _value_text(kind: str, value, other) -> str:
+    """A share (out of range) as a percentage; anything else never printed like its bound."""
+    if kind == "out_of_range" and value is not None:
+        return f"{value:.1%}"
+    return distinct(value, other)
+
+
+def _emailed(alarm) -> tuple[str, str, QColor | None]:
+    if alarm.email_error:
+        return "failed", alarm.email_error, RED
+    if alarm.emailed_at:
+        return when(alarm.emailed_at), "", None
+    return "no", "No e-mail was sent (none configured in Settings, or not yet).", GREY
+
+
+def fill_alarms(table: QTableWidget, alarms: list) -> None:
+    """Open alarms first (in red), then acknowledged ones; each row keeps its alarm id."""
+    table.setRowCount(len(alarms))
+    for r, a in enumerate(alarms):
+        is_open = a.acknowledged_at is None
+        state = "OPEN" if is_open else f"acknowledged by {a.acknowledged_by or '?'} " \
+                                       f"{when(a.acknowledged_at)}"
+        what = "predictions drifted" if a.kind == "prediction_drift" else \
+            f"{a.subject} {KIND_WORDS.get(a.kind, a.kind)}"
+        sentence = a.message.removeprefix(f"{a.model}: ")  # the Model column says it
+        emailed, emailed_tip, emailed_color = _emailed(a)
+        cells = [
+            _item(state, color=RED if is_open else GREY, bold=is_open),
+            _item(a.model),
+            _item(what, a.message),
+            _item(_value_text(a.kind, a.value, a.bound)),
+            _item(_value_text(a.kind, a.bound, a.value)),
+            _item(str(a.occurrences),
+                  f"Seen in {a.occurrences} now-test(s), from #{a.first_nowtest} to "
+                  f"#{a.last_nowtest}"),
+            _item(when(a.first_at)),
+            _item(when(a.last_at)),
+            _item(emailed, emailed_tip, emailed_color),
+            _item(sentence, a.message),
+        ]
+        cells[0].setData(Qt.ItemDataRole.UserRole, a.id)
+        for column, item in enumerate(cells):
+            table.setItem(r, column, item)
+
+
+def selected_ids(table: QTableWidget) -> list[int]:
+    rows = sorted({i.row() for i in table.selectedIndexes()})
+    return [table.item(r, 0).data(Qt.ItemDataRole.UserRole) for r in rows]
+
+
+def primary(result: dict, fallback: dict | None = None) -> tuple[str | None, float | None,
+                                                               str]:
+    """The metric a now-test is judged by, its bound and the bound's name ("min" / "max"):
+    the result's first checked requirement, else ``fallback`` (the model's requirement, for
+    a file without labels), else the first estimated metric without a bound."""
+    for req in [*(result.get("requirements") or []), fallback or {}]:
+        if req.get("metric"):
+            return req["metric"], req.get("bound"), req.get("bound_name") or "min"
+    metrics = result.get("metrics") or result.get("estimate") or {}
+    return next(iter(metrics), None), None, "min"
+
+
+def nowtests_table() -> QTableWidget:
+    return _one_line(_table(NOWTEST_COLUMNS))
+
+
+def fill_nowtests(table: QTableWidget, nowtests: list[dict],
+                  requirements: dict[str, dict] | None = None) -> None:
+    """Newest first, as given; each row keeps its now-test id. ``requirements``: the model
+    version's requirement ("ID@V" -> metric, bound, bound_name) for files without labels."""
+    table.setRowCount(len(nowtests))
+    for r, t in enumerate(nowtests):
+        result = t.get("result") or {}
+        metric, bound, bound_name = primary(result, (requirements or {}).get(t.get("model")))
+        measured = (result.get("metrics") or {}).get(metric) if metric else None
+        estimated = (result.get("estimate") or {}).get(metric) if metric else None
+        drift = result.get("drift") or []
+        drifted = sum(bool(d.get("drifted")) for d in drift)
+        low = measured is not None and bound is not None and (
+            measured < bound if bound_name == "min" else measured > bound)
+        cells = [
+            _item(when(t.get("at", ""))),
+            _item(Path(t.get("input", "")).name, t.get("input", "")),
+            _item("ALARM" if t.get("alarm") else "ok", color=RED if t.get("alarm") else GREEN,
+                  bold=bool(t.get("alarm"))),
+            _item(f"{metric} {number(measured)}" if measured is not None else "no labels",
+                  f"{bound_name} {number(bound)}" if bound is not None else "",
+                  RED if low else None, bold=low),
+            _item(f"{metric} ≈{number(estimated)}" if estimated is not None else "–"),
+            _item(f"{drifted} of {len(drift)}", color=RED if drifted else None),
+            _item(f"{t.get('rows', 0):,}"),
+            _item(f"{t.get('labelled', 0):,}"),
+            _item(t.get("model", "")),
+            _item(SOURCES.get(t.get("source", ""), t.get("source", ""))),
+        ]
+        cells[0].setData(Qt.ItemDataRole.UserRole, t.get("id"))
+        for column, item in enumerate(cells):
+            table.setItem(r, column, item)
+
+
+def drift_table() -> QTableWidget:
+    return _one_line(_table(DRIFT_COLUMNS))
+
+
+def fill_drift(table: QTableWidget, result: dict | None) -> None:
+    """One row per input feature, drifted ones first and highlighted; then the predictions."""
+    result = result or {}
+    rows = sorted(result.get("drift") or [], key=lambda d: not d.get("drifted"))
+    if result.get("prediction_drift"):
+        rows.append({**result["prediction_drift"], "feature": "(the predictions)"})
+    outside = result.get("out_of_range") or {}
+    table.setRowCount(len(rows))
+    for r, d in enumerate(rows):
+        drifted = bool(d.get("drifted"))
+        share = outside.get(d.get("feature"))
+        cells = [
+            _item(str(d.get("feature", ""))),
+            _item("DRIFTED" if drifted else "no", color=RED if drifted else GREEN,
+                  bold=drifted),
+            _item(str(d.get("test", ""))),
+            _item(number(d.get("statistic"))),
+            _item(number(d.get("threshold"))),
+            _item(number(d.get("p_value"), 3)),
+            _item(f"{share:.1%}" if isinstance(share, int | float) else "–",
+                  color=RED if share else None),
+        ]
+        for column, item in enumerate(cells):
+            if drifted:
+                item.setBackground(DRIFTED_BACKGROUND)
+            table.setItem(r, column, item)

@@ -1,0 +1,224 @@
+"""The Settings page: the SMTP server alarm e-mails go through, who gets them, and the folder
+whose new CSV files are now-tested in the background.
+
+The values live in the workspace settings (engine.settings, the same ones `ratchet settings`
+reads and writes). The password is never shown or prefilled: its field stays empty, with a
+placeholder saying one is stored, and an empty field on Save keeps the stored password. Save
+writes all the changed values or, when one is refused, none of them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import errors
+from gui.context import AppContext
+from gui.tasks import monitor as tasks
+from gui.widgets import page_header
+
+log = logging.getLogger(__name__)
+
+MASK = "********"
+TEXT_FIELDS = {  # key -> field label
+    "smtp.host": "SMTP server",
+    "smtp.port": "Port",
+    "smtp.user": "User name",
+    "smtp.sender": "Sender address",
+    "smtp.cafile": "CA certificates (PEM)",
+    "alarms.email_to": "Alarm recipients",
+    "watch.folder": "Watch folder",
+    "watch.settle_seconds": "Settle time (seconds)",
+}
+TRUE_TEXTS = {"true", "1", "yes", "on"}
+
+
+class SettingsPage(QWidget):
+    loaded = Signal(object)  # list[dict] from describe_settings
+    saved = Signal(object)  # the keys that changed (a set)
+    test_sent = Signal(str)  # the recipients
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.rows: dict[str, dict] = {}  # key -> describe_settings row, as last loaded
+        self._busy = False
+        self._build()
+        self._set_busy(True)  # until the values are loaded
+
+    def _build(self) -> None:
+        header, _ = page_header(
+            "Settings", "Where alarm e-mails go and which folder is watched for new data. "
+            "These settings belong to this workspace and are shared with `ratchet settings`.")
+        self.fields: dict[str, QLineEdit] = {key: QLineEdit() for key in TEXT_FIELDS}
+        self.starttls = QCheckBox("Use STARTTLS (encrypt the connection)")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.fields["smtp.port"].setMaximumWidth(90)
+        self.fields["watch.settle_seconds"].setMaximumWidth(90)
+        self.fields["alarms.email_to"].setPlaceholderText("ops@example.org, lead@example.org")
+
+        mail = QGroupBox("Alarm e-mail")
+        form = QFormLayout(mail)
+        for key in ("smtp.host", "smtp.port"):
+            form.addRow(TEXT_FIELDS[key] + ":", self.fields[key])
+        form.addRow("", self.starttls)
+        form.addRow(TEXT_FIELDS["smtp.user"] + ":", self.fields["smtp.user"])
+        form.addRow("Password:", self.password)
+        self.fields["smtp.cafile"].setPlaceholderText("(the system's certificate authorities)")
+        for key in ("smtp.cafile", "smtp.sender", "alarms.email_to"):
+            form.addRow(TEXT_FIELDS[key] + ":", self.fields[key])
+        self.test_button = QPushButton("Send test e-mail")
+        self.test_button.setToolTip("Saves any change, then sends a test message to the "
+                                    "alarm recipients through the server above.")
+        self.test_button.clicked.connect(self.send_test)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addStretch(1)
+        form.addRow("", test_row)
+
+        watch = QGroupBox("Watch folder")
+        wform = QFormLayout(watch)
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.fields["watch.folder"], 1)
+        folder_row.addWidget(self.browse_button)
+        wform.addRow(TEXT_FIELDS["watch.folder"] + ":", folder_row)
+        wform.addRow(TEXT_FIELDS["watch.settle_seconds"] + ":",
+                     self.fields["watch.settle_seconds"])
+        note = QLabel("Every new CSV file in this folder is now-tested once, after it has "
+                      "not changed for the settle time (so a file still being copied is not "
+                      "read half).")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #555;")
+        wform.addRow("", note)
+
+        self.save_button = QPushButton("Save")
+        self.save_button.setDefault(True)
+        self.save_button.clicked.connect(lambda _checked=False: self.save())
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.message, 1)
+        buttons.addWidget(self.save_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(header)
+        layout.addWidget(mail)
+        layout.addWidget(watch)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        for w in (self.save_button, self.test_button, self.browse_button):
+            w.setEnabled(not busy)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #b00020;" if error else "color: #555;")
+
+    # -- loading ---------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self._set_busy(True)
+        self.ctx.run("read settings", tasks.describe, self.ctx.workspace,
+                     on_finished=self._loaded, on_failed=self._failed)
+
+    def _loaded(self, rows: list[dict]) -> None:
+        self.rows = {r["key"]: r for r in rows}
+        for key, field in self.fields.items():
+            field.setText(self._shown(key))
+        self.starttls.setChecked(self._shown("smtp.starttls").lower() in TRUE_TEXTS)
+        self.password.clear()  # never prefilled
+        stored = bool(self._shown("smtp.password"))
+        self.password.setPlaceholderText(
+            f"{MASK}  (stored; type a new one to replace it)" if stored else "(none stored)")
+        self._set_busy(False)
+        self.loaded.emit(rows)
+
+    def _shown(self, key: str) -> str:
+        value = (self.rows.get(key) or {}).get("value")
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    # -- saving ----------------------------------------------------------------------------
+    def changes(self) -> dict[str, str]:
+        """The settings whose field differs from what was loaded (a typed password only)."""
+        out = {key: field.text().strip() for key, field in self.fields.items()
+               if field.text().strip() != self._shown(key)}
+        tls = "true" if self.starttls.isChecked() else "false"
+        if tls != ("true" if self._shown("smtp.starttls").lower() in TRUE_TEXTS else "false"):
+            out["smtp.starttls"] = tls
+        if self.password.text():
+            out["smtp.password"] = self.password.text()
+        return out
+
+    def save(self, then=None) -> None:
+        if self._busy:
+            return
+        changes = self.changes()
+        if not changes:
+            self._say("Nothing changed.")
+            if then is not None:
+                then()
+            return
+        self._set_busy(True)
+        log.info("saving settings: %s", ", ".join(sorted(changes)))  # names, never values
+        self.ctx.run("save settings", tasks.save_changes, self.ctx.workspace, changes,
+                     on_finished=lambda rows: self._saved(rows, set(changes), then),
+                     on_failed=self._failed)
+
+    def _saved(self, rows: list[dict], keys: set[str], then) -> None:
+        self._loaded(rows)
+        self._say(f"Saved: {', '.join(sorted(keys))}.")
+        self.saved.emit(keys)
+        if then is not None:
+            then()
+
+    def _failed(self, exc: BaseException) -> None:
+        self._set_busy(False)
+        self._say("Not saved: nothing was changed." if self.rows else "", error=True)
+        errors.show_exception(self, exc)
+
+    # -- the test e-mail and the folder ----------------------------------------------------
+    def send_test(self) -> None:
+        self.save(then=self._send_saved)
+
+    def _send_saved(self) -> None:
+        self._set_busy(True)
+        self._say("Sending a test e-mail…")
+        self.ctx.run("test e-mail", tasks.send_test, self.ctx.workspace,
+                     on_finished=self._sent, on_failed=self._send_failed)
+
+    def _sent(self, recipients: str) -> None:
+        self._set_busy(False)
+        self._say(f"Test e-mail sent to {recipients}. Check that it arrived.")
+        self.test_sent.emit(recipients)
+
+    def _send_failed(self, exc: BaseException) -> None:
+        self._set_busy(False)
+        self._say("The test e-mail was not sent.", error=True)
+        errors.show_exception(self, exc)
+
+    def _browse(self) -> None:
+        start = self.fields["watch.folder"].text() or self.ctx.settings.last_input_dir
+        folder = QFileDialog.getExistingDirectory(self, "Choose the folder to watch", start)
+        if folder:
+            self.fields["watch.folder"].setText(folder)

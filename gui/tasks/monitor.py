@@ -1,0 +1,138 @@
+"""The work behind the Monitor and Settings pages, run as jobs (never on the UI thread): read
+the alarms and the now-tests, acknowledge alarms, now-test a file the operator chose, and read,
+save and try out the workspace settings (the SMTP server, the recipients, the watch folder).
+
+Each function opens its own registry (its own database connection): SQLite connections never
+cross threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.progress import CancelToken, Progress
+from engine.registry.registry import Registry
+
+log = logging.getLogger(__name__)
+
+ALARM_LIMIT = 500
+NOWTEST_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorData:
+    alarms: list  # engine.alarms.store.Alarm: open ones first, then the latest seen
+    nowtests: list[dict]  # engine.nowtest.store.list_nowtests rows, newest first
+    open_alarms: int  # how many are not acknowledged
+    # "ID@V" -> the requirement its now-tests are judged by: {"metric", "bound", "bound_name"}
+    # (unlabelled files carry none in their result; their estimate is judged by it)
+    requirements: dict[str, dict]
+
+
+KIND_ORDER = ("metric", "estimate", "prediction_drift", "drift", "out_of_range")
+
+
+def _open_alarms_first(alarms: list) -> list:
+    """Open ones first; among them a missed requirement before an estimate before drift;
+    then the latest seen first."""
+    def rank(a) -> int:
+        return KIND_ORDER.index(a.kind) if a.kind in KIND_ORDER else len(KIND_ORDER)
+
+    ordered = sorted(alarms, key=lambda a: (a.last_at or "", a.id), reverse=True)
+    return sorted(ordered, key=lambda a: (a.acknowledged_at is not None, rank(a)))
+
+
+def load_monitor(workspace: Path, show_acknowledged: bool = False, *, progress: Progress,
+                 cancel: CancelToken) -> MonitorData:
+    from engine.alarms.store import list_alarms
+    from engine.nowtest.store import list_nowtests
+
+    registry = Registry.open(workspace)
+    try:
+        alarms = list_alarms(registry.db, open_only=not show_acknowledged, limit=ALARM_LIMIT)
+        nowtests = list_nowtests(registry.db, limit=NOWTEST_LIMIT)
+        open_count = len(alarms) if not show_acknowledged else \
+            sum(a.acknowledged_at is None for a in alarms)
+        models = list(dict.fromkeys(t["model"] for t in nowtests))
+        requirements = _requirements(registry, models)
+    finally:
+        registry.close()
+    return MonitorData(_open_alarms_first(alarms), nowtests, open_count, requirements)
+
+
+def _requirements(registry: Registry, labels: list[str]) -> dict[str, dict]:
+    """The first requirement that applies to each installed model version's now-tests (the
+    effective one, with this workstation's ratchet steps)."""
+    from engine.nowtest.run import applicable
+    from engine.registry.refs import parse_ref
+    from engine.regression.ratchet import effective_requirements
+
+    out: dict[str, dict] = {}
+    for label in labels:
+        try:
+            data = registry.bundle_members(label).get("requirements.json")
+            reqs = applicable(effective_requirements(registry.db, parse_ref(label)[0],
+                                                     data)) if data else []
+        except Exception as exc:  # e.g. a version since removed: its results still show
+            log.info("no requirements for %s: %s", label, exc)
+            continue
+        if reqs:
+            out[label] = {"metric": reqs[0].metric, "bound": reqs[0].bound,
+                          "bound_name": reqs[0].bound_name}
+    return out
+
+
+def acknowledge_alarms(workspace: Path, alarm_ids: list[int], *, progress: Progress,
+                       cancel: CancelToken) -> list:
+    """Acknowledge each alarm (by the logged-in user); returns them as now stored."""
+    from engine.alarms.store import acknowledge
+
+    registry = Registry.open(workspace)
+    try:
+        return [acknowledge(registry.db, int(i)) for i in alarm_ids]
+    finally:
+        registry.close()
+
+
+def nowtest_file(workspace: Path, path: Path, model_ref: str | None = None, *,
+                 progress: Progress, cancel: CancelToken):
+    """Now-test one file the operator chose, record it, raise (and e-mail) its alarms:
+    an engine.monitoring.MonitorOutcome."""
+    from engine.monitoring import nowtest_and_alarm
+
+    return nowtest_and_alarm(Path(workspace), Path(path), model_ref, source="app",
+                             progress=progress, cancel=cancel)
+
+
+# -- the Settings page ------------------------------------------------------------------------
+def describe(workspace: Path, *, progress: Progress, cancel: CancelToken) -> list[dict]:
+    """Every setting with its value (the password masked), default and help."""
+    from engine.settings import describe_settings
+
+    return describe_settings(Path(workspace))
+
+
+def save_changes(workspace: Path, changes: dict[str, str], *, progress: Progress,
+                 cancel: CancelToken) -> list[dict]:
+    """Set each changed setting, all or nothing: every value is parsed and validated before
+    any is written, so a bad one (InputError naming the setting) leaves them all as they were.
+    Returns the settings as now stored."""
+    from engine.settings import describe_settings, parse_setting, set_setting
+
+    for key, text in changes.items():
+        parse_setting(key, text)
+    for key, text in changes.items():
+        set_setting(Path(workspace), key, text)
+    return describe_settings(Path(workspace))
+
+
+def send_test(workspace: Path, *, progress: Progress, cancel: CancelToken) -> str:
+    """Send the test e-mail with the saved settings; returns whom it went to."""
+    from engine.alarms.email import send_test_email
+    from engine.settings import load_settings
+
+    settings = load_settings(Path(workspace))
+    send_test_email(settings)
+    return str(settings.get("alarms.email_to") or "")
