@@ -12,6 +12,7 @@ import datetime as dt
 import getpass
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,7 +45,8 @@ CREATE TABLE IF NOT EXISTS pinned_cases (
 CREATE TABLE IF NOT EXISTS requirement_steps (
     id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, metric TEXT NOT NULL,
     applies TEXT NOT NULL, bound_name TEXT NOT NULL, old REAL NOT NULL, new REAL NOT NULL,
-    why TEXT NOT NULL, override INTEGER NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL);
+    why TEXT NOT NULL, override INTEGER NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL,
+    trial_id INTEGER);
 CREATE TABLE IF NOT EXISTS backtests (
     id INTEGER PRIMARY KEY AUTOINCREMENT, corpus TEXT NOT NULL, time_column TEXT NOT NULL,
     by TEXT NOT NULL, champion TEXT NOT NULL, challengers TEXT NOT NULL,
@@ -70,7 +72,31 @@ CREATE TABLE IF NOT EXISTS watched_files (
     owner_host TEXT NOT NULL DEFAULT '', owner_pid INTEGER NOT NULL DEFAULT 0,
     owner_started TEXT NOT NULL DEFAULT '',
     UNIQUE (folder, name, size, mtime_ns));
+CREATE TABLE IF NOT EXISTS gate_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, candidate TEXT NOT NULL, champion TEXT NOT NULL,
+    bundle_sha256 TEXT NOT NULL, corpus TEXT NOT NULL, time_column TEXT NOT NULL,
+    by TEXT NOT NULL, latest TEXT, verdict TEXT NOT NULL, result_json TEXT NOT NULL,
+    report TEXT, at TEXT NOT NULL, user TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, champion TEXT NOT NULL,
+    challenger TEXT NOT NULL, bundle_sha256 TEXT NOT NULL, gate_id INTEGER NOT NULL,
+    batches INTEGER, days REAL, status TEXT NOT NULL, started_at TEXT NOT NULL,
+    started_by TEXT NOT NULL, closed_at TEXT, closed_by TEXT, reason TEXT,
+    forced INTEGER NOT NULL DEFAULT 0, champion_requirements TEXT);
+CREATE UNIQUE INDEX IF NOT EXISTS trials_one_running ON trials (model_id)
+    WHERE status = 'running';
+CREATE TABLE IF NOT EXISTS trial_shadow (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, trial_id INTEGER NOT NULL, kind TEXT NOT NULL,
+    source_id INTEGER, input TEXT NOT NULL, champion TEXT NOT NULL, challenger TEXT NOT NULL,
+    rows INTEGER, output TEXT, comparison_json TEXT, result_json TEXT, error TEXT,
+    at TEXT NOT NULL);
 """
+
+# Columns added after a table first shipped (and declared in SCHEMA above for new databases):
+# (table, column, declaration). A database made by an older version gets them when next opened.
+ADDED_COLUMNS = (
+    ("requirement_steps", "trial_id", "INTEGER"),  # the trial whose acceptance took the step
+)
 
 
 def now_text() -> str:
@@ -87,10 +113,38 @@ def current_user() -> str:
 def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30, isolation_level=None)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    _use_wal(conn)
     conn.execute("PRAGMA synchronous=FULL")
     conn.executescript(SCHEMA)
+    _add_columns(conn)
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection, attempts: int = 200) -> None:
+    """Switch a new database to WAL once. Asking again on every connection is not free: the
+    switch wants an exclusive lock, which the busy timeout does not always wait for, so two
+    processes opening a fresh workspace at once could see "database is locked"; retry then."""
+    for attempt in range(attempts):
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    for table, column, declaration in ADDED_COLUMNS:
+        have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if column in have:
+            continue
+        try:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+        except sqlite3.OperationalError as exc:  # another process added it first
+            if "duplicate column" not in str(exc):
+                raise
 
 
 @contextlib.contextmanager
