@@ -12,7 +12,16 @@ import logging
 import sys
 
 from engine import __version__
-from engine.commands import backtest, models, monitor, predict, publish, regress, search
+from engine.commands import (
+    backtest,
+    models,
+    monitor,
+    predict,
+    publish,
+    regress,
+    search,
+    trial,
+)
 from engine.errors import Cancelled, EngineError
 
 log = logging.getLogger(__name__)
@@ -37,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     regress.register(sub)
     regress.register_admin(sub)
     backtest.register(sub)
+    trial.register(sub)
     models.register(sub)
     publish.register(sub)
     search.register(sub)
@@ -68,7 +78,8 @@ class _NoTraceback(logging.Formatter):
 
 
 WORKSPACE_COMMANDS = {"predict", "regress", "outliers", "requirements", "models", "trust",
-                      "bundle", "backtest", "nowtest", "watch", "alarms", "settings"}
+                      "bundle", "backtest", "nowtest", "watch", "alarms", "settings", "gate",
+                      "trial"}
 
 
 def _log_to_workspace(root) -> None:

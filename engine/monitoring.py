@@ -73,6 +73,7 @@ def nowtest_and_alarm(root, path, model_ref: str | None = None, source: str = "c
     workspace at `root`, record it, raise its alarms, e-mail the new ones."""
     from engine.nowtest.run import nowtest_file
     from engine.registry.registry import Registry
+    from engine.trial.shadow import shadow_nowtest
 
     registry = Registry.open(root)
     try:
@@ -84,6 +85,7 @@ def nowtest_and_alarm(root, path, model_ref: str | None = None, source: str = "c
                  if result.alarm else "no alarm")
         email_error = email_new_alarms(registry.db, registry.ws.root, new, ssl_context)
         new = [get_alarm(registry.db, a.id) or a for a in new]  # as stored: e-mail state
+        shadow_nowtest(registry, result, nowtest_id)  # a running trial's challenger; never raises
     finally:
         registry.close()
     return MonitorOutcome(result, nowtest_id, new, email_error)

@@ -24,13 +24,15 @@ def _progress_to_stderr(fraction: float, message: str) -> None:
 def cmd_predict(args, ws_root) -> tuple[int, dict]:
     from engine.batch.score import score_csv
     from engine.registry.history import record_batch
+    from engine.trial.shadow import shadow_batch
 
     registry = open_registry(ws_root)
     try:
         model, label = registry.load_model(args.model)
         result = score_csv(Path(args.input), Path(args.output), model, label,
                            registry.bundle_sha256(label), progress=_progress_to_stderr)
-        record_batch(registry.db, result)
+        batch_id = record_batch(registry.db, result)
+        shadow_batch(registry, result, batch_id)  # a running trial's challenger; never raises
     finally:
         registry.close()
     if sys.stderr.isatty():

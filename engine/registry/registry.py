@@ -173,8 +173,11 @@ class Registry:
             log.info("bundle refused (%s, %s): %s", exc.category, exc.code, exc.detail)
             raise
 
-    def import_bundle(self, data: bytes, now: dt.datetime | None = None) -> tuple[str, int, str]:
-        """Verify and install, then activate. Returns (model_id, version, status).
+    def import_bundle(self, data: bytes, now: dt.datetime | None = None,
+                      activate: bool = True) -> tuple[str, int, str]:
+        """Verify and install, then activate (unless `activate` is False: a trial's challenger
+        is installed beside the champion, which stays active). Returns (model_id, version,
+        status).
 
         The whole import holds SQLite's write lock (BEGIN IMMEDIATE), so the app, its watcher
         and a command-line run importing at the same time are serialized: none can judge a
@@ -182,14 +185,14 @@ class Registry:
         """
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            status = self._import_locked(data, now)
+            status = self._import_locked(data, now, activate)
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
         return status
 
-    def _import_locked(self, data: bytes, now) -> tuple[str, int, str]:
+    def _import_locked(self, data: bytes, now, activate: bool = True) -> tuple[str, int, str]:
         bundle = self.verify(data, now)
         m = bundle.manifest
         installed = any(v.version == m.version for v in self.versions(m.model_id))
@@ -208,8 +211,10 @@ class Registry:
             (m.model_id, m.version, bundle.sha256, bundle.manifest_sha256,
              ",".join(bundle.signers), format_time(m.created), format_time(m.expires),
              history.now_text(), str(path)))
-        self._activate(m.model_id, m.version, previous, "import", bundle.sha256)
-        log.info("installed and activated %s (bundle %s)", bundle.label, bundle.sha256)
+        if activate:
+            self._activate(m.model_id, m.version, previous, "import", bundle.sha256)
+        log.info("installed %s %s (bundle %s)", "and activated" if activate else
+                 "without activating", bundle.label, bundle.sha256)
         return m.model_id, m.version, "installed"
 
     def _activate(self, model_id: str, version: int, previous: int | None, action: str,
@@ -221,6 +226,13 @@ class Registry:
                          history.now_text(), sha))
 
     def activate(self, model_id: str, version: int, action: str = "activate") -> str:
+        with history.write_transaction(self.db):
+            return self.activate_in_transaction(model_id, version, action)
+
+    def activate_in_transaction(self, model_id: str, version: int,
+                                action: str = "activate") -> str:
+        """`activate` for a caller that holds the write transaction and records more in it
+        (a trial's acceptance: the activation and the ratchet steps commit together)."""
         installed = {v.version: v for v in self.versions(model_id)}
         if version not in installed:
             raise InputError(f"{model_id}@{version} is not installed; `ratchet models list` "
@@ -228,23 +240,30 @@ class Registry:
         previous = self.active_version(model_id)
         if previous == version:
             return "already-active"
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self._activate(model_id, version, previous, action,
-                           installed[version].bundle_sha256)
-        return "activated" if action == "activate" else "rolled-back"
+        self._activate(model_id, version, previous, action, installed[version].bundle_sha256)
+        return {"rollback": "rolled-back", "trial-accept": "accepted"}.get(action, "activated")
 
     def rollback(self, model_id: str) -> tuple[int, str]:
         """Re-activate the version that was active before the current one was activated
-        (rollbacks themselves are skipped, so repeated rollbacks keep stepping back)."""
-        current = self.active_version(model_id)
-        if current is None:
-            raise InputError(f"the model {model_id!r} has no active version.", "E_MODEL_UNKNOWN")
-        target = rollback_target(self.activations(model_id), current)
-        if target is None:
-            raise InputError(f"{model_id}@{current} has no earlier version to roll back to.",
-                             "E_NOTHING_TO_ROLL_BACK")
-        return target, self.activate(model_id, target, action="rollback")
+        (rollbacks themselves are skipped, so repeated rollbacks keep stepping back).
+
+        When the current version became active by accepting a trial, the requirement steps
+        taken at that acceptance are undone on the record in the same transaction, so the
+        previous champion comes back with its own requirements (engine.trial.rollback)."""
+        from engine.trial.rollback import restore_requirements
+
+        with history.write_transaction(self.db):
+            current = self.active_version(model_id)
+            if current is None:
+                raise InputError(f"the model {model_id!r} has no active version.",
+                                 "E_MODEL_UNKNOWN")
+            target = rollback_target(self.activations(model_id), current)
+            if target is None:
+                raise InputError(f"{model_id}@{current} has no earlier version to roll back "
+                                 "to.", "E_NOTHING_TO_ROLL_BACK")
+            status = self.activate_in_transaction(model_id, target, action="rollback")
+            restore_requirements(self.db, model_id, current, target)
+        return target, status
 
 
 def rollback_target(activations: list[dict], current: int | None) -> int | None:

@@ -53,17 +53,22 @@ def list_pinned(db, model_id: str) -> list[dict]:
              "probabilities": json.loads(r["probabilities"])} for r in rows]
 
 
-def pinned_csv(db, model_id: str, model: Model) -> bytes | None:
-    """The pinned rows as regression cases (regression_cases.csv columns), or None."""
+def pinned_csv(db, model_id: str, model: Model, decisions_only: bool = False) -> bytes | None:
+    """The pinned rows as regression cases (regression_cases.csv columns), or None.
+
+    `decisions_only` is for a candidate (another model than the one whose outputs were pinned):
+    it must make the same decisions on the pinned rows (reject what was rejected, score what
+    was scored, and give a classifier's pinned class), not reproduce the old model's numbers."""
     pinned = list_pinned(db, model_id)
     if not pinned:
         return None
     records = []
     for p in pinned:
         row = {n: p["inputs"].get(n, "") for n in model.feature_names}
-        row.update(expected=p["expected"], tolerance=TOLERANCE, kind="outlier",
+        tolerance = "inf" if decisions_only else TOLERANCE
+        row.update(expected=p["expected"], tolerance=tolerance, kind="outlier",
                    note=p["note"], source=p["source"])
-        for label, value in p["probabilities"].items():
+        for label, value in ({} if decisions_only else p["probabilities"]).items():
             row[f"expected_proba_{label}"] = value
         records.append(row)
     buf = io.StringIO()

@@ -64,9 +64,17 @@ def baseline(requirements: bytes) -> dict:
 def propose(reqs: list[Requirement], result) -> list[Proposal]:
     """New bounds from a passing run's measured values: never looser than today's."""
     measured = {r.metric: r.value for r in result.requirements}
+    return propose_from(reqs, {(r.metric, r.applies): measured[r.metric] for r in reqs
+                               if measured.get(r.metric) is not None})
+
+
+def propose_from(reqs: list[Requirement], measured: dict[tuple[str, str], float]
+                 ) -> list[Proposal]:
+    """New bounds from a measured value per requirement ((metric, applies) -> value), each
+    keeping MARGIN of room and never looser than today's bound."""
     out = []
     for req in reqs:
-        value = measured.get(req.metric)
+        value = measured.get((req.metric, req.applies))
         if value is None or not math.isfinite(value):
             continue
         if req.higher_is_better:
@@ -79,9 +87,7 @@ def propose(reqs: list[Requirement], result) -> list[Proposal]:
     return out
 
 
-def apply_steps(db, model_id: str, proposals: list[Proposal], why: str,
-                override: bool = False) -> int:
-    """Record the new bounds. Loosening a requirement is refused unless `override`."""
+def _check_steps(proposals: list[Proposal], why: str, override: bool) -> None:
     if not why.strip():
         raise EngineError("say why the requirements change; the reason is recorded.",
                           "E_RATCHET_REASON")
@@ -94,10 +100,24 @@ def apply_steps(db, model_id: str, proposals: list[Proposal], why: str,
             raise EngineError(f"{p.metric}: {p.proposed:g} would lower the requirement from "
                               f"{p.current:g}; requirements only ratchet up unless you override "
                               "(recorded).", "E_RATCHET_LOWER")
-    with db:
-        for p in proposals:
-            db.execute("INSERT INTO requirement_steps (model_id, metric, applies, bound_name, "
-                       "old, new, why, override, user, at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                       (model_id, p.metric, p.applies, p.bound_name, p.current, p.proposed,
-                        why, int(override), current_user(), now_text()))
+
+
+def insert_steps(db, model_id: str, proposals: list[Proposal], why: str,
+                 override: bool = False, trial_id: int | None = None) -> int:
+    """`apply_steps` for a caller that holds the write transaction (a trial's acceptance or
+    a rollback, which record more in the same transaction); `trial_id` names the trial."""
+    _check_steps(proposals, why, override)
+    for p in proposals:
+        db.execute("INSERT INTO requirement_steps (model_id, metric, applies, bound_name, "
+                   "old, new, why, override, user, at, trial_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                   (model_id, p.metric, p.applies, p.bound_name, p.current, p.proposed,
+                    why, int(override), current_user(), now_text(), trial_id))
     return len(proposals)
+
+
+def apply_steps(db, model_id: str, proposals: list[Proposal], why: str,
+                override: bool = False) -> int:
+    """Record the new bounds. Loosening a requirement is refused unless `override`."""
+    _check_steps(proposals, why, override)
+    with db:
+        return insert_steps(db, model_id, proposals, why, override)

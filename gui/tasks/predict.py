@@ -13,6 +13,7 @@ from engine.registry.history import record_batch
 from engine.registry.registry import Registry
 from engine.registry.workspace import Workspace
 from engine.shipped import shipped_dir
+from engine.trial.shadow import has_running_trial, shadow_batch
 
 OUTPUT_SUFFIX = ".predictions.csv"
 
@@ -61,7 +62,10 @@ def score_file(workspace: Path, source: Path, output: Path, model_ref: str | Non
         model, label = registry.load_model(model_ref)
         result = score_csv(Path(source), Path(output), model, label,
                            registry.bundle_sha256(label), progress=progress, cancel=cancel)
-        record_batch(registry.db, result)
+        batch_id = record_batch(registry.db, result)
+        if has_running_trial(registry, label):
+            progress(1.0, "Trial: scoring the same file with the challenger, in shadow")
+            shadow_batch(registry, result, batch_id)  # never raises, never touches the output
     finally:
         registry.close()
     return result

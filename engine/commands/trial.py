@@ -1,0 +1,187 @@
+"""`ratchet gate BUNDLE ...` and `ratchet trial start BUNDLE | status | accept | reject`.
+
+gate: exit 0 when the candidate is accepted, 1 when it is rejected (the reasons say why), 2 for
+bad input (nothing recorded). trial start: 0 started, 1 refused because the gate rejected the
+candidate (nothing installed). trial accept: 0 accepted, 1 refused (the trial has not run its
+course, or the challenger missed a requirement in the shadow runs; --force overrides, on the
+record). trial status / reject: 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _json_flag(parser) -> None:
+    """`--json` after the subcommand too (the global flag works before it)."""
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print a JSON result on stdout")
+
+
+def _gate_options(parser) -> None:
+    parser.add_argument("bundle", metavar="BUNDLE", help="the candidate bundle (verified; the "
+                        "gate installs nothing), or an installed ID@VERSION")
+    parser.add_argument("--corpus", required=True, metavar="C", help="the back-test history: a "
+                        "CSV or Parquet file, or a folder of them")
+    parser.add_argument("--time-column", required=True, metavar="T",
+                        help="the column with each row's date or time (ISO 8601)")
+    parser.add_argument("--by", default="month", metavar="month|quarter|year",
+                        help="the back-test partitions (default: month)")
+    parser.add_argument("--latest", metavar="FILE.csv", help="the latest data, to now-test "
+                        "the candidate on (no metric alarm allowed)")
+    parser.add_argument("--margin", type=float, metavar="X", help="beat the champion by at "
+                        "least X on the primary metric (default: a 95%% interval above zero)")
+    parser.add_argument("--tolerance", type=float, metavar="X", help="the most any partition "
+                        "may be worse than the champion's (default: 0.01)")
+    parser.add_argument("--report", metavar="FILE.html", help="where to write the HTML report "
+                        "(default: the workspace's reports folder)")
+    _json_flag(parser)
+
+
+def register(sub) -> None:
+    gate = sub.add_parser("gate", help="the promotion gate: may this candidate replace the "
+                          "champion? exit 1 when not")
+    _gate_options(gate)
+    gate.set_defaults(handler=cmd_gate)
+
+    trial = sub.add_parser("trial", help="try a challenger in shadow beside the champion, then "
+                           "accept or reject it").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    start = trial.add_parser("start", help="run the gate; if it accepts, install the "
+                             "challenger (inactive) and start its shadow trial")
+    _gate_options(start)
+    start.add_argument("--batches", type=int, metavar="N", help="shadow batches (prediction "
+                       "batches and now-tested files) before it can be accepted (default 5 "
+                       "when --days is not given)")
+    start.add_argument("--days", type=float, metavar="D", help="days before it can be accepted")
+    start.set_defaults(handler=cmd_trial_start)
+    status = trial.add_parser("status", help="the trial's progress and champion against "
+                              "challenger side by side")
+    status.add_argument("--model", metavar="ID", help="default: the running trial")
+    status.add_argument("--trial", type=int, metavar="N", help="a trial by its number")
+    _json_flag(status)
+    status.set_defaults(handler=cmd_trial_status)
+    accept = trial.add_parser("accept", help="activate the challenger and ratchet the "
+                              "requirements up")
+    accept.add_argument("--model", metavar="ID", help="default: the running trial")
+    accept.add_argument("--force", action="store_true", help="accept before the declared "
+                        "batches / days or despite a shadow miss (recorded)")
+    accept.add_argument("--why", help="recorded with the acceptance")
+    _json_flag(accept)
+    accept.set_defaults(handler=cmd_trial_accept)
+    reject = trial.add_parser("reject", help="close the trial; the champion stays")
+    reject.add_argument("--reason", required=True, help="why (recorded)")
+    reject.add_argument("--model", metavar="ID", help="default: the running trial")
+    _json_flag(reject)
+    reject.set_defaults(handler=cmd_trial_reject)
+
+
+def _progress_to_stderr(fraction: float, message: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r{fraction:6.1%}  {message}\033[K", end="", file=sys.stderr, flush=True)
+
+
+def _gate_kwargs(args) -> dict:
+    from engine.trial.gate import TOLERANCE, check_report_path
+
+    report = Path(args.report) if args.report else None
+    check_report_path(report)
+    return {"corpus": args.corpus, "time_column": args.time_column, "by": args.by,
+            "latest": args.latest, "margin": args.margin,
+            "tolerance": TOLERANCE if args.tolerance is None else args.tolerance,
+            "progress": _progress_to_stderr, "report": report}
+
+
+def _gate_summary(gate) -> dict:
+    """The gate's verdict, reasons and checks; the evidence stays in the report and history."""
+    doc = gate.to_json()
+    return {k: doc[k] for k in ("verdict", "candidate", "champion", "reasons", "checks",
+                                "metric", "margin", "tolerance", "requirements", "id",
+                                "report")}
+
+
+def _end_progress() -> None:
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+
+
+def cmd_gate(args, ws_root) -> tuple[int, dict]:
+    from engine.commands import open_registry
+    from engine.trial.gate import run_gate
+
+    kwargs = _gate_kwargs(args)
+    registry = open_registry(ws_root)
+    try:
+        gate = run_gate(registry, args.bundle, **kwargs)
+    finally:
+        registry.close()
+        _end_progress()
+    return (0 if gate.accepted else 1), _gate_summary(gate)
+
+
+def cmd_trial_start(args, ws_root) -> tuple[int, dict]:
+    from engine.commands import open_registry
+    from engine.trial.trial import start_trial
+
+    kwargs = _gate_kwargs(args)
+    registry = open_registry(ws_root)
+    try:
+        gate, status = start_trial(registry, args.bundle, batches=args.batches, days=args.days,
+                                   **kwargs)
+    finally:
+        registry.close()
+        _end_progress()
+    doc = {"started": status is not None, "gate": _gate_summary(gate)}
+    if status is None:
+        doc["reasons"] = gate.reasons
+        return 1, doc
+    doc["trial"] = _status_summary(status)
+    return 0, doc
+
+
+def _status_summary(status) -> dict:
+    doc = status.to_json()
+    doc["observations"] = [{k: o[k] for k in ("id", "kind", "at", "input", "source_id", "rows",
+                                              "output", "error")}
+                           for o in doc["observations"]]
+    return doc
+
+
+def cmd_trial_status(args, ws_root) -> tuple[int, dict]:
+    from engine.commands import open_registry
+    from engine.trial.trial import trial_status
+
+    registry = open_registry(ws_root)
+    try:
+        status = trial_status(registry, args.model, args.trial)
+    finally:
+        registry.close()
+    return 0, status.to_json()
+
+
+def cmd_trial_accept(args, ws_root) -> tuple[int, dict]:
+    from engine.commands import open_registry
+    from engine.trial.trial import accept_trial
+
+    registry = open_registry(ws_root)
+    try:
+        outcome = accept_trial(registry, args.model, force=args.force, why=args.why)
+    finally:
+        registry.close()
+    doc = outcome.to_json()
+    doc["trial"] = _status_summary(outcome.status)
+    return (0 if outcome.accepted else 1), doc
+
+
+def cmd_trial_reject(args, ws_root) -> tuple[int, dict]:
+    from engine.commands import open_registry
+    from engine.trial.trial import reject_trial
+
+    registry = open_registry(ws_root)
+    try:
+        status = reject_trial(registry, args.reason, args.model)
+    finally:
+        registry.close()
+    return 0, _status_summary(status)
