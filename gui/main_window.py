@@ -33,6 +33,7 @@ from gui.pages.predict import PredictPage, State
 from gui.pages.regression import RegressionPage
 from gui.pages.requirements import RequirementsPage
 from gui.pages.settings_page import SettingsPage
+from gui.pages.trial import TrialPage
 from gui.settings import save_settings
 from gui.tray import Tray
 from gui.watching import AlarmNotifier, FolderWatch
@@ -40,7 +41,7 @@ from gui.watching import AlarmNotifier, FolderWatch
 log = logging.getLogger(__name__)
 
 NO_MODEL_MESSAGE = "No model is active yet."
-PAGES = ("predict", "models", "regression", "backtest", "monitor", "requirements",
+PAGES = ("predict", "models", "regression", "backtest", "monitor", "trial", "requirements",
          "settings")
 SIDEBAR_STYLE = """
 QListWidget { border: none; background: palette(window); font-size: 11pt; }
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.backtest = BacktestPage(ctx)
         self.requirements = RequirementsPage(ctx)
         self.monitor = MonitorPage(ctx)
+        self.trial = TrialPage(ctx)
         self.settings_page = SettingsPage(ctx)
         self.stack = QStackedWidget()
         self.sidebar = QListWidget()
@@ -73,7 +75,7 @@ class MainWindow(QMainWindow):
         self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for title, page in (("Predict", self.predict), ("Models", self.models),
                             ("Regression", self.regression), ("Back-test", self.backtest),
-                            ("Monitor", self.monitor),
+                            ("Monitor", self.monitor), ("Trial", self.trial),
                             ("Requirements", self.requirements),
                             ("Settings", self.settings_page)):
             self.sidebar.addItem(title)
@@ -123,6 +125,7 @@ class MainWindow(QMainWindow):
         self.alarm_notices.notice.connect(self._alarm_notice)
         self.monitor.open_alarms_changed.connect(self._open_alarms)
         self.settings_page.saved.connect(self._settings_saved)
+        self.trial.models_changed.connect(self.models.refresh)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -133,7 +136,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.request_quit, QKeySequence.StandardKey.Quit)
         view = self.menuBar().addMenu("&View")
         for i, name in enumerate(("&Predict", "&Models", "&Regression", "&Back-test", "M&onitor",
-                                  "Re&quirements", "&Settings")):
+                                  "&Trial", "Re&quirements", "&Settings")):
             self._action(view, name, lambda i=i: self.show_page(PAGES[i]), f"Ctrl+{i + 1}")
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "Open the &log folder", self._open_logs)

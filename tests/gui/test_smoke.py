@@ -20,7 +20,8 @@ def test_main_window_shows_title_pages_and_the_active_model(ctx, qtbot):
     qtbot.waitExposed(window)
     assert window.windowTitle() == "Ratchet"
     assert [window.sidebar.item(i).text() for i in range(window.sidebar.count())] == \
-        ["Predict", "Models", "Regression", "Back-test", "Monitor", "Requirements", "Settings"]
+        ["Predict", "Models", "Regression", "Back-test", "Monitor", "Trial", "Requirements",
+         "Settings"]
     assert window.current_page() == "predict"
     qtbot.waitUntil(lambda: window.model_status.text().startswith(
         "Active model: demo-flight-delay version 1"), timeout=TIMEOUT_MS)

@@ -1,0 +1,274 @@
+"""The promotion gate's choices: the candidate (a bundle file, verified but not installed, or an
+installed version that is not active), the corpus with its time column and partitioning (the
+back-test's), the latest data to now-test it on (optional), the margin (optional) and the
+tolerance. Reading the corpus header runs as a job (the Back-test page's task)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from engine.trial.gate import TOLERANCE
+from gui import errors
+from gui.context import AppContext
+from gui.pages.backtest_setup import NOTE_STYLE, PARTITIONS
+from gui.tasks import backtest as corpus_tasks
+from gui.tasks.trial import GateSetup
+
+
+def _path_edit(placeholder: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setReadOnly(True)
+    edit.setPlaceholderText(placeholder)
+    return edit
+
+
+def _show_path(edit: QLineEdit, path: Path | None) -> None:
+    edit.setText("" if path is None else str(path))
+    edit.setToolTip("" if path is None else str(path))
+    edit.setCursorPosition(len(edit.text()))  # the file name end in view
+
+
+class GateForm(QWidget):
+    corpus_loaded = Signal(object)  # gui.tasks.backtest.CorpusInfo
+    changed = Signal()  # something that decides whether the gate can run changed
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.info: corpus_tasks.CorpusInfo | None = None
+        self.latest: Path | None = None
+        self._build()
+
+    def _build(self) -> None:
+        self.candidate_combo = QComboBox()
+        self.candidate_combo.setMinimumContentsLength(34)
+        self.candidate_combo.setPlaceholderText("Choose a bundle file or an installed version")
+        self.candidate_combo.setToolTip("A bundle file is verified but not installed by the "
+                                        "gate; an installed version must not be the active one")
+        self.candidate_combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
+        self.bundle_button = QPushButton("Bundle file…")
+        self.bundle_button.clicked.connect(self._choose_bundle)
+        candidate_row = QHBoxLayout()
+        candidate_row.addWidget(self.candidate_combo, 1)
+        candidate_row.addWidget(self.bundle_button)
+
+        self.corpus_edit = _path_edit("The history to back-test on: a CSV or Parquet file, or "
+                                      "a folder of them")
+        self.file_button = QPushButton("File…")
+        self.file_button.clicked.connect(self._choose_corpus_file)
+        self.folder_button = QPushButton("Folder…")
+        self.folder_button.clicked.connect(self._choose_corpus_folder)
+        corpus_row = QHBoxLayout()
+        corpus_row.addWidget(self.corpus_edit, 1)
+        corpus_row.addWidget(self.file_button)
+        corpus_row.addWidget(self.folder_button)
+
+        self.time_combo = QComboBox()
+        self.time_combo.setMinimumContentsLength(16)
+        self.time_combo.setEnabled(False)
+        self.time_combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
+        self.by_combo = QComboBox()
+        for text, value in PARTITIONS:
+            self.by_combo.addItem(text, value)
+        self.corpus_note = QLabel()
+        self.corpus_note.setStyleSheet(NOTE_STYLE)
+        time_row = QHBoxLayout()
+        time_row.addWidget(self.time_combo)
+        time_row.addSpacing(8)
+        time_row.addWidget(QLabel("Partition by:"))
+        time_row.addWidget(self.by_combo)
+        time_row.addSpacing(8)
+        time_row.addWidget(self.corpus_note, 1)
+
+        self.latest_edit = _path_edit("Optional: the latest data, now-tested with the "
+                                      "candidate (no metric alarm allowed)")
+        self.latest_button = QPushButton("File…")
+        self.latest_button.clicked.connect(self._choose_latest)
+        self.latest_clear = QPushButton("Clear")
+        self.latest_clear.clicked.connect(lambda: self.set_latest(None))
+        latest_row = QHBoxLayout()
+        latest_row.addWidget(self.latest_edit, 1)
+        latest_row.addWidget(self.latest_button)
+        latest_row.addWidget(self.latest_clear)
+
+        self.margin_check = QCheckBox("Beat the champion by at least")
+        self.margin_check.setToolTip("Without a margin, the 95% interval of the difference on "
+                                     "the primary metric must exclude zero")
+        self.margin_spin = QDoubleSpinBox()
+        self.margin_spin.setDecimals(3)
+        self.margin_spin.setRange(0.0, 1.0)
+        self.margin_spin.setSingleStep(0.005)
+        self.margin_spin.setValue(0.005)
+        self.margin_spin.setEnabled(False)
+        self.margin_check.toggled.connect(self.margin_spin.setEnabled)
+        self.tolerance_spin = QDoubleSpinBox()
+        self.tolerance_spin.setDecimals(3)
+        self.tolerance_spin.setRange(0.0, 1.0)
+        self.tolerance_spin.setSingleStep(0.005)
+        self.tolerance_spin.setValue(TOLERANCE)
+        self.tolerance_spin.setToolTip("The most any partition may be worse than the "
+                                       "champion's on the primary metric")
+        rule_row = QHBoxLayout()
+        rule_row.addWidget(self.margin_check)
+        rule_row.addWidget(self.margin_spin)
+        rule_row.addSpacing(16)
+        rule_row.addWidget(QLabel("No partition worse by more than:"))
+        rule_row.addWidget(self.tolerance_spin)
+        rule_row.addStretch(1)
+
+        for signal in (self.by_combo.currentIndexChanged, self.margin_check.toggled,
+                       self.margin_spin.valueChanged, self.tolerance_spin.valueChanged):
+            signal.connect(lambda *_: self.changed.emit())
+
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.addRow("Candidate:", candidate_row)
+        form.addRow("Corpus:", corpus_row)
+        form.addRow("Time column:", time_row)
+        form.addRow("Latest data:", latest_row)
+        form.addRow("Rule:", rule_row)
+
+    # -- the candidate ---------------------------------------------------------------------
+    def set_candidates(self, installed: list[str]) -> None:
+        """The installed versions that are not active; chosen bundle files and the choice
+        are kept."""
+        chosen = self.candidate()
+        files = [self.candidate_combo.itemData(i) for i in range(self.candidate_combo.count())
+                 if isinstance(self.candidate_combo.itemData(i), Path)]
+        self.candidate_combo.blockSignals(True)
+        self.candidate_combo.clear()
+        for path in files:
+            self.candidate_combo.addItem(f"{path.name}  (bundle file)", path)
+        for label in installed:
+            self.candidate_combo.addItem(f"{label}  (installed, not active)", label)
+        index = self.candidate_combo.findData(chosen) if chosen is not None else -1
+        self.candidate_combo.setCurrentIndex(index)
+        self.candidate_combo.blockSignals(False)
+        if self.candidate() != chosen:
+            self.changed.emit()
+
+    def set_candidate(self, spec: str | Path) -> None:
+        """Choose a bundle file (added to the list) or an installed version."""
+        index = self.candidate_combo.findData(spec)
+        if index < 0 and isinstance(spec, Path):
+            self.candidate_combo.insertItem(0, f"{spec.name}  (bundle file)", spec)
+            self.candidate_combo.setItemData(0, str(spec), Qt.ItemDataRole.ToolTipRole)
+            index = 0
+        self.candidate_combo.setCurrentIndex(index)
+
+    def candidate(self) -> str | Path | None:
+        return self.candidate_combo.currentData()
+
+    def _choose_bundle(self) -> None:
+        start = self.ctx.settings.last_bundle_dir or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Choose the candidate bundle", start,
+                                              "Ratchet bundles (*.ratchet);;All files (*)")
+        if path:
+            self.ctx.settings.last_bundle_dir = str(Path(path).parent)
+            self.set_candidate(Path(path))
+
+    # -- the corpus and the latest data ----------------------------------------------------
+    def _start_dir(self) -> str:
+        return self.ctx.settings.last_input_dir or str(Path.home())
+
+    def _choose_corpus_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose the back-test corpus", self._start_dir(),
+            "Corpus files (*.csv *.parquet);;All files (*)")
+        if path:
+            self.ctx.settings.last_input_dir = str(Path(path).parent)
+            self.set_corpus(Path(path))
+
+    def _choose_corpus_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose a folder of CSV files",
+                                                self._start_dir())
+        if path:
+            self.ctx.settings.last_input_dir = str(Path(path))
+            self.set_corpus(Path(path))
+
+    def _choose_latest(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose the latest data", self._start_dir(),
+                                              "CSV files (*.csv);;All files (*)")
+        if path:
+            self.ctx.settings.last_input_dir = str(Path(path).parent)
+            self.set_latest(Path(path))
+
+    def set_latest(self, path: Path | None) -> None:
+        self.latest = None if path is None else Path(path)
+        _show_path(self.latest_edit, self.latest)
+        self.latest_clear.setEnabled(self.latest is not None)
+        self.changed.emit()
+
+    def set_corpus(self, path: Path) -> None:
+        """Show ``path`` and read its header in the background (``corpus_loaded`` follows)."""
+        self.info = None
+        _show_path(self.corpus_edit, Path(path))
+        self.corpus_note.setText("Reading the columns…")
+        self.time_combo.clear()
+        self.time_combo.setEnabled(False)
+        self.changed.emit()
+        self.ctx.run("gate corpus header", corpus_tasks.inspect_corpus, Path(path),
+                     on_finished=self._corpus_read,
+                     on_failed=lambda exc: self._corpus_failed(Path(path), exc))
+
+    def _corpus_read(self, info: corpus_tasks.CorpusInfo) -> None:
+        if Path(self.corpus_edit.text()) != info.path:
+            return  # another corpus was chosen meanwhile
+        self.info = info
+        self.time_combo.clear()
+        for name in info.time_columns:
+            self.time_combo.addItem(f"{name}  (dates)", name)
+        for name in info.columns:
+            if name not in info.time_columns:
+                self.time_combo.addItem(name, name)
+        self.time_combo.setCurrentIndex(0)
+        self.time_combo.setEnabled(bool(info.columns))
+        files = f"{info.files} files, " if info.files > 1 else ""
+        hint = "" if info.time_columns else "; choose the column with each row's date"
+        self.corpus_note.setText(f"{files}{len(info.columns)} columns{hint}.")
+        self.changed.emit()
+        self.corpus_loaded.emit(info)
+
+    def _corpus_failed(self, path: Path, exc: BaseException) -> None:
+        if Path(self.corpus_edit.text()) != path:
+            return
+        self.corpus_note.setText("This corpus cannot be read; choose another.")
+        self.changed.emit()
+        errors.show_exception(self, exc)
+
+    # -- the whole choice ------------------------------------------------------------------
+    def ready(self) -> bool:
+        return (self.candidate() is not None and self.info is not None
+                and self.time_combo.currentData() is not None)
+
+    def setup(self) -> GateSetup | None:
+        if not self.ready():
+            return None
+        return GateSetup(self.candidate(), self.info.path, self.time_combo.currentData(),
+                         self.by_combo.currentData(), self.latest,
+                         round(self.margin_spin.value(), 6) if self.margin_check.isChecked()
+                         else None, round(self.tolerance_spin.value(), 6))
+
+    def set_enabled(self, enabled: bool) -> None:
+        for w in (self.candidate_combo, self.bundle_button, self.file_button,
+                  self.folder_button, self.by_combo, self.latest_button, self.margin_check,
+                  self.tolerance_spin):
+            w.setEnabled(enabled)
+        self.time_combo.setEnabled(enabled and self.info is not None)
+        self.latest_clear.setEnabled(enabled and self.latest is not None)
+        self.margin_spin.setEnabled(enabled and self.margin_check.isChecked())

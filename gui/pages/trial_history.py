@@ -1,0 +1,86 @@
+"""The Trial page's "History" tab: every trial (double-click: show it on the Trial tab) and
+every gate run (double-click: show its verdict again, and export its report again)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QTableWidget, QVBoxLayout, QWidget
+
+from gui.pages.models_tables import _item, _table, when
+from gui.pages.regression_tables import GREEN, RED
+from gui.tasks.trial import Overview
+
+STATUS_COLORS = {"running": None, "accepted": GREEN, "rejected": RED, "rolled-back": RED}
+TRIAL_COLUMNS = ["#", "Model", "Champion", "Challenger", "Status", "Started", "Closed", "By",
+                 "Reason"]
+GATE_COLUMNS = ["#", "When", "Candidate", "Champion", "Verdict", "Corpus", "Latest data", "By"]
+ID_ROLE = Qt.ItemDataRole.UserRole  # the trial's or the gate run's id
+
+
+def trials_table() -> QTableWidget:
+    table = _table(TRIAL_COLUMNS)
+    table.setToolTip("Double-click a trial to show it on the Trial tab")
+    return table
+
+
+def fill_trials(table: QTableWidget, rows: list[dict]) -> None:
+    table.setRowCount(len(rows))
+    for r, t in enumerate(rows):
+        forced = " (forced)" if t.get("forced") else ""
+        cells = [_item(str(t["id"])), _item(t["model_id"]), _item(t["champion"]),
+                 _item(t["challenger"]),
+                 _item(t["status"] + forced, color=STATUS_COLORS.get(t["status"]),
+                       bold=t["status"] != "running"),
+                 _item(when(t["started_at"])),
+                 _item(when(t["closed_at"]) if t.get("closed_at") else ""),
+                 _item(t.get("closed_by") or t.get("started_by") or ""),
+                 _item(t.get("reason") or "", t.get("reason") or "")]
+        for column, item in enumerate(cells):
+            item.setData(ID_ROLE, t["id"])
+            table.setItem(r, column, item)
+
+
+def gates_table() -> QTableWidget:
+    table = _table(GATE_COLUMNS)
+    table.setToolTip("Double-click a gate run to show its verdict again")
+    return table
+
+
+def fill_gates(table: QTableWidget, rows: list[dict]) -> None:
+    table.setRowCount(len(rows))
+    for r, g in enumerate(rows):
+        ok = g["verdict"] == "accept"
+        cells = [_item(str(g["id"])), _item(when(g["at"])), _item(g["candidate"]),
+                 _item(g["champion"]),
+                 _item(g["verdict"].upper(), color=GREEN if ok else RED, bold=True),
+                 _item(Path(g["corpus"]).name, g["corpus"]),
+                 _item(Path(g["latest"]).name if g.get("latest") else "", g.get("latest") or ""),
+                 _item(g.get("user") or "")]
+        for column, item in enumerate(cells):
+            item.setData(ID_ROLE, g["id"])
+            table.setItem(r, column, item)
+
+
+class HistoryTab(QWidget):
+    trial_chosen = Signal(int)
+    gate_chosen = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.trials = trials_table()
+        self.trials.cellDoubleClicked.connect(
+            lambda row, _c: self.trial_chosen.emit(self.trials.item(row, 0).data(ID_ROLE)))
+        self.gates = gates_table()
+        self.gates.cellDoubleClicked.connect(
+            lambda row, _c: self.gate_chosen.emit(self.gates.item(row, 0).data(ID_ROLE)))
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Trials (newest first)"))
+        layout.addWidget(self.trials, 1)
+        layout.addWidget(QLabel("Gate runs (newest first)"))
+        layout.addWidget(self.gates, 1)
+
+    def fill(self, overview: Overview) -> None:
+        fill_trials(self.trials, overview.trials)
+        fill_gates(self.gates, overview.gates)

@@ -1,0 +1,185 @@
+"""The Trial page's work: the promotion gate of a candidate, starting its shadow trial, where
+the trials stand, accepting or rejecting the running one, and the gate's HTML report. Every
+decision is the engine's (engine.trial); these functions only open the workspace around it.
+
+Every function here runs as a job (gui.workers): ``fn(..., progress=..., cancel=...)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import InputError
+from engine.fileio import write_atomic
+from engine.progress import CancelToken, Progress
+from engine.registry.registry import Registry
+from engine.trial import gate as gates
+from engine.trial import trial as trials
+from engine.trial.gate_report import render
+from engine.trial.gate_result import GateResult
+from engine.trial.status import TrialStatus
+from engine.trial.store import RUNNING, get_gate, list_gates
+
+LIMIT = 50  # trials and gate runs listed in the history
+
+
+@dataclass(frozen=True, slots=True)
+class GateSetup:
+    """What the operator chose on the page (the arguments of `ratchet gate`)."""
+
+    candidate: str | Path  # a bundle file (verified, not installed) or an installed "ID@V"
+    corpus: Path
+    time_column: str
+    by: str = "month"
+    latest: Path | None = None
+    margin: float | None = None
+    tolerance: float = gates.TOLERANCE
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A trial as the page shows it: its status, and what its gate held the challenger to."""
+
+    status: TrialStatus
+    metric: str = ""  # the primary metric
+    requirements: list[dict] = field(default_factory=list)  # metric, bound_name, bound, applies
+
+    @property
+    def running(self) -> bool:
+        return self.status.status == RUNNING
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    candidates: list[str]  # installed versions that are not active ("ID@V"), to gate
+    running: Shown | None  # the running trial (the newest one, if several models have one)
+    trials: list[dict]  # every trial, newest first (engine.trial.trial.list_trial_rows)
+    gates: list[dict]  # gate runs, newest first (engine.trial.store.list_gates)
+
+
+@dataclass(frozen=True, slots=True)
+class GateOutcome:
+    gate: GateResult
+    trial: Shown | None  # started (start only; None when the gate rejected)
+    overview: Overview
+
+
+def _shown(registry, status: TrialStatus) -> Shown:
+    gate = get_gate(registry.db, status.gate_id) or {}
+    return Shown(status, gate.get("metric", ""), list(gate.get("requirements", [])))
+
+
+def _overview(registry) -> Overview:
+    candidates = [f"{v.model_id}@{v.version}" for v in registry.versions() if not v.active]
+    rows = trials.list_trial_rows(registry)[:LIMIT]
+    running = next((r for r in rows if r["status"] == RUNNING), None)
+    shown = None if running is None else _shown(
+        registry, trials.trial_status(registry, trial_id=running["id"]))
+    return Overview(candidates, shown, rows, list_gates(registry.db, LIMIT))
+
+
+def overview(workspace: Path, *, progress: Progress, cancel: CancelToken) -> Overview:
+    registry = Registry.open(workspace)
+    try:
+        return _overview(registry)
+    finally:
+        registry.close()
+
+
+def trial(workspace: Path, trial_id: int, *, progress: Progress,
+          cancel: CancelToken) -> Shown:
+    """One trial (running or closed) by its number."""
+    registry = Registry.open(workspace)
+    try:
+        return _shown(registry, trials.trial_status(registry, trial_id=trial_id))
+    finally:
+        registry.close()
+
+
+def past_gate(workspace: Path, gate_id: int, *, progress: Progress,
+              cancel: CancelToken) -> GateResult:
+    """A gate run of the history, read back with its evidence (its report can be exported
+    again)."""
+    registry = Registry.open(workspace)
+    try:
+        doc = get_gate(registry.db, gate_id)
+    finally:
+        registry.close()
+    if doc is None:
+        raise InputError(f"there is no gate run {gate_id} in this workspace.", "E_NO_GATE")
+    return GateResult.from_json(doc)
+
+
+def _gate_kwargs(setup: GateSetup) -> dict:
+    return {"corpus": setup.corpus, "time_column": setup.time_column, "by": setup.by,
+            "latest": setup.latest, "margin": setup.margin, "tolerance": setup.tolerance}
+
+
+def gate(workspace: Path, setup: GateSetup, *, progress: Progress,
+         cancel: CancelToken) -> GateOutcome:
+    """`ratchet gate`: verdict, reasons, checks; stored with its report (a cancelled or
+    refused run records nothing)."""
+    registry = Registry.open(workspace)
+    try:
+        cancel.check()
+        result = gates.run_gate(registry, setup.candidate, progress=progress, cancel=cancel,
+                                **_gate_kwargs(setup))
+        return GateOutcome(result, None, _overview(registry))
+    finally:
+        registry.close()
+
+
+def start(workspace: Path, setup: GateSetup, batches: int | None, days: float | None, *,
+          progress: Progress, cancel: CancelToken) -> GateOutcome:
+    """`ratchet trial start`: the engine gates the exact bytes it installs, so the gate runs
+    again; when it accepts, the challenger is installed (not activated) and its trial
+    starts."""
+    registry = Registry.open(workspace)
+    try:
+        cancel.check()
+        result, status = trials.start_trial(registry, setup.candidate, batches=batches,
+                                            days=days, progress=progress, cancel=cancel,
+                                            **_gate_kwargs(setup))
+        shown = None if status is None else _shown(registry, status)
+        return GateOutcome(result, shown, _overview(registry))
+    finally:
+        registry.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    outcome: trials.AcceptOutcome
+    shown: Shown
+    overview: Overview
+
+
+def accept(workspace: Path, model_id: str, force: bool = False, why: str | None = None, *,
+           progress: Progress, cancel: CancelToken) -> Accepted:
+    """`ratchet trial accept`: refused (nothing changes) before the trial is due or after a
+    shadow miss, unless ``force`` (recorded with what it overrode)."""
+    registry = Registry.open(workspace)
+    try:
+        outcome = trials.accept_trial(registry, model_id, force=force, why=why)
+        return Accepted(outcome, _shown(registry, outcome.status), _overview(registry))
+    finally:
+        registry.close()
+
+
+def reject(workspace: Path, model_id: str, reason: str, *, progress: Progress,
+           cancel: CancelToken) -> tuple[Shown, Overview]:
+    """`ratchet trial reject`: the reason is required and recorded; the champion stays."""
+    registry = Registry.open(workspace)
+    try:
+        status = trials.reject_trial(registry, reason, model_id)
+        return _shown(registry, status), _overview(registry)
+    finally:
+        registry.close()
+
+
+def export_report(result: GateResult, path: Path, *, progress: Progress,
+                  cancel: CancelToken) -> Path:
+    """The gate's self-contained HTML report, written atomically."""
+    gates.check_report_path(Path(path))
+    write_atomic(Path(path), render(result).encode("utf-8"))
+    return Path(path)
