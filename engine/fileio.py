@@ -8,6 +8,22 @@ import tempfile
 from pathlib import Path
 
 
+def check_report_path(report: Path | None, example: str = "report.html") -> None:
+    """Refuse, before any work is done or recorded, a --report path that cannot be written:
+    its folder missing, or a folder given instead of a file."""
+    from engine.errors import InputError
+
+    if report is None:
+        return
+    report = Path(report)
+    if not report.parent.is_dir():
+        raise InputError(f"the report folder {report.parent} does not exist; create it or "
+                         "choose another --report path.", "E_OUTPUT_FOLDER")
+    if report.is_dir():
+        raise InputError(f"--report {report} is a folder; give a file name such as "
+                         f"{example}.", "E_OUTPUT_FOLDER")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, fsync it, then rename it into place."""
     path = Path(path)

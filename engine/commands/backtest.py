@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 from engine.commands import open_registry
-from engine.errors import InputError
 
 
 def register(sub) -> None:
@@ -44,17 +43,11 @@ def _progress_to_stderr(fraction: float, message: str) -> None:
 def _check_args(args) -> None:
     from engine.backtest.corpus import corpus_files
     from engine.backtest.partitions import check_period
+    from engine.fileio import check_report_path
 
     check_period(args.by)
     corpus_files(args.corpus)
-    if args.report:
-        report = Path(args.report)
-        if not report.parent.is_dir():
-            raise InputError(f"the report folder {report.parent} does not exist; create it or "
-                             "choose another --report path.", "E_OUTPUT_FOLDER")
-        if report.is_dir():
-            raise InputError(f"--report {report} is a folder; give a file name such as "
-                             "backtest.html.", "E_OUTPUT_FOLDER")
+    check_report_path(Path(args.report) if args.report else None, "backtest.html")
 
 
 def cmd_backtest(args, ws_root) -> tuple[int, dict]:

@@ -55,14 +55,12 @@ def register(sub) -> None:
 
 # -- nowtest -------------------------------------------------------------------------------
 def cmd_nowtest(args, ws_root) -> tuple[int, dict]:
-    from engine.fileio import write_atomic
+    from engine.fileio import check_report_path, write_atomic
     from engine.monitoring import nowtest_and_alarm
     from engine.nowtest.report import render
 
     report = Path(args.report) if args.report else None
-    if report is not None and not report.parent.is_dir():
-        raise InputError(f"the report folder {report.parent} does not exist; create it or "
-                         "choose another --report path.", "E_OUTPUT_FOLDER")
+    check_report_path(report, "nowtest.html")
     outcome = nowtest_and_alarm(ws_root, Path(args.input), args.model, source="cli")
     doc = outcome.to_json()
     if report is not None:

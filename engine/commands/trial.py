@@ -84,10 +84,11 @@ def _progress_to_stderr(fraction: float, message: str) -> None:
 
 
 def _gate_kwargs(args) -> dict:
-    from engine.trial.gate import TOLERANCE, check_report_path
+    from engine.fileio import check_report_path
+    from engine.trial.gate import TOLERANCE
 
     report = Path(args.report) if args.report else None
-    check_report_path(report)
+    check_report_path(report, "gate.html")
     return {"corpus": args.corpus, "time_column": args.time_column, "by": args.by,
             "latest": args.latest, "margin": args.margin,
             "tolerance": TOLERANCE if args.tolerance is None else args.tolerance,

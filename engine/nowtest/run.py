@@ -126,7 +126,7 @@ def _labelled_metrics(model: Model, sample: CurrentSample, reqs: list[Requiremen
 
 
 def _notes(model: Model, profile: ReferenceProfile, sample: CurrentSample, labelled: int,
-           alpha: float) -> list[str]:
+           alpha: float, checked: list[dict]) -> list[str]:
     name = sample.path.name
     notes = []
     if not profile.available:
@@ -145,6 +145,11 @@ def _notes(model: Model, profile: ReferenceProfile, sample: CurrentSample, label
         unlabelled = sample.rows - int(sample.rejected.sum()) - labelled
         notes.append(f"{unlabelled:,} scored rows of {name} have no label; the metrics use the "
                      f"{labelled:,} rows that have one.")
+    for c in checked:
+        if not _finite(c["value"]):
+            notes.append(f"{c['metric']} cannot be measured on the {labelled:,} labelled rows of "
+                         f"{name} (one class only, or too few rows): no alarm from it; the "
+                         "label-free estimate stands in.")
     rejected = int(sample.rejected.sum())
     if rejected:
         notes.append(f"{rejected:,} rows were refused by the model (first: {sample.first_error})"
@@ -174,6 +179,10 @@ def _notes(model: Model, profile: ReferenceProfile, sample: CurrentSample, label
     return notes
 
 
+def _finite(value) -> bool:
+    return value is not None and math.isfinite(value)
+
+
 def _reasons(label: str, model: Model, sample: CurrentSample, reqs: list[Requirement],
              checked: list[dict], labelled: int, estimate: dict | None,
              drift: list[FeatureDrift], pred: FeatureDrift | None,
@@ -183,10 +192,15 @@ def _reasons(label: str, model: Model, sample: CurrentSample, reqs: list[Require
     value outranks an estimate; each drifted feature; the predictions; each share over the
     out-of-range limit."""
     name = sample.path.name
+    # A metric that cannot be measured here (roc_auc when the labelled rows hold one class
+    # only) is no evidence that the model falters: no alarm; the estimate stands in for it.
+    unmeasured = {c["metric"] for c in checked if not _finite(c["value"])}
     out = [why.metric_reason(label, r, c["value"], labelled, name)
-           for r, c in zip(reqs, checked, strict=False) if not c["passed"]]
-    if estimate and not labelled:
-        primary = next((r for r in reqs if r.metric in estimate), None)
+           for r, c in zip(reqs, checked, strict=False)
+           if not c["passed"] and _finite(c["value"])]
+    if estimate:
+        primary = next((r for r in reqs if r.metric in estimate
+                        and (not labelled or r.metric in unmeasured)), None)
         if primary is not None and not primary.met_by(estimate[primary.metric]):
             scored = sample.rows - int(sample.rejected.sum())
             out.append(why.estimate_reason(label, primary, estimate[primary.metric], scored,
@@ -238,7 +252,7 @@ def run_nowtest(path: Path, model: Model, label: str, members: dict[str, bytes],
         estimate=estimate,
         reasons=_reasons(label, model, sample, reqs, checked, labelled, estimate, drift, pred,
                          out_of_range),
-        notes=_notes(model, profile, sample, labelled, alpha),
+        notes=_notes(model, profile, sample, labelled, alpha, checked),
         estimate_reference=profile.estimate,
         calibrated=bool(profile.calibration is not None and profile.calibration.recalibrated),
         reference_metrics=profile.metrics)

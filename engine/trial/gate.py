@@ -28,7 +28,7 @@ from engine.backtest.partitions import check_period
 from engine.backtest.run import run_backtest
 from engine.batch.csv_input import check_columns, open_csv
 from engine.errors import InputError
-from engine.fileio import write_atomic
+from engine.fileio import check_report_path, write_atomic
 from engine.nowtest.run import run_nowtest
 from engine.progress import CancelToken, Progress, no_progress
 from engine.registry.history import now_text
@@ -59,17 +59,6 @@ def _check_number(value: float | None, option: str) -> None:
                          "E_USAGE")
 
 
-def check_report_path(report: Path | None) -> None:
-    if report is None:
-        return
-    if not report.parent.is_dir():
-        raise InputError(f"the report folder {report.parent} does not exist; create it or "
-                         "choose another --report path.", "E_OUTPUT_FOLDER")
-    if report.is_dir():
-        raise InputError(f"--report {report} is a folder; give a file name such as "
-                         "gate.html.", "E_OUTPUT_FOLDER")
-
-
 def check_gate_inputs(candidate: Candidate, champion: Contender, corpus, time_column: str,
                       by: str, latest, margin: float | None, tolerance: float,
                       report: Path | None) -> None:
@@ -77,7 +66,7 @@ def check_gate_inputs(candidate: Candidate, champion: Contender, corpus, time_co
     check_period(by)
     _check_number(margin, "--margin")
     _check_number(tolerance, "--tolerance")
-    check_report_path(report)
+    check_report_path(report, "gate.html")
     features = tuple(dict.fromkeys([*champion.model.feature_names,
                                     *candidate.model.feature_names]))
     needed = Needed(features, champion.model.target, time_column)

@@ -226,13 +226,20 @@ def finish(conn: sqlite3.Connection, folder: str, version: FileVersion, me: Owne
 
 
 def release(conn: sqlite3.Connection, folder: str, version: FileVersion, me: Owner) -> None:
-    """Give up our claim (work cancelled): the file is picked up again later."""
+    """Give up our claim (work cancelled): the file is picked up again later, unless its
+    now-test was already recorded (stopped while e-mailing or shadowing): then it is done."""
+    key = (folder, version.name, version.size, version.mtime_ns)
     try:
         with write_transaction(conn):
-            conn.execute(f"DELETE FROM watched_files WHERE {_WHERE} AND state = 'claimed' "
-                         "AND owner_host = ? AND owner_pid = ?",
-                         (folder, version.name, version.size, version.mtime_ns, me.host,
-                          me.pid))
+            row = conn.execute(f"SELECT * FROM watched_files WHERE {_WHERE} AND state = "
+                               "'claimed' AND owner_host = ? AND owner_pid = ?",
+                               (*key, me.host, me.pid)).fetchone()
+            recorded = None if row is None else _recorded_nowtest(conn, folder, version, row)
+            if recorded is not None:
+                conn.execute(f"UPDATE watched_files SET state = 'done', finished_at = ?, "
+                             f"nowtest_id = ? WHERE {_WHERE}", (now_text(), recorded, *key))
+            elif row is not None:
+                conn.execute(f"DELETE FROM watched_files WHERE {_WHERE}", key)
     finally:
         _working((folder, version.name, version.size, version.mtime_ns), False)
 

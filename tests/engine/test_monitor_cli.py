@@ -257,3 +257,14 @@ def test_nowtest_of_a_missing_file_is_an_input_error_that_records_nothing(ws, tm
         monitor.cmd_nowtest(ns(input=str(tmp_path / "nope.csv"), report=None), ws.root)
     assert "nope.csv" in info.value.message
     assert stored(ws) == ([], [])
+
+
+def test_an_unwritable_report_path_is_refused_before_anything_is_recorded(ws, december,
+                                                                          tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for report, what in ((folder, "is a folder"), (tmp_path / "no" / "r.html", "does not exist")):
+        with pytest.raises(InputError, match=what) as refused:
+            monitor.cmd_nowtest(ns(input=str(december), report=str(report)), ws.root)
+        assert refused.value.code == "E_OUTPUT_FOLDER"
+    assert stored(ws) == ([], [])

@@ -248,3 +248,18 @@ def test_bad_files_are_refused_with_what_to_do(demo, flights, tmp_path):
     bad_label = tmp_path / "bad-label.csv"
     labels.to_csv(bad_label, index=False)
     refused(bad_label, "E_BAD_LABEL", "row 8", "'late'", "'maybe'", "leave it empty")
+
+
+def test_a_metric_that_cannot_be_measured_raises_no_alarm_and_the_estimate_stands_in(
+        demo, flights, tmp_path):
+    """60 labelled rows of one class only: roc_auc is undefined. That is no evidence that the
+    model falters, so no metric alarm; the note says why and the estimate is judged instead."""
+    path = tmp_path / "on-time-only.csv"
+    h1 = flights[(flights["month"] <= 6) & (flights["late"] == 0)]
+    h1.sample(60, random_state=5).to_csv(path, index=False)
+    result = now(demo, path)
+    assert result.labelled == 60 and result.metrics["roc_auc"] != result.metrics["roc_auc"]
+    assert not [r for r in result.reasons if r.kind == "metric"]
+    assert any("roc_auc cannot be measured on the 60 labelled rows" in n for n in result.notes)
+    estimated = result.estimate["roc_auc"]
+    assert bool([r for r in result.reasons if r.kind == "estimate"]) == (estimated < 0.92)

@@ -410,3 +410,32 @@ def test_a_watcher_killed_after_recording_its_nowtest_does_not_count_the_file_tw
     assert again.calls == collections.Counter()
     row = rows(ws, inbox)["august.csv"]
     assert (row["state"], row["nowtest_id"]) == ("done", recorded)
+
+
+def test_stopped_after_its_nowtest_was_recorded_the_file_is_done_not_given_back(ws, inbox):
+    """Ctrl-C while the alarm e-mail or the shadow run goes on: the now-test is already
+    committed, so the claim is settled with it instead of given back for a second test."""
+    write_csvs(inbox, 1)
+    clock = FakeClock()
+
+    def recorded_then_interrupted(path):
+        conn = history.connect(ws.database)
+        try:
+            conn.execute("INSERT INTO nowtests (model, input, input_sha256, rows, labelled, "
+                         "alarm, result_json, source, at, user) VALUES ('m@1', ?, 'x', 1, 0, "
+                         "0, '{}', 'watch', ?, 'u')", (str(path), now_text()))
+        finally:
+            conn.close()
+        raise KeyboardInterrupt
+
+    watcher = FolderWatcher(ws.root, inbox, recorded_then_interrupted, settle_seconds=0.0,
+                            clock=clock)
+    watcher.poll_once()
+    with pytest.raises(KeyboardInterrupt):
+        watcher.poll_once()
+    (row,) = rows(ws, inbox).values()
+    assert row["state"] == "done" and row["nowtest_id"] == 1
+    again = Recorder()
+    later = FolderWatcher(ws.root, inbox, again, settle_seconds=0.0, clock=clock)
+    later.poll_once()
+    assert later.poll_once() == [] and again.calls == collections.Counter()
