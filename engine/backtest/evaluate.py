@@ -1,7 +1,8 @@
 """From scored rows to results: per partition and model every metric of the task and the
 requirements' verdict; champion against each challenger with a paired bootstrap per partition
-and overall (the mean of the per-partition differences, from the same draws, i.e. a bootstrap
-stratified by partition). The same code serves the local and the Dask paths."""
+and overall (the mean of the per-partition differences weighted by their rows, from the same
+draws, i.e. a bootstrap stratified by partition). The same code serves the local and the Dask
+paths."""
 
 from __future__ import annotations
 
@@ -155,21 +156,27 @@ def _partition(key: str, rows: np.ndarray, scored: Scored, models: list[Contende
 
 
 def overall_comparisons(comparisons: list[Comparison], draws: dict) -> list[Comparison]:
-    """Per challenger and metric: the mean of the per-partition differences, and its interval
-    from the mean of each draw across partitions (partitions without a value left out)."""
+    """Per challenger and metric: the mean of the per-partition differences weighted by each
+    partition's rows (those both models scored), and its interval from the same weighted mean
+    of each draw across partitions (partitions without a value left out). Weighting by rows
+    makes this a stratified bootstrap of the whole corpus: an unweighted mean would let a
+    partition of a few dozen rows, with its wide interval, count as much as one of thousands
+    and decide the verdict alone."""
     out = []
     for (label, metric) in dict.fromkeys((c.challenger, c.metric) for c in comparisons):
         mine = [c for c in comparisons if c.challenger == label and c.metric == metric
-                and c.difference is not None and math.isfinite(c.difference)]
+                and c.difference is not None and math.isfinite(c.difference) and c.rows > 0]
         if not mine:
             continue
-        stacked = np.mean([draws[c.partition][label, metric] for c in mine], axis=0)
+        weights = np.array([c.rows for c in mine], dtype=float)
+        weights /= weights.sum()
+        stacked = weights @ np.array([draws[c.partition][label, metric] for c in mine])
         low, high = _interval(stacked)
-        out.append(Comparison("overall", mine[0].champion, label, metric,
-                              float(np.mean([c.difference for c in mine])), low, high,
-                              float(np.mean([c.champion_value for c in mine])),
-                              float(np.mean([c.challenger_value for c in mine])),
-                              sum(c.rows for c in mine), outcome(metric, low, high)))
+        difference, champion_value, challenger_value = (float(v) for v in weights @ np.array(
+            [(c.difference, c.champion_value, c.challenger_value) for c in mine]))
+        out.append(Comparison("overall", mine[0].champion, label, metric, difference, low, high,
+                              champion_value, challenger_value, sum(c.rows for c in mine),
+                              outcome(metric, low, high)))
     return out
 
 

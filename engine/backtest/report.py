@@ -41,7 +41,8 @@ def _comparison_table(result: BacktestResult, label: str) -> str:
 
         def row(c: Comparison) -> str:
             cls = "pass" if c.outcome == "better" else "fail" if c.outcome == "worse" else ""
-            name = "mean over partitions" if c.partition == "overall" else c.partition
+            name = ("mean over partitions, weighted by rows" if c.partition == "overall"
+                    else c.partition)
             return (f"<tr{' class=overall' if c.partition == 'overall' else ''}>"
                     f"<td>{_e(name)}</td><td class=num>{c.rows}</td>"
                     f"<td class=num>{_n(c.champion_value)}</td>"
@@ -112,7 +113,8 @@ def render(result: BacktestResult, title: str = "Back-test") -> str:
              ("Left out: an outcome but no readable time (untimed)", result.untimed),
              ("Requirements", reqs),
              ("Compared on", f"{result.metric}, {result.draws} paired bootstrap resamples per "
-                             "partition; overall = mean of the per-partition differences")]
+                             "partition; overall = mean of the per-partition differences "
+                             "weighted by their rows")]
     fact_rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts)
     summary = "".join(f"<li>{_e(line)}</li>" for line in result.summary)
     compare = "".join(_comparison_table(result, label) for label in result.challengers)

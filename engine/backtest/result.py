@@ -21,7 +21,7 @@ class PartitionResult:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    partition: str  # a partition key, or "overall": the mean of the per-partition differences
+    partition: str  # a partition key, or "overall": the row-weighted mean over partitions
     champion: str
     challenger: str
     metric: str

@@ -51,10 +51,10 @@ def challenger_line(result: BacktestResult, label: str) -> str:
     mine = [p for p in result.partitions if p.model == label]
     meets = sum(p.passed for p in mine)
     return (f"{head} on {result.metric}: {_num(overall.difference, True)} on average over "
-            f"{_count(len(per), result.by)} (95% interval {_num(overall.ci_low, True)} to "
-            f"{_num(overall.ci_high, True)}); better in {tally['better']}, worse in "
-            f"{tally['worse']}, no clear difference in {unclear}. It meets its own "
-            f"requirements in {meets} of {len(mine)}.")
+            f"{_count(len(per), result.by)}, weighted by rows (95% interval "
+            f"{_num(overall.ci_low, True)} to {_num(overall.ci_high, True)}); better in "
+            f"{tally['better']}, worse in {tally['worse']}, no clear difference in {unclear}. "
+            f"It meets its own requirements in {meets} of {len(mine)}.")
 
 
 def summary_lines(result: BacktestResult) -> list[str]:

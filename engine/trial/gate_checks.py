@@ -98,8 +98,8 @@ def beats_check(bt: BacktestResult, label: str, margin: float | None) -> GateChe
                 and c.challenger == label and c.metric == metric)
     figures = (f"{metric} {_n(overall.challenger_value)} against {_n(overall.champion_value)}, "
                f"a difference of {_n(overall.difference, True)} on average over "
-               f"{_periods(parts, bt.by)} (95% interval {_n(overall.ci_low, True)} to "
-               f"{_n(overall.ci_high, True)})")
+               f"{_periods(parts, bt.by)}, weighted by rows (95% interval "
+               f"{_n(overall.ci_low, True)} to {_n(overall.ci_high, True)})")
     if margin is None:
         passed = math.isfinite(low) and low > 0
         rule = ("the interval excludes zero" if passed else

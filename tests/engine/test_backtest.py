@@ -234,3 +234,40 @@ def test_multiclass_and_regression_models_are_back_tested_like_scikit_learn(kind
         assert p.metrics[metric] == pytest.approx(expected, rel=1e-12)
     assert {c.partition for c in result.comparisons} == {"2020-Q1", "2020-Q2", "overall"}
     assert result.verdict["m@2"] in ("better", "worse")
+
+
+def test_overall_weights_partitions_by_rows_so_a_tiny_one_cannot_flip_the_verdict(tmp_path):
+    """Two months of 1200 rows where the challenger (blind to x1) is clearly worse, and a month
+    of 20 rows where it happens to look better: the overall difference is the row-weighted mean
+    of the per-month differences (an unweighted mean, +0.0003 [-0.07, +0.09], let the 20 rows
+    turn "worse" into "no clear difference")."""
+    rng = np.random.default_rng(3)
+    n = 2400
+    X = pd.DataFrame(rng.normal(size=(n + 1000, 2)), columns=["x0", "x1"])
+    y = (X["x0"] + X["x1"] + rng.normal(0, 0.8, len(X)) > 0).astype(int)
+    sees_both = LogisticRegression().fit(X[:1000], y[:1000])
+    sees_x0 = LogisticRegression().fit(X[:1000] * [1, 0], y[:1000])
+    big = X[1000:].copy()
+    big["late"] = y[1000:].to_numpy().astype(str)
+    big["when"] = np.where(np.arange(n) % 2, "2013-01-15", "2013-02-15")
+    tiny = pd.DataFrame(rng.normal(size=(20, 2)), columns=["x0", "x1"])
+    tiny["late"] = (tiny["x0"] > 0).astype(int).astype(str)  # x1 says nothing in these rows
+    tiny["when"] = "2013-03-01"
+    path = tmp_path / "corpus.csv"
+    pd.concat([big, tiny], ignore_index=True).to_csv(path, index=False)
+    champion, challenger = (Contender(label, roundtrip(m, X[:1000], y[:1000], "late")[0], [])
+                            for label, m in (("m@1", sees_both), ("m@2", sees_x0)))
+    result = run_backtest(str(path), "when", "month", champion, [challenger], bootstrap=200)
+    per = {c.partition: c for c in result.comparisons if c.partition != "overall"}
+    overall = next(c for c in result.comparisons if c.partition == "overall")
+    assert [per[k].rows for k in sorted(per)] == [1200, 1200, 20]
+    assert per["2013-01"].outcome == per["2013-02"].outcome == "worse"
+    assert per["2013-03"].difference > 0  # the tiny month points the other way
+    rows = np.array([c.rows for c in per.values()])
+    for field in ("difference", "champion_value", "challenger_value"):
+        expected = np.dot(rows, [getattr(c, field) for c in per.values()]) / rows.sum()
+        assert getattr(overall, field) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert overall.rows == 2420
+    assert overall.ci_low <= overall.difference <= overall.ci_high < 0
+    assert overall.outcome == "worse" and result.verdict == {"m@2": "worse"}
+    assert any("on average over 3 months, weighted by rows" in line for line in result.summary)

@@ -226,8 +226,10 @@ def test_challenger_bundle_is_verified_and_compared_but_not_installed(
             - by_model[month, CHAMPION]["metrics"]["roc_auc"], abs=1e-15)
         assert c["ci_low"] <= c["difference"] <= c["ci_high"] < 0
     overall = comparisons["overall"]
+    months = [comparisons[m] for m in ("2013-03", "2013-04")]  # weighted by their rows
+    assert overall["rows"] == sum(c["rows"] for c in months)
     assert overall["difference"] == pytest.approx(
-        (comparisons["2013-03"]["difference"] + comparisons["2013-04"]["difference"]) / 2)
+        sum(c["rows"] * c["difference"] for c in months) / overall["rows"], rel=1e-12)
     assert history(ws)[0]["challengers"] == [CHALLENGER]
     assert doc["summary"][1].startswith(f"{CHALLENGER} is worse than {CHAMPION} on roc_auc")
 

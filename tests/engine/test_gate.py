@@ -85,8 +85,8 @@ def test_better_candidate_passes_and_the_run_reads_back(ws, bundles, data, tmp_p
     overall = next(c for c in result.backtest.comparisons if c.partition == "overall"
                    and c.challenger == BETTER and c.metric == "roc_auc")
     assert 0 < overall.ci_low < overall.difference < overall.ci_high
-    assert (f"a difference of {overall.difference:+.4f} on average over 4 months (95% "
-            f"interval {overall.ci_low:+.4f} to {overall.ci_high:+.4f}); the interval "
+    assert (f"a difference of {overall.difference:+.4f} on average over 4 months, weighted "
+            f"by rows (95% interval {overall.ci_low:+.4f} to {overall.ci_high:+.4f}); the interval "
             "excludes zero") in result.reasons[2]
     per_month = [c for c in result.backtest.comparisons if c.partition != "overall"
                  and c.metric == "roc_auc"]
