@@ -2,9 +2,12 @@
 
 The bundle's requirements.json is the starting point; every step a workstation takes (who, when,
 why, old and new bound) is stored in the workspace, and the effective requirement of a metric is
-the latest step's bound. Ratchet proposes new bounds from measured performance, never below
-today's; applying them is an explicit action, and lowering one needs `override=True`, which is
-recorded too.
+the stricter of the bundle's bound and the latest step in force (an override step's bound as is).
+A requirement that only this workstation's steps name stays in force whatever a later bundle
+omits. Steps of a trial whose acceptance was rolled back are no longer in force (they and the
+rollback's record of undoing them stay in the history). Ratchet proposes new bounds from
+measured performance, never below today's; applying them is an explicit action, and lowering one
+needs `override=True`, which is recorded too.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from dataclasses import dataclass, replace
 
 from engine.bundle.canonical import parse_strict
 from engine.errors import EngineError
+from engine.metrics import METRICS
 from engine.registry.history import current_user, now_text
 from engine.regression.requirements import Requirement, parse_requirements
+from engine.trial.store import ROLLED_BACK
 
 # A proposal keeps this much room below the measured value (above it for error metrics), so a
 # model does not fail its next run on noise alone.
@@ -38,14 +43,26 @@ def steps(db, model_id: str) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+def steps_in_force(db, model_id: str) -> list[dict]:
+    """The steps that still count, oldest first: all but those of a trial whose acceptance
+    was rolled back (its ratchet steps and the rollback's undo steps, which record it)."""
+    rows = db.execute(
+        "SELECT s.* FROM requirement_steps s LEFT JOIN trials t ON t.id = s.trial_id "
+        "WHERE s.model_id = ? AND (t.status IS NULL OR t.status != ?) ORDER BY s.id",
+        (model_id, ROLLED_BACK)).fetchall()
+    return [dict(r) for r in rows]
+
+
 def effective_requirements(db, model_id: str, requirements: bytes) -> list[Requirement]:
-    """The bundle's requirements with this workstation's ratchet steps applied: the stricter
+    """The bundle's requirements with this workstation's steps in force applied: the stricter
     of the bundle's bound and the latest step, so a newer bundle's higher bound is never
-    undercut by a step taken for an older version; only a recorded override may loosen."""
-    latest = {(s["metric"], s["applies"]): s for s in steps(db, model_id)}
+    undercut by a step taken for an older version; only an override step loosens. Then the
+    requirements only steps name (metric and scope the bundle lacks) at the latest step's
+    bound, so nothing this workstation ratcheted vanishes when a bundle omits it."""
+    latest = {(s["metric"], s["applies"]): s for s in steps_in_force(db, model_id)}
     out = []
     for r in parse_requirements(requirements):
-        step = latest.get((r.metric, r.applies))
+        step = latest.pop((r.metric, r.applies), None)
         if step is None:
             out.append(r)
         elif step["override"]:
@@ -53,6 +70,12 @@ def effective_requirements(db, model_id: str, requirements: bytes) -> list[Requi
         else:
             stricter = max if r.higher_is_better else min
             out.append(replace(r, bound=stricter(r.bound, step["new"])))
+    # a step-only requirement must suit the model's task as the bundle's own do (a version
+    # with another task under the same model id keeps steps it could not be measured on)
+    kinds = {METRICS[r.metric] == "values" for r in out}
+    for (metric, applies), step in latest.items():
+        if metric in METRICS and (not kinds or (METRICS[metric] == "values") in kinds):
+            out.append(Requirement(metric, step["new"], applies))
     return out
 
 
@@ -62,10 +85,12 @@ def baseline(requirements: bytes) -> dict:
 
 
 def propose(reqs: list[Requirement], result) -> list[Proposal]:
-    """New bounds from a passing run's measured values: never looser than today's."""
+    """New bounds from a passing run's measured values: never looser than today's. The
+    regression suite measures the overall requirements only (on the reference sample), so a
+    per-partition bound is never raised from it."""
     measured = {r.metric: r.value for r in result.requirements}
     return propose_from(reqs, {(r.metric, r.applies): measured[r.metric] for r in reqs
-                               if measured.get(r.metric) is not None})
+                               if r.applies == "overall" and measured.get(r.metric) is not None})
 
 
 def propose_from(reqs: list[Requirement], measured: dict[tuple[str, str], float]

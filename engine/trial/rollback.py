@@ -1,20 +1,23 @@
 """Undoing a trial's acceptance on the record. When a rollback leaves a version that became
-active by accepting a trial, for the champion that trial replaced, every requirement step the
-acceptance took gets an override step back to the bound the champion had before (why: the
-rollback), in the rollback's own transaction; the trial is marked rolled back. The previous
-champion thus comes back with its own requirements, and the history shows both steps."""
+active by accepting a trial, for the champion that trial replaced, the trial is marked rolled
+back in the rollback's own transaction: from then on the requirement steps its acceptance took
+are no longer in force (engine.regression.ratchet.steps_in_force), so the previous champion
+comes back with its own requirements, its bundle's bounds with the steps taken before the
+trial. Each undone step also gets a step back to the bound the champion had (why: the
+rollback, with the trial's id), so the history shows both; those records are not in force
+either, so they never hold a later bundle below its own stricter bounds."""
 
 from __future__ import annotations
 
 import json
 
-from engine.regression.ratchet import Proposal, insert_steps, steps
+from engine.regression.ratchet import Proposal, insert_steps, steps_in_force
 from engine.trial.store import ACCEPTED, ROLLED_BACK
 
 
 def restore_requirements(db, model_id: str, from_version: int, to_version: int
                          ) -> list[Proposal]:
-    """Called by Registry.rollback inside its transaction; returns the steps written."""
+    """Called by Registry.rollback inside its transaction; returns the undo steps recorded."""
     trial = db.execute(
         "SELECT * FROM trials WHERE model_id = ? AND status = ? AND challenger = ? AND "
         "champion = ? ORDER BY id DESC LIMIT 1",
@@ -24,19 +27,19 @@ def restore_requirements(db, model_id: str, from_version: int, to_version: int
         return []
     before = {(r["metric"], r["applies"]): r["bound"]
               for r in json.loads(trial["champion_requirements"] or "[]")}
-    history = steps(db, model_id)
-    current = {(s["metric"], s["applies"]): s["new"] for s in history}
-    taken = {(s["metric"], s["applies"]): s for s in history
-             if s.get("trial_id") == trial["id"] and not s["override"]}
+    latest = {(s["metric"], s["applies"]): s for s in steps_in_force(db, model_id)}
     undo = []
-    for key, s in taken.items():
+    for s in latest.values():
+        if s.get("trial_id") != trial["id"]:
+            continue  # a step taken since the acceptance stays in force: nothing to record
+        key = (s["metric"], s["applies"])
         target = before.get(key, s["old"])
-        if current[key] != target:
-            undo.append(Proposal(s["metric"], s["bound_name"], current[key], target,
+        if s["new"] != target:
+            undo.append(Proposal(s["metric"], s["bound_name"], s["new"], target,
                                  float("nan"), s["applies"]))
     insert_steps(db, model_id, undo,
                  f"rollback from {trial['challenger']} to {trial['champion']}: undoes the "
-                 f"requirement steps taken when trial {trial['id']} was accepted",
-                 override=True, trial_id=trial["id"])
+                 f"requirement steps taken when trial {trial['id']} was accepted (no longer "
+                 "in force)", override=True, trial_id=trial["id"])
     db.execute("UPDATE trials SET status = ? WHERE id = ?", (ROLLED_BACK, trial["id"]))
     return undo

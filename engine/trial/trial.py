@@ -20,7 +20,13 @@ from pathlib import Path
 from engine.errors import EngineError, InputError
 from engine.progress import CancelToken, Progress, no_progress
 from engine.registry.history import write_transaction
-from engine.regression.ratchet import Proposal, insert_steps, propose_from
+from engine.regression.ratchet import (
+    Proposal,
+    effective_requirements,
+    insert_steps,
+    propose_from,
+)
+from engine.regression.requirements import Requirement
 from engine.trial import evidence
 from engine.trial.gate import TOLERANCE, gate_candidate
 from engine.trial.gate_result import GateResult
@@ -172,6 +178,7 @@ def accept_trial(registry, model_id: str | None = None, force: bool = False,
     gate = get_gate(registry.db, row["gate_id"])
     worst = evidence.least_favourable(reqs, evidence.measured(reqs, gate, status.observations))
     proposals = propose_from(reqs, {k: v[0] for k, v in worst.items()})
+    carried = _carried_over(registry, challenger, reqs, proposals)
     reason = why or (f"trial {row['id']}: {row['challenger']} accepted in place of "
                      f"{row['champion']} ({status.progress or 'no target'})")
     if force and refusals:
@@ -184,11 +191,27 @@ def accept_trial(registry, model_id: str | None = None, force: bool = False,
                      f"ratchet at acceptance of trial {row['id']} ({row['challenger']}): the "
                      "least favourable value measured by its gate and shadow runs, less the "
                      "margin", trial_id=row["id"])
+        insert_steps(registry.db, model_id, carried,
+                     f"carried over at acceptance of trial {row['id']}: {row['challenger']}'s "
+                     f"bundle does not name this requirement, which {row['champion']} was held "
+                     "to here and the gate held the challenger to", trial_id=row["id"])
         close_trial(registry.db, row["id"], ACCEPTED, reason, force and bool(refusals),
                     before)
     measured = {f"{k[0]} ({k[1]})": [v[0], v[1]] for k, v in worst.items()}
     return AcceptOutcome(True, build_status(registry, get_trial(registry.db, row["id"]), now),
                          refusals if force else [], proposals, measured)
+
+
+def _carried_over(registry, challenger, reqs: list[Requirement], proposals: list[Proposal]
+                  ) -> list[Proposal]:
+    """A step at today's bound for each requirement the gate held the challenger to (the
+    champion's) that neither its own effective requirements nor a rising step name: so the
+    requirement stays in force once the challenger is active (requirements only rise)."""
+    own = {(r.metric, r.applies) for r in effective_requirements(
+        registry.db, challenger.model_id, challenger.members["requirements.json"])}
+    own |= {(p.metric, p.applies) for p in proposals}
+    return [Proposal(r.metric, r.bound_name, r.bound, r.bound, float("nan"), r.applies)
+            for r in reqs if (r.metric, r.applies) not in own]
 
 
 def reject_trial(registry, reason: str, model_id: str | None = None,

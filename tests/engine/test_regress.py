@@ -237,3 +237,114 @@ def test_requirements_must_fit_the_task_and_not_repeat():
              b' {"metric": "r2", "min": 0.2}]}')
     with pytest.raises(EngineError, match="required twice"):
         check_requirements(twice, "regression")
+
+
+def _requirements(*metrics: dict) -> bytes:
+    return json.dumps({"format": "ratchet-requirements/1", "metrics": list(metrics)}).encode()
+
+
+def _accepted_trial(db, model_id: str, champion_bounds: list[dict]) -> int:
+    """A trial of `model_id`@2 against @1, accepted, as engine.trial.trial records it."""
+    from engine.registry.history import write_transaction
+    from engine.trial.store import ACCEPTED, close_trial, insert_trial
+
+    trial_id = insert_trial(db, model_id, f"{model_id}@1", f"{model_id}@2", "0" * 64, 1, 1,
+                            None)
+    with write_transaction(db):
+        close_trial(db, trial_id, ACCEPTED, "test", False, champion_bounds)
+    return trial_id
+
+
+def test_a_rolled_back_trials_steps_no_longer_count_against_a_newer_bundle(ws):
+    from engine.regression.ratchet import (
+        Proposal,
+        apply_steps,
+        effective_requirements,
+        insert_steps,
+        steps,
+    )
+    from engine.trial.rollback import restore_requirements
+
+    install(ws, with_reference(payload_for("test-model"), minimum=0.6))
+    v1 = _requirements({"metric": "roc_auc", "min": 0.6})
+    v3 = _requirements({"metric": "roc_auc", "min": 0.75, "applies": "overall"})
+    reg = Registry(ws)
+    try:
+        db = reg.db
+        apply_steps(db, "test-model", [Proposal("roc_auc", "min", 0.6, 0.62, 0.7)], "by hand")
+        trial = _accepted_trial(db, "test-model", [
+            {"metric": "roc_auc", "applies": "overall", "bound_name": "min", "bound": 0.62}])
+        with db:
+            insert_steps(db, "test-model", [Proposal("roc_auc", "min", 0.62, 0.7, 0.71)],
+                         "accept", trial_id=trial)
+        assert [r.bound for r in effective_requirements(db, "test-model", v1)] == [0.7]
+        with db:
+            undo = restore_requirements(db, "test-model", 2, 1)
+        assert [(p.current, p.proposed) for p in undo] == [(0.7, 0.62)]
+        # the champion is back at its own bound with the step taken before the trial
+        assert [r.bound for r in effective_requirements(db, "test-model", v1)] == [0.62]
+        # a newer bundle's stricter bound is not held down by the rollback's undo step
+        assert [r.bound for r in effective_requirements(db, "test-model", v3)] == [0.75]
+        assert [(s["new"], s["override"]) for s in steps(db, "test-model")] == [
+            (0.62, 0), (0.7, 0), (0.62, 1)]  # everything stays on the record
+        # an operator's override still loosens whatever the bundle says
+        apply_steps(db, "test-model", [Proposal("roc_auc", "min", 0.75, 0.55, 0.7)],
+                    "incident 7", override=True)
+        assert [r.bound for r in effective_requirements(db, "test-model", v3)] == [0.55]
+    finally:
+        reg.close()
+
+
+def test_requirements_only_steps_name_stay_in_force_when_a_bundle_omits_them(ws):
+    from engine.regression.ratchet import Proposal, apply_steps, effective_requirements
+    from engine.regression.requirements import Requirement
+
+    install(ws, with_reference(payload_for("test-model"), minimum=0.6))
+    only_partition = _requirements({"metric": "roc_auc", "min": 0.8, "applies": "partition"})
+    reg = Registry(ws)
+    try:
+        db = reg.db
+        apply_steps(db, "test-model", [
+            Proposal("roc_auc", "min", 0.6, 0.65, 0.7),
+            Proposal("log_loss", "max", 5.0, 0.9, 0.5),
+            Proposal("rmse", "max", 3.0, 2.0, 1.0)], "ratchet")  # a metric of another task
+        assert effective_requirements(db, "test-model", only_partition) == [
+            Requirement("roc_auc", 0.8, "partition"), Requirement("roc_auc", 0.65, "overall"),
+            Requirement("log_loss", 0.9, "overall")]
+        apply_steps(db, "test-model", [Proposal("log_loss", "max", 0.9, 1.5, 0.5)],
+                    "source changed", override=True)
+        assert [(r.metric, r.bound) for r in effective_requirements(
+            db, "test-model", _requirements())] == [
+            ("roc_auc", 0.65), ("log_loss", 1.5), ("rmse", 2.0)]  # no bundle bounds: all
+    finally:
+        reg.close()
+
+
+def test_a_step_only_requirement_is_enforced_by_regress(ws, capsys):
+    install(ws, with_reference(payload_for("test-model"), minimum=0.6))
+    assert main(["--workspace", str(ws.root), "requirements", "set", "log_loss", "0.9",
+                 "--why", "tighten"]) == 0
+    payload = with_reference(payload_for("test-model", seed=1), minimum=0.6)
+    doc = json.loads(payload["requirements.json"])
+    doc["metrics"] = [m for m in doc["metrics"] if m["metric"] != "log_loss"]
+    install(ws, {**payload, "requirements.json": json.dumps(doc).encode()}, version=2)
+    capsys.readouterr()
+    code, result = regress(ws, capsys)
+    assert result["model"] == "test-model@2"
+    assert [(r["metric"], r.get("max")) for r in result["requirements"]] == [
+        ("roc_auc", None), ("log_loss", 0.9)]
+    log_loss = result["requirements"][1]
+    assert log_loss["passed"] == (log_loss["value"] <= 0.9)
+    assert code == (0 if all(r["passed"] for r in result["requirements"]) else 1)
+
+
+def test_ratchet_raises_no_per_partition_bound_from_the_reference_sample(ws, capsys):
+    payload = with_reference(payload_for("test-model"), minimum=0.6)
+    doc = json.loads(payload["requirements.json"])
+    doc["metrics"].append({"metric": "roc_auc", "min": 0.5, "applies": "partition"})
+    install(ws, {**payload, "requirements.json": json.dumps(doc).encode()})
+    code = main(["--workspace", str(ws.root), "--json", "requirements", "ratchet", "--why",
+                 "a month in production", "--dry-run"])
+    proposals = json.loads(capsys.readouterr().out)["proposals"]
+    assert code == 0 and [p["metric"] for p in proposals if "min" in p] == ["roc_auc"]
+    assert next(p for p in proposals if p["metric"] == "roc_auc")["was"] == 0.6  # overall's

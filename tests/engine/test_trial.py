@@ -132,6 +132,93 @@ def test_accepted_trial_ratchets_up_and_rollback_restores(cli, ws, bundles, data
     code, _, _ = cli("predict", str(data["batch"]), "-o", str(tmp_path / "after.csv"))
     assert code == 0 and len(trial_status_of(ws).observations) == 2  # no trial: no shadow
 
+    # the rollback's undo steps never hold a later bundle below its own stricter bounds
+    v4 = with_requirements(bundles["better"], 4, tmp_path / "v4.ratchet",
+                           [("overall", 0.925), ("partition", 0.86)])
+    code, doc, _ = cli("models", "import", str(v4))
+    assert code == 0 and (doc["version"], state(ws)["versions"][-1]) == (4, (4, True)), doc
+    code, shown, _ = cli("requirements", "show")
+    assert code == 0 and shown["model"] == f"{MODEL_ID}@4"
+    assert [(r["applies"], r["min"]) for r in shown["requirements"]] == [
+        ("overall", 0.925), ("partition", 0.86)]
+    assert len(shown["history"]) == 4  # the trial's steps and their undoing stay on record
+
+
+def with_requirements(bundle: Path, version: int, out: Path,
+                      roc_auc: list[tuple[str, float]]) -> Path:
+    """The same signed model as `bundle` as `version`, its requirements.json naming only the
+    roc_auc minimums `roc_auc` ((applies, min) pairs)."""
+    import datetime as dt
+    import json
+
+    from engine.bundle.build import PAYLOAD_MEMBERS, build_bundle
+    from engine.bundle.signing import load_private_key
+    from engine.bundle.ziparchive import read_members
+    from engine.shipped import shipped_dir
+
+    members = read_members(bundle.read_bytes())
+    payload = {name: members[name] for name in PAYLOAD_MEMBERS}
+    doc = json.loads(payload["requirements.json"])
+    doc["metrics"] = [{"metric": "roc_auc", "min": bound, "applies": applies}
+                      for applies, bound in roc_auc]
+    payload["requirements.json"] = json.dumps(doc).encode()
+    key = load_private_key(shipped_dir("coefficients") / "demo-publisher.key")
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=1)
+    out.write_bytes(build_bundle(payload, version, [key], created=created,
+                                 expires=created + dt.timedelta(days=400)))
+    return out
+
+
+def _accept_partition_only_challenger(ws, data, bundle: Path) -> tuple:
+    """Gate and start a trial of `bundle`, accept it (forced: no shadow batch is needed to
+    test the steps) and return the outcome and the effective requirements after."""
+    reg = Registry(ws)
+    try:
+        gate, _ = start_trial(reg, bundle, data["corpus"], "time_hour", batches=1)
+        assert gate.accepted, gate.reasons
+        held = {(r["metric"], r["applies"]): r["bound"] for r in gate.requirements}
+        outcome = accept_trial(reg, force=True, why="test: steps of a partition-only bundle")
+    finally:
+        reg.close()
+    assert outcome.accepted
+    return held, outcome, requirement_bounds(ws)
+
+
+def test_accepting_a_bundle_without_the_champions_requirement_keeps_it(
+        cli, ws, bundles, data, tmp_path):
+    bundle = with_requirements(bundles["better"], 5, tmp_path / "v5.ratchet",
+                               [("partition", 0.85)])
+    held, outcome, after = _accept_partition_only_challenger(ws, data, bundle)
+    assert held[("roc_auc", "overall")] == 0.92  # the gate held it to the champion's
+    rose = {(p.applies, p.current): p.proposed for p in outcome.steps}
+    assert rose[("overall", 0.92)] > 0.92 and rose[("partition", 0.85)] > 0.85
+    assert after == {("roc_auc", "partition"): rose[("partition", 0.85)],
+                     ("roc_auc", "overall"): rose[("overall", 0.92)]}
+    code, shown, _ = cli("requirements", "show")
+    assert code == 0 and shown["model"] == f"{MODEL_ID}@5"
+    assert {(r["applies"], r["min"]) for r in shown["requirements"]} == {
+        ("partition", rose[("partition", 0.85)]), ("overall", rose[("overall", 0.92)])}
+    code, regress, _ = cli("regress")  # the step-only requirement is checked like any other
+    assert [(r["metric"], r["min"]) for r in regress["requirements"]] == [
+        ("roc_auc", rose[("overall", 0.92)])]
+
+
+def test_a_champions_requirement_no_step_raises_is_carried_over(ws, bundles, data, tmp_path,
+                                                               monkeypatch):
+    from engine.regression import ratchet
+
+    monkeypatch.setattr(ratchet, "MARGIN", 0.2)  # no proposal rises above today's bounds
+    bundle = with_requirements(bundles["better"], 5, tmp_path / "v5.ratchet",
+                               [("partition", 0.85)])
+    _, outcome, after = _accept_partition_only_challenger(ws, data, bundle)
+    assert outcome.steps == []
+    assert after == {("roc_auc", "partition"): 0.85, ("roc_auc", "overall"): 0.92}
+    carried = state(ws)["steps"]
+    assert [(s["applies"], s["old"], s["new"], s["override"], s["trial_id"])
+            for s in carried] == [("overall", 0.92, 0.92, 0, outcome.status.id)]
+    assert carried[0]["why"].startswith(f"carried over at acceptance of trial "
+                                        f"{outcome.status.id}")
+
 
 def trial_status_of(ws):
     reg = Registry(ws)
