@@ -19,13 +19,14 @@ QT_DEBS := libegl1 libgl1 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 \
 
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: run test lint bench clean setup qt-deps
+.PHONY: run test lint bench clean setup qt-deps installer build-tools
 
 run: setup
 	$(BIN)/ratchet
 
 # The real-tray test first, so that the whole suite's summary is the last line printed.
-test: setup lint
+# tests/installer builds the package (or reuses it), so the build tools must be there too.
+test: setup build-tools lint
 	@BIN=$(BIN) bash tests/gui/run_under_xvfb.sh
 	@$(BIN)/pytest tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; fi; \
@@ -34,6 +35,11 @@ test: setup lint
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+
+# The app frozen with PyInstaller (dist/ratchet/) and its Debian package
+# (dist/ratchet_VERSION_amd64.deb); each step is skipped while its inputs are unchanged.
+installer: setup build-tools
+	$(BIN)/python installer/build.py
 
 # Runs every bench/*.py except helpers named _*.py; each prints its own ratios.
 bench: setup
@@ -69,6 +75,17 @@ $(BIN)/python:
 	         "On Debian/Ubuntu: sudo apt-get install python3-venv" >&2; exit 1; \
 	  fi; }
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+
+# The packaging needs binutils (readelf, strip) and dpkg-deb; as root on Debian/Ubuntu,
+# installs what is missing, else says what to install. Does nothing where there is no dpkg.
+build-tools:
+	@command -v dpkg-deb >/dev/null || exit 0; \
+	command -v readelf >/dev/null && command -v strip >/dev/null && exit 0; \
+	if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+	  $(APT_INSTALL) binutils || { apt-get update -q && $(APT_INSTALL) binutils; }; \
+	else \
+	  echo "warning: building the installer needs binutils: sudo apt-get install binutils" >&2; \
+	fi
 
 # One dpkg-query call, so repeat runs stay fast. Installs only what is missing, and only as
 # root; otherwise prints the command to run. Does nothing where there is no dpkg.

@@ -79,10 +79,11 @@ def build_app(workspace: Path, status: str | None = None, use_tray: bool | None 
 
 
 def run_app(argv: list[str], smoke_seconds: float | None = None, status: str | None = None,
-            workspace: Path | str | None = None) -> int:
+            workspace: Path | str | None = None, bundle: Path | None = None) -> int:
     """Show the main window and run the event loop; return the process exit code.
 
-    With ``smoke_seconds`` the app quits by itself after that long, exit code 0.
+    With ``smoke_seconds`` the app quits by itself after that long, exit code 0. With
+    ``bundle`` (a double-clicked .ratchet file) the Models page verifies it and asks first.
     """
     qt = QApplication.instance() or RatchetApplication(argv)
     try:
@@ -100,6 +101,8 @@ def run_app(argv: list[str], smoke_seconds: float | None = None, status: str | N
     if app.tray is not None:
         app.tray.show()
     app.window.watch.start()  # the watch folder of the settings, if one is set
+    if bundle is not None:
+        app.window.import_bundle_file(bundle)
     if smoke_seconds is not None:
         log.info("smoke run: quitting after %s s", smoke_seconds)
         QTimer.singleShot(int(smoke_seconds * 1000), qt.quit)

@@ -1,8 +1,10 @@
 """Entry point of the ``ratchet`` console script.
 
-``ratchet`` with no command, or ``ratchet gui [--smoke SECONDS]``, opens the desktop app.
-Every other command is handed, untouched, to :func:`engine.cli.main`. Qt is imported only on
-the GUI path, so headless commands (cron jobs, CI, servers without a display) never load it.
+``ratchet`` with no command, or ``ratchet gui [--smoke SECONDS] [--import FILE.ratchet]``, opens
+the desktop app; ``ratchet FILE.ratchet`` (how the desktop opens a double-clicked bundle) opens
+it on that bundle's import: verified first, then the operator is asked. Every other command is
+handed, untouched, to :func:`engine.cli.main`. Qt is imported only on the GUI path, so headless
+commands (cron jobs, CI, servers without a display) never load it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 # Global options that may precede the command: name -> whether it takes a value.
 GLOBAL_OPTIONS = {"--workspace": True, "--json": False}
+BUNDLE_SUFFIX = ".ratchet"
 
 
 def split_global_options(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -42,7 +45,26 @@ def _gui_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="quit after SECONDS with exit code 0 (checks that the app starts)",
     )
+    parser.add_argument(
+        "--import",
+        dest="bundle",
+        metavar="FILE.ratchet",
+        help="open the Models page on this bundle: it is verified, then you are asked",
+    )
     return parser
+
+
+def gui_arguments(rest: list[str]) -> list[str] | None:
+    """The `gui` command's arguments when ``rest`` (the arguments after the global options)
+    opens the app, else None. A lone bundle path, as a file manager passes a double-clicked
+    ``.ratchet`` file, means ``gui --import PATH``."""
+    if not rest:
+        return []
+    if rest[0] == "gui":
+        return rest[1:]
+    if len(rest) == 1 and rest[0].lower().endswith(BUNDLE_SUFFIX):
+        return ["--import", rest[0]]
+    return None
 
 
 def _no_display() -> bool:
@@ -60,17 +82,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratchet: {exc}.", file=sys.stderr)
         return 2
 
-    if rest and rest[0] != "gui":
+    gui_argv = gui_arguments(rest)
+    if gui_argv is None:
         from engine.cli import main as cli_main
 
         return cli_main(argv)
 
     try:
-        args = _gui_parser().parse_args(rest[1:])
+        args = _gui_parser().parse_args(gui_argv)
     except SystemExit as exc:  # argparse reports usage errors by exiting
         return int(exc.code or 0)
     if args.smoke is not None and args.smoke < 0:
         print("ratchet gui: --smoke needs a number of seconds >= 0.", file=sys.stderr)
+        return 2
+    bundle = Path(args.bundle).resolve() if args.bundle else None
+    if bundle is not None and not bundle.is_file():
+        print(f"ratchet: cannot open the bundle {args.bundle}: there is no such file. Check "
+              "the path (a model bundle is a FILE.ratchet from its publisher).", file=sys.stderr)
         return 2
 
     if _no_display():
@@ -85,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     from gui.app import run_app  # imports Qt
 
     return run_app([sys.argv[0] if sys.argv else "ratchet"], smoke_seconds=args.smoke,
-                   status=status, workspace=root)
+                   status=status, workspace=root, bundle=bundle)
 
 
 def _prepare_workspace(global_options: list[str]) -> tuple[Path, str]:

@@ -168,6 +168,12 @@ class MainWindow(QMainWindow):
         self.show_page("models")
         self.models._choose_bundle()
 
+    def import_bundle_file(self, path) -> None:
+        """A bundle opened from outside (`ratchet FILE.ratchet`, a double-click): the Models
+        page verifies it, then asks before installing."""
+        self.show_page("models")
+        self.models.import_bundle_file(path)
+
     def _show_active_model(self, snap) -> None:
         self.predict.picker.set_snapshot(snap)
         for page in (self.regression, self.requirements):

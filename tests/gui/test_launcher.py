@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from gui.launcher import main, split_global_options
+from gui.launcher import gui_arguments, main, split_global_options
 
 # Runs in a fresh interpreter with a stand-in engine.cli, so the check neither depends on the
 # real CLI nor sees Qt modules that pytest-qt already loaded into this process.
@@ -57,3 +57,73 @@ def test_split_global_options(argv, expected):
 def test_gui_usage_errors_exit_2(argv, capsys):
     assert main(argv) == 2
     assert capsys.readouterr().err
+
+
+# -- opening a bundle: `ratchet FILE.ratchet` (a double-click) and `ratchet gui --import` ------
+
+
+@pytest.mark.parametrize(
+    ("rest", "expected"),
+    [
+        ([], []),
+        (["gui", "--smoke", "1"], ["--smoke", "1"]),
+        (["demo.ratchet"], ["--import", "demo.ratchet"]),
+        (["/media/usb/Demo-2.RATCHET"], ["--import", "/media/usb/Demo-2.RATCHET"]),
+        (["models", "import", "demo.ratchet"], None),
+        (["bundle", "verify", "demo.ratchet"], None),
+        (["predict", "in.csv", "-o", "out.csv"], None),
+    ],
+)
+def test_gui_arguments_turn_a_lone_bundle_into_its_import(rest, expected):
+    assert gui_arguments(rest) == expected
+
+
+@pytest.mark.parametrize("form", [["{path}"], ["gui", "--import", "{path}"]])
+def test_a_missing_bundle_is_refused_before_the_app_opens(form, tmp_path, capsys):
+    missing = tmp_path / "nowhere" / "demo-flight-delay-9.ratchet"
+    argv = ["--workspace", str(tmp_path / "ws"), *(a.format(path=missing) for a in form)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"cannot open the bundle {missing}: there is no such file" in err
+    assert not (tmp_path / "ws").exists()  # nothing was created
+
+
+@pytest.mark.parametrize("form", [["{path}"], ["gui", "--import", "{path}"]])
+def test_a_bundle_path_opens_the_app_on_it(form, tmp_path, monkeypatch):
+    import gui.app
+
+    bundle = tmp_path / "test-model-1.ratchet"
+    bundle.write_bytes(b"not verified yet: the app verifies it")
+    calls = []
+    monkeypatch.setattr(gui.app, "run_app", lambda argv, **kw: calls.append(kw) or 0)
+    monkeypatch.chdir(tmp_path)
+    argv = ["--workspace", str(tmp_path / "ws"), *(a.format(path=bundle.name) for a in form)]
+    assert main(argv) == 0
+    (kwargs,) = calls
+    assert kwargs["bundle"] == bundle  # made absolute against the folder it was opened from
+    assert kwargs["workspace"] == tmp_path / "ws"
+    assert kwargs["status"] == "Active model: demo-flight-delay@1"
+
+
+def test_the_window_verifies_an_opened_bundle_and_installs_it_when_confirmed(
+        ctx, tmp_path, qtbot, monkeypatch, answers):
+    from engine.registry.registry import Registry
+    from engine.registry.workspace import Workspace
+    from gui.main_window import MainWindow
+    from tests.gui.kit import TIMEOUT_MS, build_test_bundles
+
+    trust, bundles, _ = build_test_bundles(tmp_path, versions=(1,))
+    monkeypatch.setenv("RATCHET_TRUST_STORE", str(trust))
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.models.changed, timeout=TIMEOUT_MS):
+        window.import_bundle_file(bundles[1])
+    assert window.current_page() == "models"
+    assert answers.asked[-1].startswith("Verified: test-model version 1, signed by Test "
+                                        "publisher (")
+    registry = Registry(Workspace.open(ctx.workspace))
+    try:
+        assert registry.resolve("test-model") == ("test-model", 1)
+    finally:
+        registry.close()

@@ -1,0 +1,270 @@
+"""The installer for real: build (or reuse) the .deb, unpack it into a scratch root, check what
+it installs, and run the frozen app from there: its smoke start and `ratchet predict`, whose
+output must equal the engine's byte for byte.
+
+The build itself takes 1-2 minutes when anything changed (installer/build.py reuses dist/ratchet/
+and the .deb otherwise); everything after it takes seconds.
+"""
+
+from __future__ import annotations
+
+import configparser
+import csv
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "resources" / "samples" / "flights-2013-07-sample.csv"
+BUILD_TIMEOUT_S = 1800  # bounds a hung build only
+RUN_TIMEOUT_S = 180
+TOOLS = ("dpkg-deb", "dpkg", "readelf", "strip")
+LDCONFIG = shutil.which("ldconfig") or "/sbin/ldconfig"  # /sbin is not on a user's PATH
+# Nothing of these may be in the app: publisher side, the optional Dask path, test tools, other
+# toolkits, unused Qt modules and plugins, the build machine's system libraries.
+FORBIDDEN = ("sklearn", "scikit_learn", "dask", "distributed", "matplotlib", "IPython",
+             "tkinter", "pytest", "hypothesis", "QtWebEngine", "Qt6WebEngine", "Qt6Quick",
+             "Qt6Qml", "Qt6Network", "Qt6Pdf", "Qt6Multimedia", "Qt63D", "Qt6Charts",
+             "Qt6Designer", "translations", "libgtk", "libX11.so", "libxcb.so",
+             "libfontconfig", "libglib", "libssl", "demo-publisher.key", "build_demo.py")
+FORBIDDEN_MODULES = {"sklearn", "dask", "distributed", "pytest", "_pytest", "hypothesis",
+                     "IPython", "matplotlib", "tkinter", "yaml", "tests"}
+
+
+@pytest.fixture(scope="module")
+def package() -> Path:
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if not Path(LDCONFIG).is_file():
+        missing.append("ldconfig")
+    if importlib.util.find_spec("PyInstaller") is None:
+        missing.append("PyInstaller (the Python package; `make setup` installs it from "
+                       "requirements/lock.txt)")
+    if missing:
+        pytest.fail("the installer test cannot build the package here; missing: "
+                    + ", ".join(missing) + ". On Debian/Ubuntu: apt-get install dpkg binutils.",
+                    pytrace=False)
+    result = subprocess.run([sys.executable, "installer/build.py"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    assert result.returncode == 0, (f"installer/build.py failed:\n{result.stdout[-4000:]}\n"
+                                    f"{result.stderr[-4000:]}")
+    from installer.deb import deb_path
+
+    return deb_path()
+
+
+@pytest.fixture(scope="module")
+def scratch(package, tmp_path_factory) -> Path:
+    """The package's files unpacked into a scratch root; its control files in DEBIAN/."""
+    root = tmp_path_factory.mktemp("scratch-root")
+    subprocess.run(["dpkg-deb", "-x", str(package), str(root)], check=True)
+    subprocess.run(["dpkg-deb", "-e", str(package), str(root / "DEBIAN")], check=True)
+    return root
+
+
+def _listing(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns)
+            for p in folder.rglob("*")}
+
+
+def _control(scratch: Path) -> dict[str, str]:
+    fields, key = {}, None
+    for line in (scratch / "DEBIAN" / "control").read_text().splitlines():
+        if line.startswith(" ") and key:
+            fields[key] += "\n" + line.strip()
+        else:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
+def test_the_package_installs_the_app_launcher_menu_entry_file_type_and_trust_store(scratch):
+    launcher = scratch / "usr" / "bin" / "ratchet"
+    assert launcher.is_symlink() and os.readlink(launcher) == "/opt/ratchet/ratchet"
+    app = scratch / "opt" / "ratchet" / "ratchet"
+    assert app.is_file() and os.access(app, os.X_OK)
+
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str
+    entry.read(scratch / "usr" / "share" / "applications" / "ratchet.desktop")
+    desktop = entry["Desktop Entry"]
+    assert (desktop["Type"], desktop["Exec"], desktop["Icon"]) == \
+        ("Application", "ratchet %f", "ratchet")
+    assert "application/x-ratchet-bundle" in desktop["MimeType"].split(";")
+
+    ns = {"m": "http://www.freedesktop.org/standards/shared-mime-info"}
+    mime = ET.parse(scratch / "usr" / "share" / "mime" / "packages" / "ratchet.xml")
+    (kind,) = mime.getroot().findall("m:mime-type", ns)
+    assert kind.get("type") == "application/x-ratchet-bundle"
+    assert [g.get("pattern") for g in kind.findall("m:glob", ns)] == ["*.ratchet"]
+
+    icon = scratch / "usr" / "share" / "icons" / "hicolor" / "scalable" / "apps" / "ratchet.svg"
+    assert icon.read_bytes() == (ROOT / "resources" / "icons" / "ratchet.svg").read_bytes()
+    trust = scratch / "etc" / "ratchet" / "trust.json"
+    assert trust.read_bytes() == (ROOT / "coefficients" / "trust.json").read_bytes()
+    assert (scratch / "DEBIAN" / "conffiles").read_text() == "/etc/ratchet/trust.json\n"
+    for script in ("postinst", "postrm"):
+        path = scratch / "DEBIAN" / script
+        assert os.access(path, os.X_OK)
+        subprocess.run(["sh", "-n", str(path)], check=True)  # parses as a shell script
+
+
+def test_the_control_file_names_the_version_architecture_and_installed_size(scratch):
+    fields = _control(scratch)
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert (fields["Package"], fields["Version"], fields["Architecture"]) == \
+        ("ratchet", version, "amd64")
+    entries = [p for p in scratch.rglob("*") if p.relative_to(scratch).parts[0] != "DEBIAN"]
+    size = sum(p.lstat().st_size for p in entries if p.is_file() and not p.is_symlink())
+    assert size <= int(fields["Installed-Size"]) * 1024 <= size + 1024 * len(entries)
+
+
+def test_the_app_carries_only_what_it_uses(scratch):
+    app = scratch / "opt" / "ratchet"
+    paths = [str(p.relative_to(app)) for p in app.rglob("*")]
+    for word in FORBIDDEN:
+        found = [p for p in paths if word.lower() in p.lower()]
+        assert not found, f"{word!r} should not be in the app: {found[:5]}"
+    dangling = [p for p in paths if (app / p).is_symlink() and not (app / p).exists()]
+    assert not dangling, f"links to files that were left out: {dangling[:5]}"
+    shipped = app / "_internal" / "coefficients"
+    assert sorted(p.name for p in shipped.iterdir()) == \
+        ["demo-flight-delay-1.ratchet", "demo-publisher.pub", "trust.json"]
+
+    from PyInstaller.archive.readers import CArchiveReader
+
+    archive = CArchiveReader(str(app / "ratchet"))
+    (pyz,) = [name for name, entry in archive.toc.items() if entry[-1] == "z"]
+    modules = {name.split(".")[0] for name in archive.open_embedded_archive(pyz).toc}
+    assert {"engine", "gui", "numba", "scipy", "pyarrow", "PySide6"} <= modules
+    assert not modules & FORBIDDEN_MODULES
+
+
+def _packages_of(sonames: set[str]) -> dict[str, str | None]:
+    """The Debian package that provides each soname on this machine, found as the loader would
+    (ldconfig's cache), or None."""
+    cache = subprocess.run([LDCONFIG, "-p"], capture_output=True, text=True,
+                           check=True).stdout
+    candidates: dict[str, list[str]] = {}
+    for line in cache.splitlines():
+        name, _, path = line.strip().partition(" => ")
+        soname = name.split(" (")[0]
+        if soname in sonames and "x86-64" in name and soname not in candidates:
+            real = os.path.realpath(path)  # dpkg knows a file by the path its package used:
+            candidates[soname] = [real, real.replace("/usr/lib/", "/lib/", 1), path]
+    queried = sorted({p for paths in candidates.values() for p in paths})
+    owners = subprocess.run(["dpkg", "-S", *queried], capture_output=True,
+                            text=True).stdout  # exit 1 when some path belongs to no package
+    owner_of = {}
+    for line in owners.splitlines():
+        package, _, path = line.partition(": ")
+        owner_of[path] = package.split(":")[0]
+    return {soname: next((owner_of[p] for p in candidates.get(soname, []) if p in owner_of),
+                         None) for soname in sonames}
+
+
+def test_depends_declares_every_system_library_the_app_loads(scratch):
+    from installer.elf import unresolved_libraries
+
+    depends = _control(scratch)["Depends"]
+    declared = {alt.split("(")[0].strip().removesuffix("t64")
+                for item in depends.split(",") for alt in item.split("|")}
+    needed = unresolved_libraries(scratch / "opt" / "ratchet")
+    undeclared = {}
+    for soname, package in _packages_of(set(needed)).items():
+        if package is None or package.removesuffix("t64") not in declared:
+            undeclared[soname] = (package or "not installed on this machine",
+                                  [p.name for p in needed[soname][:3]])
+    assert not undeclared, f"libraries the app loads whose packages Depends lacks: {undeclared}"
+
+
+@pytest.fixture(scope="module")
+def frozen(scratch, tmp_path_factory):
+    """Runs the installed app as an operator would (through a link, like /usr/bin/ratchet),
+    with its own home, workspace, settings and caches, and the package's trust store."""
+    home = tmp_path_factory.mktemp("operator")
+    link = home / "bin" / "ratchet"
+    link.parent.mkdir()
+    link.symlink_to(scratch / "opt" / "ratchet" / "ratchet")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+           "LANG": "C.UTF-8", "QT_QPA_PLATFORM": "offscreen",
+           "RATCHET_HOME": str(home / "workspace"), "RATCHET_CONFIG_DIR": str(home / "config"),
+           "XDG_CACHE_HOME": str(home / "cache"),
+           "RATCHET_TRUST_STORE": str(scratch / "etc" / "ratchet" / "trust.json")}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(link), *args], cwd=home, env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+
+    run.home = home
+    return run
+
+
+def test_the_frozen_app_starts_installs_the_demo_model_and_quits_cleanly(frozen, scratch):
+    before = _listing(scratch / "opt")
+    result = frozen("gui", "--smoke", "1")
+    assert result.returncode == 0, result.stderr
+    workspace = frozen.home / "workspace"
+    assert (workspace / "models" / "demo-flight-delay" / "demo-flight-delay-1.ratchet").is_file()
+    log = (workspace / "logs" / "ratchet-gui.log").read_text()
+    assert log.rstrip().endswith("Ratchet app closed (exit code 0)")
+    assert _listing(scratch / "opt") == before  # the installed app is never written to
+
+
+def test_the_frozen_predict_equals_the_engine_byte_for_byte(frozen, scratch, tmp_path, capsys,
+                                                             monkeypatch):
+    from engine.cli import main
+    from engine.registry.first_start import first_start
+    from engine.registry.workspace import Workspace
+
+    frozen("gui", "--smoke", "0")  # the app's first start installs the demo model
+    before = _listing(scratch / "opt")
+    out = tmp_path / "frozen.csv"
+    result = frozen("--json", "predict", str(SAMPLE), "-o", str(out))
+    assert result.returncode in (0, 1), result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["model"], summary["rows"]) == ("demo-flight-delay@1", 2000)
+    assert result.returncode == (1 if summary["rejected"] else 0)
+
+    monkeypatch.setenv("RATCHET_TRUST_STORE", str(scratch / "etc" / "ratchet" / "trust.json"))
+    reference = Workspace.open(tmp_path / "engine-workspace")
+    first_start(reference)
+    expected = tmp_path / "engine.csv"
+    assert main(["--workspace", str(reference.root), "predict", str(SAMPLE), "-o",
+                 str(expected)]) == result.returncode
+    capsys.readouterr()
+    assert out.read_bytes() == expected.read_bytes()
+    with out.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    with SAMPLE.open(newline="", encoding="utf-8") as fh:
+        header = next(csv.reader(fh))
+    assert rows[0] == [*header, "prediction", "proba_0", "proba_1", "status", "error"]
+    assert len(rows) == 2001
+    provenance = json.loads(Path(f"{out}.provenance.json").read_text())
+    assert provenance["bundle_sha256"] == json.loads(
+        Path(f"{expected}.provenance.json").read_text())["bundle_sha256"]
+
+    cached = list((frozen.home / "cache").rglob("tree_kernel.*.nbi"))
+    assert cached, "numba's kernel cache should be in the user's cache folder"
+    assert _listing(scratch / "opt") == before
+
+
+def test_the_frozen_command_line_reports_errors_without_tracebacks(frozen, tmp_path):
+    version = frozen("--version")
+    expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert (version.returncode, version.stdout.split()) == (0, ["ratchet", expected])
+    missing = frozen("predict", str(tmp_path / "absent.csv"), "-o", str(tmp_path / "o.csv"))
+    assert missing.returncode == 2
+    assert "absent.csv" in missing.stderr and "Traceback" not in missing.stderr
+    dask = frozen("backtest", str(SAMPLE), "--time-column", "time_hour", "--dask",
+                  "tcp://127.0.0.1:8786")
+    assert dask.returncode == 2
+    assert "does not include Dask's `distributed` package" in dask.stderr
+    assert "Traceback" not in dask.stderr
