@@ -38,7 +38,7 @@ class TrialStatus:
     started_by: str
     batches_target: int | None
     days_target: float | None
-    batches_done: int  # shadow observations that succeeded (batches and now-tested files)
+    batches_done: int  # different inputs (by content) the challenger ran on successfully
     days_elapsed: float
     due: bool  # every declared target reached
     progress: str
@@ -108,6 +108,21 @@ def _progress(batches_target, days_target, done: int, days: float) -> str:
     return "; ".join(parts)
 
 
+def _distinct_inputs(db, observations: list[Observation]) -> int:
+    """How many different inputs the challenger ran on successfully: the same file predicted
+    five times, or predicted and now-tested, is one batch of evidence, not five. Inputs are
+    told apart by content (the sha256 recorded with the operator's batch or now-test)."""
+    seen = set()
+    for o in observations:
+        if o.error is not None:
+            continue
+        table = "batches" if o.kind == "batch" else "nowtests"
+        row = (db.execute(f"SELECT input_sha256 FROM {table} WHERE id = ?",
+                          (o.source_id,)).fetchone() if o.source_id is not None else None)
+        seen.add(row["input_sha256"] if row is not None else ("observation", o.id))
+    return len(seen)
+
+
 def build_status(registry, row, now: dt.datetime | None = None) -> TrialStatus:
     """The TrialStatus of a trials row."""
     db = registry.db
@@ -115,7 +130,7 @@ def build_status(registry, row, now: dt.datetime | None = None) -> TrialStatus:
     observations = [Observation(r["id"], r["kind"], r["at"], r["input"], r["source_id"],
                                 r["rows"], r["output"], r["comparison"], r["error"])
                     for r in shadow_rows(db, row["id"])]
-    done = sum(o.error is None for o in observations)
+    done = _distinct_inputs(db, observations)
     end = _time(row["closed_at"]) if row["closed_at"] else now
     days = max(0.0, (end - _time(row["started_at"])).total_seconds() / DAY)
     due = ((row["batches"] is None or done >= row["batches"])

@@ -311,6 +311,34 @@ def test_forced_acceptance_is_recorded(ws, bundles, data, tmp_path):
     assert requirement_bounds(ws)[("roc_auc", "overall")] > 0.92
 
 
+def test_the_same_input_twice_is_one_batch_of_evidence(ws, bundles, data, tmp_path):
+    """A trial's length counts different inputs (by content): predicting one file twice, even
+    under another name, does not bring the trial closer to due."""
+    import shutil
+
+    from engine.batch.score import score_csv
+    from engine.registry.history import record_batch
+    from engine.trial.shadow import shadow_batch
+
+    copy = tmp_path / "same-content-other-name.csv"
+    shutil.copy(data["batch"], copy)
+    reg = Registry(ws)
+    try:
+        start_trial(reg, bundles["better"], data["corpus"], "time_hour", batches=2)
+        model, label = reg.load_model()
+        for i, source in enumerate((data["batch"], data["batch"], copy)):
+            result = score_csv(source, tmp_path / f"out{i}.csv", model, label)
+            shadow_batch(reg, result, record_batch(reg.db, result))
+        status = trial_status(reg)
+        assert len(status.observations) == 3 and status.batches_done == 1 and not status.due
+        result = score_csv(data["latest"], tmp_path / "other.csv", model, label)
+        shadow_batch(reg, result, record_batch(reg.db, result))
+        status = trial_status(reg)
+    finally:
+        reg.close()
+    assert status.batches_done == 2 and status.due
+
+
 def test_an_older_database_gets_the_new_column(tmp_path):
     path = tmp_path / "ratchet.db"
     old = sqlite3.connect(path)
