@@ -68,8 +68,17 @@ def _metric(metric: str, model: Model, sides) -> float:
 def judge(metrics: dict, reqs: list[Requirement]) -> list[str]:
     """Requirements that apply per partition, or else all of them, against the metrics."""
     scoped = [r for r in reqs if r.applies == "partition"] or reqs
-    return [f"{r.metric} {metrics.get(r.metric, math.nan):.4g} misses {r.bound_name} "
-            f"{r.bound:g}" for r in scoped if not r.met_by(metrics.get(r.metric, math.nan))]
+    missed = []
+    for r in scoped:
+        value = metrics.get(r.metric, math.nan)
+        if r.met_by(value):
+            continue
+        # unmeasurable (no rows, or one class only): it cannot be shown to meet the bound
+        missed.append(f"{r.metric} {value:.4g} misses {r.bound_name} {r.bound:g}"
+                      if math.isfinite(value) else
+                      f"{r.metric} cannot be measured here (one class only, or no rows), so "
+                      f"{r.bound_name} {r.bound:g} is not shown to be met")
+    return missed
 
 
 def outcome(metric: str, low: float, high: float) -> str:

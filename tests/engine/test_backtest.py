@@ -271,3 +271,28 @@ def test_overall_weights_partitions_by_rows_so_a_tiny_one_cannot_flip_the_verdic
     assert overall.ci_low <= overall.difference <= overall.ci_high < 0
     assert overall.outcome == "worse" and result.verdict == {"m@2": "worse"}
     assert any("on average over 3 months, weighted by rows" in line for line in result.summary)
+
+
+def test_a_partition_holding_one_class_says_its_metric_cannot_be_measured(tmp_path):
+    """roc_auc is undefined on a month whose flights were all on time: not a pass (nothing
+    shows the minimum is met), and the reason says why instead of printing "nan"."""
+    from engine.regression.requirements import Requirement
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(rng.normal(size=(600, 2)), columns=["x0", "x1"])
+    y = (X["x0"] > 0).astype(int)
+    model = roundtrip(LogisticRegression().fit(X, y), X, y, "late")[0]
+    corpus = X.copy()
+    corpus["late"] = y.astype(str)
+    corpus["when"] = np.where(np.arange(600) < 300, "2013-01-10", "2013-02-10")
+    corpus.loc[300:, "late"] = "0"  # February: one class only
+    path = tmp_path / "corpus.csv"
+    corpus.to_csv(path, index=False)
+    champion = Contender("m@1", model, [Requirement("roc_auc", 0.8)])
+    result = run_backtest(str(path), "when", "month", champion, bootstrap=10)
+    jan, feb = sorted(result.partitions, key=lambda p: p.partition)
+    assert jan.passed and jan.failures == []
+    assert not feb.passed and feb.failures == [
+        "roc_auc cannot be measured here (one class only, or no rows), so min 0.8 is not "
+        "shown to be met"]
+    assert not any("nan" in line for line in result.summary)
