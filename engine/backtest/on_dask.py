@@ -6,7 +6,9 @@ so the network carries a few dozen bytes per row however wide the corpus is. Wor
 models from their coefficient files (sent once to every worker, never pickled models) through
 the same predictor, and the evaluation then runs here with the local path's code: the numbers
 are identical. Workers read the files at the paths given, so they must see the same folders
-(a shared drive). Needs the `dask` extra (`distributed`).
+(a shared drive). The Task (outcome kind, partitioning and time zone) travels with the
+models, so workers partition exactly as this machine does. Needs the `dask` extra
+(`distributed`).
 """
 
 from __future__ import annotations

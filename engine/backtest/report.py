@@ -106,7 +106,9 @@ def render(result: BacktestResult, title: str = "Back-test") -> str:
     reqs = "; ".join(f"{r.model}: {r.metric} {r.bound_name} {r.bound:g} ({r.applies})"
                      for r in result.requirements) or "none"
     facts = [("Corpus", result.corpus), ("Time column", result.time_column),
-             ("Partitioned by", result.by), ("Champion", result.champion),
+             ("Partitioned by", result.by if not result.timezone else
+              f"{result.by}, in {result.timezone} (times with an offset or Z converted to it; "
+              "times without one taken as local)"), ("Champion", result.champion),
              ("Challengers", ", ".join(result.challengers) or "none"),
              ("Rows read", result.rows),
              ("Left out: no outcome (unlabelled)", result.unlabelled),

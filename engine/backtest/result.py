@@ -62,6 +62,7 @@ class BacktestResult:
     requirements: list[RequirementLine] = field(default_factory=list)
     overall: list[PartitionResult] = field(default_factory=list)  # pooled over partitions
     summary: list[str] = field(default_factory=list)  # the verdicts in words
+    timezone: str | None = None  # the IANA zone offset times were converted to; None: as written
 
     @property
     def partition_keys(self) -> list[str]:

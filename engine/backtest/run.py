@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.backtest.corpus import BLOCK_BYTES, Needed, check_file, corpus_files
 from engine.backtest.evaluate import Contender, compared_metrics, evaluate
-from engine.backtest.partitions import check_period, partition_keys
+from engine.backtest.partitions import check_period, check_timezone, partition_keys
 from engine.backtest.result import BacktestResult, RequirementLine
 from engine.backtest.score import Scored, Task, batches_of, concat, score_file
 from engine.backtest.words import summary_lines
@@ -32,7 +32,8 @@ SCORING_SHARE = 0.6  # of the progress bar
 JOBS = min(4, os.cpu_count() or 1)  # threads: scoring batches, then partitions
 
 
-def _task(models: list[Contender], time_column: str, by: str) -> Task:
+def _task(models: list[Contender], time_column: str, by: str,
+          timezone: str | None = None) -> Task:
     champion = models[0].model
     if not champion.target:
         raise InputError(f"{models[0].label} does not name its outcome column (target), so "
@@ -51,7 +52,7 @@ def _task(models: list[Contender], time_column: str, by: str) -> Task:
                 f" ({champion.task}, classes {champion.classes}).", "E_INCOMPATIBLE")
     features = tuple(dict.fromkeys(f for c in models for f in c.model.feature_names))
     return Task(champion.task, champion.classes, Needed(features, champion.target,
-                                                        time_column), by)
+                                                        time_column), by, timezone)
 
 
 def _score_locally(files: list[Path], task: Task, models: list[Contender], n_jobs: int,
@@ -91,15 +92,18 @@ def run_backtest(corpus: str | Path, time_column: str, by: str, champion: Conten
                  challengers: list[Contender] = (), progress: Progress = no_progress,
                  cancel: CancelToken | None = None, n_jobs: int = JOBS, bootstrap: int = 200,
                  seed: int = 0, dask: str | None = None,
-                 connect_timeout: float = 3.0) -> BacktestResult:
+                 connect_timeout: float = 3.0, timezone: str | None = None) -> BacktestResult:
     """Back-test `champion` (and `challengers`) on every CSV / Parquet file of `corpus`.
 
     `dask`: the address of a running Dask scheduler (e.g. "tcp://host:8786") whose workers can
     read the corpus files at the same paths; the numbers are the same as without it.
+    `timezone`: an IANA name; times written with an offset or Z are converted to it before
+    their month / quarter / year is taken (None: every time counts as written).
     """
     check_period(by)
+    check_timezone(timezone)
     models = [champion, *challengers]
-    task = _task(models, time_column, by)
+    task = _task(models, time_column, by, timezone)
     files = corpus_files(corpus)
     for f in files:
         check_file(f, task.needed, champion.label)
@@ -131,5 +135,5 @@ def run_backtest(corpus: str | Path, time_column: str, by: str, champion: Conten
         all(p.passed for p in partitions if p.model == champion.label), str(corpus),
         time_column, by, metric, bootstrap,
         [RequirementLine(c.label, r.metric, r.bound_name, r.bound, r.applies)
-         for c in models for r in c.requirements], overall)
+         for c in models for r in c.requirements], overall, timezone=timezone)
     return replace(result, summary=summary_lines(result))

@@ -35,6 +35,7 @@ class Task:
     classes: tuple | None
     needed: Needed
     by: str
+    timezone: str | None = None  # IANA name: times with an offset / Z are converted to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ def score_batch(table: pa.Table, first: int, path: Path, task: Task,
     if cancel is not None:
         cancel.check()
     needed = task.needed
-    codes, keys = key_codes(table.column(needed.time), task.by)
+    codes, keys = key_codes(table.column(needed.time), task.by, task.timezone)
     y = label_index(table.column(needed.label), task.task, task.classes, needed.label,
                     f"{path}", first)
     converted: dict[tuple[str, str], tuple[np.ndarray, np.ndarray | None]] = {}

@@ -10,9 +10,11 @@ PERIOD_NAMES = {"month": ("month", "months"), "quarter": ("quarter", "quarters")
                 "year": ("year", "years")}
 
 
-def _count(n: int, by: str) -> str:
+def _count(n: int, by: str, timezone: str | None = None) -> str:
+    """"12 months", or "12 months in America/New_York" when times were converted to a zone."""
     one, many = PERIOD_NAMES.get(by, ("partition", "partitions"))
-    return f"{n} {one if n == 1 else many}"
+    zone = f" in {timezone}" if timezone else ""
+    return f"{n} {one if n == 1 else many}{zone}"
 
 
 def _num(x: float | None, signed: bool = False) -> str:
@@ -28,11 +30,11 @@ def champion_line(result: BacktestResult) -> str:
         return f"{result.champion} could not be judged: no partition has labelled rows."
     if not failed:
         return (f"{result.champion} meets its requirements in every one of the "
-                f"{_count(len(mine), result.by)}.")
+                f"{_count(len(mine), result.by, result.timezone)}.")
     shown = "; ".join(f"{p.partition}: {', '.join(p.failures)}" for p in failed[:6])
     more = f"; and {len(failed) - 6} more" if len(failed) > 6 else ""
     return (f"{result.champion} misses its requirements in {len(failed)} of the "
-            f"{_count(len(mine), result.by)} ({shown}{more}).")
+            f"{_count(len(mine), result.by, result.timezone)} ({shown}{more}).")
 
 
 def challenger_line(result: BacktestResult, label: str) -> str:
@@ -51,7 +53,7 @@ def challenger_line(result: BacktestResult, label: str) -> str:
     mine = [p for p in result.partitions if p.model == label]
     meets = sum(p.passed for p in mine)
     return (f"{head} on {result.metric}: {_num(overall.difference, True)} on average over "
-            f"{_count(len(per), result.by)}, weighted by rows (95% interval "
+            f"{_count(len(per), result.by, result.timezone)}, weighted by rows (95% interval "
             f"{_num(overall.ci_low, True)} to {_num(overall.ci_high, True)}); better in "
             f"{tally['better']}, worse in {tally['worse']}, no clear difference in {unclear}. "
             f"It meets its own requirements in {meets} of {len(mine)}.")

@@ -1,5 +1,5 @@
-"""`ratchet backtest CORPUS --time-column COL [--by month|quarter|year] [--model ID[@V]]
-[--challenger ID@V|BUNDLE ...] [--report FILE.html] [--dask ADDRESS]`.
+"""`ratchet backtest CORPUS --time-column COL [--by month|quarter|year] [--timezone ZONE]
+[--model ID[@V]] [--challenger ID@V|BUNDLE ...] [--report FILE.html] [--dask ADDRESS]`.
 
 Exit 0 when the champion meets its requirements in every partition, 1 when it misses one in
 any, 2 for bad input (nothing recorded, no report written). Every finished run is stored in the
@@ -23,6 +23,10 @@ def register(sub) -> None:
                     help="the column with each row's date or time (ISO 8601)")
     bt.add_argument("--by", default="month", metavar="month|quarter|year",
                     help="the partitions (default: month)")
+    bt.add_argument("--timezone", metavar="ZONE", help="an IANA time zone (e.g. "
+                    "America/New_York): times written with an offset or Z are converted to it "
+                    "before their month is taken; times without one count as local (default: "
+                    "every time as written)")
     bt.add_argument("--model", metavar="ID[@VERSION]", help="the champion (default: the active "
                     "model)")
     bt.add_argument("--challenger", action="extend", nargs="+", default=[],
@@ -42,10 +46,11 @@ def _progress_to_stderr(fraction: float, message: str) -> None:
 
 def _check_args(args) -> None:
     from engine.backtest.corpus import corpus_files
-    from engine.backtest.partitions import check_period
+    from engine.backtest.partitions import check_period, check_timezone
     from engine.fileio import check_report_path
 
     check_period(args.by)
+    check_timezone(getattr(args, "timezone", None))
     corpus_files(args.corpus)
     check_report_path(Path(args.report) if args.report else None, "backtest.html")
 
@@ -63,7 +68,8 @@ def cmd_backtest(args, ws_root) -> tuple[int, dict]:
         champion = installed_contender(registry, args.model)
         challengers = [challenger_contender(registry, spec) for spec in args.challenger]
         result = run_backtest(args.corpus, args.time_column, args.by, champion, challengers,
-                              progress=_progress_to_stderr, dask=args.dask)
+                              progress=_progress_to_stderr, dask=args.dask,
+                              timezone=getattr(args, "timezone", None))
         if sys.stderr.isatty():
             print(file=sys.stderr)
         report = (Path(args.report) if args.report

@@ -29,6 +29,9 @@ def _gate_options(parser) -> None:
                         help="the column with each row's date or time (ISO 8601)")
     parser.add_argument("--by", default="month", metavar="month|quarter|year",
                         help="the back-test partitions (default: month)")
+    parser.add_argument("--timezone", metavar="ZONE", help="an IANA time zone (e.g. "
+                        "America/New_York) the back-test's times with an offset or Z are "
+                        "converted to (default: every time as written)")
     parser.add_argument("--latest", metavar="FILE.csv", help="the latest data, to now-test "
                         "the candidate on (no metric alarm allowed)")
     parser.add_argument("--margin", type=float, metavar="X", help="beat the champion by at "
@@ -84,15 +87,17 @@ def _progress_to_stderr(fraction: float, message: str) -> None:
 
 
 def _gate_kwargs(args) -> dict:
+    from engine.backtest.partitions import check_timezone
     from engine.fileio import check_report_path
     from engine.trial.gate import TOLERANCE
 
     report = Path(args.report) if args.report else None
     check_report_path(report, "gate.html")
+    timezone = check_timezone(getattr(args, "timezone", None))
     return {"corpus": args.corpus, "time_column": args.time_column, "by": args.by,
             "latest": args.latest, "margin": args.margin,
             "tolerance": TOLERANCE if args.tolerance is None else args.tolerance,
-            "progress": _progress_to_stderr, "report": report}
+            "progress": _progress_to_stderr, "report": report, "timezone": timezone}
 
 
 def _gate_summary(gate) -> dict:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from engine.backtest.corpus import Needed, check_file, corpus_files
 from engine.backtest.evaluate import Contender
-from engine.backtest.partitions import check_period
+from engine.backtest.partitions import check_period, check_timezone
 from engine.backtest.run import run_backtest
 from engine.batch.csv_input import check_columns, open_csv
 from engine.errors import InputError
@@ -61,9 +61,10 @@ def _check_number(value: float | None, option: str) -> None:
 
 def check_gate_inputs(candidate: Candidate, champion: Contender, corpus, time_column: str,
                       by: str, latest, margin: float | None, tolerance: float,
-                      report: Path | None) -> None:
+                      report: Path | None, timezone: str | None = None) -> None:
     """Everything that would make the gate fail on its input, found before any work."""
     check_period(by)
+    check_timezone(timezone)
     _check_number(margin, "--margin")
     _check_number(tolerance, "--tolerance")
     check_report_path(report, "gate.html")
@@ -95,28 +96,30 @@ def run_gate(registry, candidate: str | Path, corpus: str | Path, time_column: s
              by: str = "month", latest: str | Path | None = None, margin: float | None = None,
              tolerance: float = TOLERANCE, progress: Progress = no_progress,
              cancel: CancelToken | None = None, report: Path | None = None,
-             n_jobs: int = 2, bootstrap: int = BOOTSTRAP) -> GateResult:
+             n_jobs: int = 2, bootstrap: int = BOOTSTRAP,
+             timezone: str | None = None) -> GateResult:
     """Gate `candidate` (a bundle file, verified but not installed, or an installed ID@V)
     against the active version of its model id. Writes the HTML report (`report`, default the
     workspace's reports folder) and stores the run; raises InputError / BundleRejected for bad
-    input with nothing recorded."""
+    input with nothing recorded. `timezone`: the back-test's partitions in this IANA zone
+    (engine.backtest.partitions)."""
     return gate_candidate(registry, load_candidate(registry, candidate), corpus, time_column,
                           by, latest, margin, tolerance, progress, cancel, report, n_jobs,
-                          bootstrap)
+                          bootstrap, timezone)
 
 
 def gate_candidate(registry, candidate: Candidate, corpus, time_column: str, by: str = "month",
                    latest=None, margin: float | None = None, tolerance: float = TOLERANCE,
                    progress: Progress = no_progress, cancel: CancelToken | None = None,
                    report: Path | None = None, n_jobs: int = 2,
-                   bootstrap: int = BOOTSTRAP) -> GateResult:
+                   bootstrap: int = BOOTSTRAP, timezone: str | None = None) -> GateResult:
     """`run_gate` for a candidate already loaded (a trial gates and installs the same bytes)."""
     from engine.trial.gate_report import render
 
     champion = champion_of(registry, candidate)
     report = Path(report) if report is not None else None
     check_gate_inputs(candidate, champion, corpus, time_column, by, latest, margin, tolerance,
-                      report)
+                      report, timezone)
     reqs = candidate_requirements(registry, candidate, champion)
     members = candidate.members
     suite = run_suite(candidate.model, candidate.label, members["requirements.json"],
@@ -127,7 +130,7 @@ def gate_candidate(registry, candidate: Candidate, corpus, time_column: str, by:
     contender = Contender(candidate.label, candidate.model, reqs, members["coefficients.json"])
     bt = run_backtest(corpus, time_column, by, champion, [contender],
                       _scaled(progress, 0.1, 0.9 if latest else 1.0), cancel, n_jobs,
-                      bootstrap)
+                      bootstrap, timezone=timezone)
     nt = None
     if latest is not None:
         nt = run_nowtest(Path(latest), candidate.model, candidate.label, members, reqs,

@@ -71,7 +71,8 @@ def start_trial(registry, bundle: str | Path, corpus, time_column: str, by: str 
                 latest=None, batches: int | None = None, days: float | None = None,
                 margin: float | None = None, tolerance: float = TOLERANCE,
                 progress: Progress = no_progress, cancel: CancelToken | None = None,
-                report: Path | None = None) -> tuple[GateResult, TrialStatus | None]:
+                report: Path | None = None,
+                timezone: str | None = None) -> tuple[GateResult, TrialStatus | None]:
     """Gate the candidate; when the gate accepts, install it without activating it and start
     its trial (None when the gate rejects: nothing is installed). One running trial per model
     id. `batches` / `days`: how long it runs before it can be accepted (default
@@ -84,7 +85,7 @@ def start_trial(registry, bundle: str | Path, corpus, time_column: str, by: str 
     candidate = load_candidate(registry, bundle)
     _refuse_second(registry, candidate.model_id)
     gate = gate_candidate(registry, candidate, corpus, time_column, by, latest, margin,
-                          tolerance, progress, cancel, report)
+                          tolerance, progress, cancel, report, timezone=timezone)
     if not gate.accepted:
         return gate, None
     if candidate.data is not None:

@@ -1,5 +1,6 @@
-"""The Back-test page's choices: the corpus and its time column, the partitioning, the champion
-and the challengers (installed versions, or bundle files verified when the run starts).
+"""The Back-test page's choices: the corpus and its time column, the partitioning (and the
+time zone its months are taken in), the champion and the challengers (installed versions, or
+bundle files verified when the run starts).
 
 Reading the corpus header runs as a job; nothing here blocks the UI thread.
 """
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.backtest.partitions import check_timezone
+from engine.errors import InputError
 from gui import errors
 from gui.context import AppContext
 from gui.pages.model_picker import ModelPicker
@@ -31,6 +34,9 @@ from gui.tasks import backtest as tasks
 from gui.tasks.models import Snapshot
 
 PARTITIONS = (("Month", "month"), ("Quarter", "quarter"), ("Year", "year"))
+AS_WRITTEN = "as written"
+ZONES = ("UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Chicago",
+         "America/Los_Angeles", "Asia/Tokyo")  # offered; any IANA name may be typed
 NOTE_STYLE = "color: #555;"
 
 
@@ -66,6 +72,16 @@ class BacktestSetup(QWidget):
         self.by_combo = QComboBox()
         for text, value in PARTITIONS:
             self.by_combo.addItem(text, value)
+        self.zone_combo = QComboBox()
+        self.zone_combo.setEditable(True)
+        self.zone_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.zone_combo.addItems([AS_WRITTEN, *ZONES])
+        self.zone_combo.setMinimumContentsLength(18)
+        self.zone_combo.setToolTip(
+            "Times written with an offset or Z (e.g. 2013-12-31T23:00:00Z) are converted to "
+            "this zone before their month is taken; times without one count as local.\n"
+            "\"as written\": every time counts in the month it is written in. Any IANA name "
+            "(such as Australia/Sydney) may be typed.")
         self.picker = ModelPicker()
         inner = self.picker.findChild(QLabel)  # the form row names it "Champion" instead
         if inner is not None:
@@ -83,6 +99,7 @@ class BacktestSetup(QWidget):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         form.addRow("Corpus:", corpus_row)
         form.addRow("Time column:", time_row)
+        form.addRow("Time zone:", self.zone_combo)
         form.addRow("Champion:", self.picker)
 
         self.challengers = QListWidget()
@@ -243,16 +260,27 @@ class BacktestSetup(QWidget):
         return (self.info is not None and self.time_combo.currentData() is not None
                 and self.picker.model_id() is not None)
 
+    def timezone(self) -> str | None:
+        """The chosen IANA zone (None: as written); InputError naming a zone that is none."""
+        text = self.zone_combo.currentText().strip()
+        return None if text in ("", AS_WRITTEN) else check_timezone(text)
+
     def setup(self) -> tasks.Setup | None:
+        """The choice, or None (not ready, or an unknown time zone: its error is shown)."""
         if not self.ready():
+            return None
+        try:
+            zone = self.timezone()
+        except InputError as exc:
+            errors.show_exception(self, exc)
             return None
         return tasks.Setup(self.info.path, self.time_combo.currentData(),
                            self.by_combo.currentData(), self.picker.label(),
-                           tuple(self.chosen_challengers()))
+                           tuple(self.chosen_challengers()), zone)
 
     def set_enabled(self, enabled: bool) -> None:
         for w in (self.file_button, self.folder_button, self.time_combo, self.by_combo,
-                  self.picker, self.challengers, self.add_bundle_button):
+                  self.zone_combo, self.picker, self.challengers, self.add_bundle_button):
             w.setEnabled(enabled and (w is not self.time_combo or self.info is not None))
         self.remove_button.setEnabled(enabled and self._file_chosen())
 

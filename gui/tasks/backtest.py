@@ -49,6 +49,7 @@ class Setup:
     by: str  # month | quarter | year
     champion: str | None  # a model reference; None: the most recently activated model
     challengers: tuple[str | Path, ...] = ()  # installed "ID@V", or the path of a bundle file
+    timezone: str | None = None  # IANA zone offset / Z times are converted to; None: as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +154,7 @@ def run(workspace: Path, setup: Setup, *, progress: Progress, cancel: CancelToke
             challengers.append(bundle_contender(registry, choice) if isinstance(choice, Path)
                                else installed_contender(registry, choice))
         result = run_backtest(setup.corpus, setup.time_column, setup.by, champion, challengers,
-                              progress=progress, cancel=cancel)
+                              progress=progress, cancel=cancel, timezone=setup.timezone)
         cancel.check()
         progress(1.0, "Writing the report")
         report = report_path(registry.ws, result.champion)

@@ -296,3 +296,86 @@ def test_a_partition_holding_one_class_says_its_metric_cannot_be_measured(tmp_pa
         "roc_auc cannot be measured here (one class only, or no rows), so min 0.8 is not "
         "shown to be met"]
     assert not any("nan" in line for line in result.summary)
+
+
+# -- partitions in a time zone -----------------------------------------------------------------
+
+def test_partition_keys_in_a_time_zone_convert_offset_times_and_keep_naive_ones():
+    times = np.array(["2014-01-01T02:00:00Z", "2013-12-31T23:00:00Z", "2013-07-01T01:00:00+02:00",
+                      "2013-07-01 03:00 z", "2013-03-31 23:30", "2013-04", "not a time", None],
+                     dtype=object)
+    assert list(partition_keys(times, "month")) == [  # as written: no zone
+        "2014-01", "2013-12", "2013-07", "2013-07", "2013-03", "2013-04", "", ""]
+    assert list(partition_keys(times, "month", "America/New_York")) == [
+        "2013-12", "2013-12", "2013-06", "2013-06", "2013-03", "2013-04", "", ""]
+    assert list(partition_keys(times, "month", "UTC")) == [
+        "2014-01", "2013-12", "2013-06", "2013-07", "2013-03", "2013-04", "", ""]
+    assert list(partition_keys(times, "quarter", "America/New_York"))[:3] == [
+        "2013-Q4", "2013-Q4", "2013-Q2"]
+    assert list(partition_keys(times[:2], "year", "America/New_York")) == ["2013", "2013"]
+    assert list(partition_keys(times[:2], "month", "Asia/Tokyo")) == ["2014-01", "2014-01"]
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "", "America/New York", "../etc"])
+def test_an_unknown_time_zone_is_refused_by_name_with_an_example(zone):
+    from engine.errors import InputError
+
+    with pytest.raises(InputError) as caught:
+        partition_keys(np.array(["2013-01-01"], dtype=object), "month", zone)
+    assert caught.value.code == "E_USAGE"
+    assert repr(zone) in caught.value.message and "America/New_York" in caught.value.message
+
+
+def test_a_corpus_written_in_utc_is_back_tested_in_local_months(setup, tmp_path):
+    """Every row's time written in UTC (some near midnight at a month's end, some without an
+    offset, taken as local): with America/New_York each partition holds the rows of its local
+    month, and its metrics are scikit-learn's on exactly those rows."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    _path, corpus, (weak, weak_doc), (good, good_doc) = setup
+    corpus = corpus.copy()
+    rng = np.random.default_rng(4)
+    pool = [dt.datetime(2013, *when, tzinfo=dt.UTC) for when in (
+        (6, 30, 22), (7, 1, 2), (7, 15, 12), (8, 1, 1), (8, 20, 12), (9, 10, 12), (10, 1, 3))]
+    stamps = [pool[i] for i in rng.integers(0, len(pool), len(corpus))]
+    corpus["when"] = [s.strftime("%Y-%m-%dT%H:%M:%SZ") for s in stamps]
+    naive = np.arange(len(corpus)) % 7 == 0  # written without an offset: already local
+    corpus.loc[naive, "when"] = [s.strftime("%Y-%m-%d %H:%M") for s in np.array(stamps)[naive]]
+    ny = ZoneInfo("America/New_York")
+    local = [s.strftime("%Y-%m") if n else s.astimezone(ny).strftime("%Y-%m")
+             for s, n in zip(stamps, naive, strict=True)]
+    path = tmp_path / "utc.csv"
+    corpus.to_csv(path, index=False)
+    champion = Contender("m@1", load_coefficients(json.dumps(weak_doc)), REQS)
+    challenger = Contender("m@2", load_coefficients(json.dumps(good_doc)), REQS)
+    result = run_backtest(str(path), "when", "month", champion, [challenger], bootstrap=20,
+                          timezone="America/New_York")
+    as_written = run_backtest(str(path), "when", "month", champion, bootstrap=0)
+    assert as_written.partition_keys == ["2013-06", "2013-07", "2013-08", "2013-09", "2013-10"]
+    assert result.partition_keys == sorted(set(local)) == as_written.partition_keys
+    moved = sum(w != n for w, n in zip(corpus["when"].str[:7], local, strict=True))
+    assert moved > 500  # the evenings of 30 June, 31 July and 30 September in New York
+    assert result.timezone == "America/New_York" and as_written.timezone is None
+    corpus["local"] = local
+    for p in result.partitions:
+        rows = corpus[(corpus["local"] == p.partition) & (corpus["late"] != "")]
+        fitted = weak if p.model == "m@1" else good
+        expected = roc_auc_score(rows["late"].astype(int),
+                                 fitted.predict_proba(rows[["x0", "x1", "x2"]])[:, 1])
+        assert p.rows == len(rows)
+        assert p.metrics["roc_auc"] == pytest.approx(expected, abs=1e-12)
+    assert "5 months in America/New_York" in result.summary[0]
+    assert "in America/New_York" not in " ".join(as_written.summary)
+
+    from engine.backtest.report import render
+    from engine.backtest.result import BacktestResult
+
+    for r in (result, as_written):  # JSON round trip, with and without the zone
+        doc = json.loads(json.dumps(r.to_json()))
+        assert doc["timezone"] == r.timezone
+        assert BacktestResult.from_json(doc).to_json() == r.to_json()
+    old = as_written.to_json()
+    del old["timezone"]  # stored before the option existed
+    assert BacktestResult.from_json(old).timezone is None
+    assert "America/New_York" in render(result) and "America/New_York" not in render(as_written)

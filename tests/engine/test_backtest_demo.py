@@ -245,7 +245,7 @@ def _tampered(challenger: Path, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("case", [
     "no corpus", "no time column", "times unreadable", "no label column", "bad by",
     "unknown model", "missing bundle", "tampered bundle", "no report folder",
-    "outcome not a class"])
+    "outcome not a class", "bad timezone"])
 def test_bad_input_is_refused_with_a_message_and_nothing_recorded(
         case, flights, tmp_path, cli, ws, challenger):
     corpus = write_months(flights, tmp_path / "c", ["2013-07"], rows=300)
@@ -261,6 +261,7 @@ def test_bad_input_is_refused_with_a_message_and_nothing_recorded(
         "tampered bundle": (None, ["nothing was installed"]),
         "no report folder": ("E_OUTPUT_FOLDER", ["missing-folder"]),
         "outcome not a class": ("E_BAD_LABEL", ["'maybe'", "'late'", "data row 3"]),
+        "bad timezone": ("E_USAGE", ["'Eastern/Nowhere'", "America/New_York"]),
     }[case]
     if case == "no corpus":
         args[0] = str(tmp_path / "nowhere.csv")
@@ -279,6 +280,8 @@ def test_bad_input_is_refused_with_a_message_and_nothing_recorded(
         args += ["--challenger", str(tmp_path / "gone.ratchet")]
     elif case == "tampered bundle":
         args += ["--challenger", str(_tampered(challenger, tmp_path))]
+    elif case == "bad timezone":
+        args += ["--timezone", "Eastern/Nowhere"]
     elif case == "no report folder":
         args += ["--report", str(tmp_path / "missing-folder" / "r.html")]
     else:
@@ -342,3 +345,24 @@ def test_stored_result_reads_back_and_renders_the_same_report(flights, tmp_path,
     text = render(again, "t")
     assert text == render(result, "t")
     assert f"{CHALLENGER} against {CHAMPION}" in text and "95% interval" in text
+
+
+def test_timezone_puts_new_years_eve_in_new_york_back_into_december(flights, tmp_path, cli, ws):
+    """time_hour is written in UTC: the 2013 flights of New Year's Eve evening are written in
+    January 2014. With --timezone America/New_York they count in December, and every month
+    holds the rows of its local month."""
+    folder = tmp_path / "eve"
+    folder.mkdir()
+    eve = flights[flights["time_hour"] >= "2013-12-31"]
+    eve.to_csv(folder / "flights-eve.csv", index=False)
+    code, doc, _ = cli(str(folder), "--time-column", "time_hour")
+    assert [p["partition"] for p in doc["partitions"]] == ["2013-12", "2014-01"]
+    assert doc["timezone"] is None
+    code, doc, _ = cli(str(folder), "--time-column", "time_hour", "--timezone",
+                       "America/New_York")
+    assert code in (0, 1) and doc["timezone"] == "America/New_York"
+    labelled = int((eve["late"] != "").sum())
+    assert [(p["partition"], p["rows"] + p["rejected"]) for p in doc["partitions"]] == [
+        ("2013-12", labelled)]
+    assert "in America/New_York" in doc["summary"][0]
+    assert history(ws)[0]["result"]["timezone"] == "America/New_York"

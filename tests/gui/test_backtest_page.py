@@ -395,3 +395,41 @@ def test_an_installed_version_is_offered_as_challenger_and_can_win(
     assert result.verdict == {CHAMPION: "better"}
     assert page.results.chart.categories == ["2013-Q3"]
     assert f"{CHAMPION} is better than {CHALLENGER}" in page.banner.summary.text()
+
+
+def test_time_zone_field_partitions_in_that_zone_and_refuses_an_unknown_one(
+        page, ctx, qtbot, corpus, flights, shown_errors):
+    """time_hour is written in UTC: in America/New_York the first hours of 1 July (UTC) are
+    the evening of 30 June. A name that is no time zone is refused before anything runs."""
+    zone = page.setup.zone_combo
+    assert zone.currentText() == "as written" and zone.isEditable()
+    assert zone.findText("America/New_York") > 0 and zone.findText("Asia/Tokyo") > 0
+    choose_corpus(page, qtbot, corpus)
+
+    zone.setEditText("Mars/Olympus_Mons")
+    page.run()
+    assert page._job is None and len(shown_errors) == 1
+    assert isinstance(shown_errors[0], InputError) and shown_errors[0].code == "E_USAGE"
+    assert "'Mars/Olympus_Mons'" in shown_errors[0].message
+    assert "America/New_York" in shown_errors[0].message
+    assert recorded(ctx) == [] and reports(ctx) == []
+
+    zone.setEditText("America/New_York")
+    with qtbot.waitSignal(page.run_finished, timeout=TIMEOUT_MS) as done:
+        page.run()
+    result = done.args[0].result
+    assert result.timezone == "America/New_York" and len(shown_errors) == 1
+    registry = Registry.open(ctx.workspace)
+    try:
+        expected = run_backtest(corpus, "time_hour", "month",
+                                installed_contender(registry, CHAMPION),
+                                timezone="America/New_York")
+    finally:
+        registry.close()
+    assert result.partition_keys == expected.partition_keys == ["2013-06", "2013-07", "2013-08"]
+    assert [(p.partition, p.rows, p.metrics) for p in result.partitions] == \
+        [(p.partition, p.rows, p.metrics) for p in expected.partitions]
+    assert "in America/New_York" in page.banner.summary.text()
+    assert page.setup.setup().timezone == "America/New_York"
+    zone.setCurrentIndex(0)
+    assert page.setup.setup().timezone is None

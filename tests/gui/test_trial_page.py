@@ -306,12 +306,13 @@ def test_cancel_of_a_running_gate_records_nothing(page, ctx, qtbot, bundles, dat
     held = threading.Event()
     real = gate_module.run_backtest
 
-    def held_after_scoring(corpus, time_column, by, champion, challengers, progress, *rest):
+    def held_after_scoring(corpus, time_column, by, champion, challengers, progress, *rest,
+                           **options):
         def hook(fraction, message):
             progress(fraction, message)
             if message.startswith("Scored"):
                 held.wait(TIMEOUT_MS / 1000)  # until the test has pressed Cancel
-        return real(corpus, time_column, by, champion, challengers, hook, *rest)
+        return real(corpus, time_column, by, champion, challengers, hook, *rest, **options)
 
     monkeypatch.setattr(gate_module, "run_backtest", held_after_scoring)
     choose(page, qtbot, bundles["better"], data, latest=False)
