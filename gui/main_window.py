@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from engine.registry.workspace import Workspace
 from gui import dialogs
+from gui.alarm_notices import AlarmNotifier
 from gui.context import AppContext
 from gui.pages.backtest import BacktestPage
 from gui.pages.models import ModelsPage
@@ -36,13 +37,22 @@ from gui.pages.settings_page import SettingsPage
 from gui.pages.trial import TrialPage
 from gui.settings import save_settings
 from gui.tray import Tray
-from gui.watching import AlarmNotifier, FolderWatch
+from gui.watching import FolderWatch
 
 log = logging.getLogger(__name__)
 
 NO_MODEL_MESSAGE = "No model is active yet."
 PAGES = ("predict", "models", "regression", "backtest", "monitor", "trial", "requirements",
          "settings")
+# The jobs (by name) that quitting would cancel, said in the question before quitting.
+WORK_ON_QUIT = {
+    "score csv": "a prediction (nothing will be written)",
+    "now-test": "a now-test (nothing will be recorded)",
+    "back-test": "a back-test",
+    "gate": "a gate",
+    "trial start": "the start of a trial",
+    "regression suite": "a regression run",
+}
 SIDEBAR_STYLE = """
 QListWidget { border: none; background: palette(window); font-size: 11pt; }
 QListWidget::item { padding: 10px 14px; border-radius: 4px; margin: 2px 6px; }
@@ -231,11 +241,18 @@ class MainWindow(QMainWindow):
 
     # -- closing ---------------------------------------------------------------------------
     def _may_stop_work(self) -> bool:
-        if self.predict.state is not State.RUNNING:
+        """Ask before quitting cancels work in progress, naming it; quick reads are not asked
+        about."""
+        running = [WORK_ON_QUIT[job.name] for job in self.ctx.jobs.running()
+                   if job.name in WORK_ON_QUIT]
+        if not running:
             return True
-        return dialogs.confirm(self, "Stop the running prediction?",
-                               "A prediction is still running. Quit anyway? It will be "
-                               "cancelled and nothing will be written.")
+        what = list(dict.fromkeys(running))
+        listed = what[0] if len(what) == 1 else ", ".join(what[:-1]) + " and " + what[-1]
+        pronoun = "It" if len(running) == 1 else "They"
+        return dialogs.confirm(self, "Stop the running work?",
+                               f"Still running: {listed}. Quit anyway? {pronoun} will be "
+                               "cancelled.")
 
     def request_quit(self) -> None:
         """File > Quit and the tray's Quit: really quit."""
@@ -270,7 +287,12 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
-        self.watch.stop()  # joined: a file half now-tested is cancelled, not cut off
+        # The watcher's now-test in progress is cancelled and the thread joined, a few seconds
+        # at most: one stuck e-mailing an alarm (a silent SMTP server) is left behind -- a
+        # daemon thread, it ends with the app, and its unsettled claim is taken up at the next
+        # start (a now-test already recorded stands; see FolderWatch.stop).
+        if not self.watch.stop():
+            log.warning("quitting with the folder watcher still busy; it ends with the app")
         self.ctx.jobs.shutdown()
         self.ctx.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
         self.ctx.settings.page = self.current_page()

@@ -1,29 +1,39 @@
 """The app's folder watcher: a background thread that now-tests every new CSV in the watch
 folder (engine.watch.watcher.FolderWatcher, each file through
-engine.monitoring.nowtest_and_alarm with source "app"), and the alarm notices it leads to.
+engine.monitoring.nowtest_and_alarm with source "app"). Its new alarms are announced by
+gui.alarm_notices.AlarmNotifier.
 
-The thread is a plain ``threading.Thread`` stopped by a ``threading.Event`` (and the now-test
-in progress by its cancel token) and always joined: :meth:`FolderWatch.stop` returns only once
-it has ended, so the app never exits with the watcher half-way through a file. It reads the
-workspace settings itself (``watch.folder``, ``watch.settle_seconds``), opens its own database
-connections, and talks to the UI thread only through Qt signals (queued across threads).
+The thread is a plain daemon ``threading.Thread`` stopped by a ``threading.Event`` (and the
+now-test in progress by its cancel token). It reads the workspace settings itself
+(``watch.folder``, ``watch.settle_seconds``), opens its own database connections, and talks to
+the UI thread only through Qt signals (queued across threads), each tagged with the run it
+comes from.
+
+The UI thread never waits for it without a bound: after a now-test is recorded the thread may
+still be e-mailing the alarm (an SMTP server that does not answer holds it for the SMTP
+timeout), which no cancel token interrupts. So :meth:`FolderWatch.restart` tells the old run
+to stop and starts the new one at once -- two watchers on one folder are safe, the workspace's
+claims give each file to exactly one of them -- and the old run's reports no longer change the
+status (its last file's outcome is still passed on). :meth:`FolderWatch.stop`, on quit, waits a
+few seconds at most.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.progress import CancelToken
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
-COALESCE_MS = 400  # alarms raised this close together make one balloon
+JOIN_SECONDS = 5.0  # the most stop() waits for the watcher threads (on quit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +46,16 @@ class WatchStatus:
     failed: int = 0  # files that could not be now-tested
     current: str = ""  # the file being now-tested, with its progress
     last_error: str = ""
+    waiting: bool = False  # failed, but still looking: it goes on once the problem clears
 
     def text(self) -> str:
         if self.state == "off":
             return ("No watch folder is set: choose one on the Settings page to have every "
                     "new CSV there now-tested in the background.")
+        if self.state == "failed" and self.waiting:
+            return f"The watcher of {self.folder or 'the watch folder'} cannot go on: " \
+                   f"{self.last_error} It keeps looking and goes on by itself once that " \
+                   "is put right."
         if self.state == "failed":
             return f"The watcher of {self.folder or 'the watch folder'} stopped: " \
                    f"{self.last_error}"
@@ -53,7 +68,26 @@ class WatchStatus:
 
 
 def _stopped_state(status: WatchStatus) -> WatchStatus:
-    return replace(status, state="stopped" if status.folder else "off", current="")
+    return replace(status, state="stopped" if status.folder else "off", current="",
+                   waiting=False)
+
+
+@dataclass(eq=False, slots=True)
+class _Run:
+    """One start of the watcher thread: its number (tagging its reports), stop event and
+    cancel token."""
+
+    number: int
+    stop: threading.Event = field(default_factory=threading.Event)
+    token: CancelToken = field(default_factory=CancelToken)
+    thread: threading.Thread | None = None
+
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def tell_to_stop(self) -> None:
+        self.stop.set()
+        self.token.cancel()
 
 
 class FolderWatch(QObject):
@@ -63,10 +97,13 @@ class FolderWatch(QObject):
     alarms_raised = Signal(object)  # list of engine.alarms.store.Alarm, new with one file
     status_changed = Signal(object)  # WatchStatus
 
-    # emitted on the watcher thread; delivered (queued) to the slots below on the UI thread
-    _from_thread_event = Signal(object)
-    _from_thread_state = Signal(str, str, str)  # state, folder, error
-    _from_thread_progress = Signal(str, float)  # file name, fraction
+    # emitted on a watcher thread with its run's number; delivered (queued) to the slots
+    # below on the UI thread
+    _from_thread_event = Signal(int, object)
+    _from_thread_state = Signal(int, str, str, str)  # run, state, folder, error
+    _from_thread_problem = Signal(int, object)  # run, the problem's text or None (cleared)
+    _from_thread_progress = Signal(int, str, float)  # run, file name, fraction
+    _from_thread_ended = Signal(int)  # run
 
     def __init__(self, workspace: Path, interval: float = POLL_SECONDS,
                  parent: QObject | None = None):
@@ -74,48 +111,93 @@ class FolderWatch(QObject):
         self.workspace = Path(workspace)
         self.interval = interval
         self.status = WatchStatus()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._token = CancelToken()
+        self._run: _Run | None = None  # the one whose reports make the status
+        self._retiring: list[_Run] = []  # told to stop, maybe still finishing a file
+        self._runs = 0
+        self._closed = False  # after stop() on quit nothing is emitted any more
         self._from_thread_event.connect(self._on_event)
         self._from_thread_state.connect(self._on_state)
+        self._from_thread_problem.connect(self._on_problem)
         self._from_thread_progress.connect(self._on_progress)
+        self._from_thread_ended.connect(self._on_ended)
 
     # -- control (UI thread) --------------------------------------------------------------
     def start(self) -> None:
         """Start watching the folder the settings name (nothing runs when none is set)."""
         if self.running():
             return
-        self._stop = threading.Event()
-        self._token = CancelToken()
-        self._thread = threading.Thread(target=self._run, args=(self._stop, self._token),
-                                        name="ratchet-folder-watcher", daemon=True)
-        self._thread.start()
+        self._closed = False
+        self._runs += 1
+        run = _Run(self._runs)
+        run.thread = threading.Thread(target=self._work, args=(run,), daemon=True,
+                                      name=f"ratchet-folder-watcher-{run.number}")
+        self._run = run
+        run.thread.start()
 
-    def stop(self) -> None:
-        """Stop the thread and join it (the file in progress is cancelled; its claim is the
-        watcher's to settle, so it is picked up again on the next start)."""
-        thread = self._thread
-        if thread is None:
+    def _retire(self) -> None:
+        """Tell the current run to stop (the file in progress is cancelled and its claim
+        given back) without waiting for it; from now on its reports leave the status be."""
+        run, self._run = self._run, None
+        if run is None:
             return
-        self._stop.set()
-        self._token.cancel()
-        thread.join()
-        self._thread = None
-        log.info("folder watcher stopped and joined")
-        self._set_status(_stopped_state(self.status))
+        run.tell_to_stop()
+        if run.alive():
+            self._retiring.append(run)
 
     def restart(self) -> None:
-        """The watch settings changed: stop, join, and start again with the new ones."""
-        self.stop()
+        """The watch settings changed: tell the running watcher to stop and start a new one
+        with the new settings at once, never waiting for the old one (see the module doc)."""
+        old = self._run
+        self._retire()
+        if old is not None and old.alive():
+            log.info("the folder watcher restarts; the earlier one ends after its current "
+                     "step")
         self.status = WatchStatus()
         self.start()
 
+    def stop(self, timeout: float = JOIN_SECONDS) -> bool:
+        """Stop every watcher thread and wait for them, ``timeout`` seconds at most (quit,
+        tests); True when all have ended. One still busy -- e.g. e-mailing an alarm to a
+        server that does not answer -- is left behind: it is a daemon thread, ending with the
+        app, and a file it had claimed but not settled is taken up at the next start (its
+        now-test, when already recorded, stands and is not repeated)."""
+        had_run = self._run is not None
+        self._retire()
+        runs, self._retiring = self._retiring, []
+        for run in runs:
+            run.tell_to_stop()
+        deadline = time.monotonic() + timeout
+        for run in runs:
+            run.thread.join(max(0.0, deadline - time.monotonic()))
+        left = [run for run in runs if run.alive()]
+        self._retiring = left
+        if left:
+            self._closed = True
+            log.warning("the folder watcher did not end within %.0f s (still busy with a "
+                        "file: %s); leaving it behind, its claim is settled at the next start",
+                        timeout, ", ".join(run.thread.name for run in left))
+        elif runs:
+            log.info("folder watcher stopped and joined")
+        if had_run:
+            self._set_status(_stopped_state(self.status))
+        return not left
+
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """Whether the current watcher thread runs (not counting one told to stop)."""
+        return self._run is not None and self._run.alive()
+
+    def finishing(self) -> list[threading.Thread]:
+        """Watcher threads told to stop that are still finishing a file."""
+        return [run.thread for run in self._retiring if run.alive()]
 
     # -- the thread ------------------------------------------------------------------------
-    def _run(self, stop: threading.Event, token: CancelToken) -> None:
+    def _emit(self, signal, *args) -> None:
+        """Emit from a watcher thread, unless the app is closing (the receiver may be gone)."""
+        if not self._closed:
+            signal.emit(*args)
+
+    def _work(self, run: _Run) -> None:
+        n = run.number
         folder = ""
         try:
             from engine.monitoring import nowtest_and_alarm
@@ -125,41 +207,69 @@ class FolderWatch(QObject):
             settings = load_settings(self.workspace)
             folder = str(settings.get("watch.folder") or "")
             if not folder:
-                self._from_thread_state.emit("off", "", "")
+                self._emit(self._from_thread_state, n, "off", "", "")
                 return
             settle = float(settings.get("watch.settle_seconds") or 2.0)
 
             def process(path: Path):
                 def progress(fraction: float, _message: str) -> None:
-                    self._from_thread_progress.emit(Path(path).name, float(fraction))
+                    self._emit(self._from_thread_progress, n, Path(path).name, float(fraction))
 
                 return nowtest_and_alarm(self.workspace, Path(path), source="app",
-                                         progress=progress, cancel=token)
+                                         progress=progress, cancel=run.token)
 
             watcher = FolderWatcher(self.workspace, Path(folder), process,
                                     settle_seconds=settle)
             log.info("watching %s for new CSV files (settle %.1f s)", folder, settle)
-            self._from_thread_state.emit("running", folder, "")
-            watcher.run(stop, interval=self.interval, on_event=self._from_thread_event.emit)
-            self._from_thread_state.emit("stopped", folder, "")
+            self._emit(self._from_thread_state, n, "running", folder, "")
+            watcher.run(run.stop, interval=self.interval,
+                        on_event=lambda event: self._emit(self._from_thread_event, n, event),
+                        on_problem=lambda text: self._emit(self._from_thread_problem, n, text))
+            self._emit(self._from_thread_state, n, "stopped", folder, "")
         except Exception as exc:  # the thread must end quietly and say why on the page
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             log.warning("the folder watcher stopped: %s", message, exc_info=True)
-            self._from_thread_state.emit("failed", folder, message)
+            self._emit(self._from_thread_state, n, "failed", folder, message)
+        finally:
+            self._emit(self._from_thread_ended, n)
 
     # -- reports from the thread (UI thread) ------------------------------------------------
-    @Slot(str, str, str)
-    def _on_state(self, state: str, folder: str, error: str) -> None:
-        self._set_status(replace(self.status, state=state, folder=folder,
-                                 last_error=error or self.status.last_error, current=""))
+    def _is_current(self, number: int) -> bool:
+        return self._run is not None and self._run.number == number
 
-    @Slot(str, float)
-    def _on_progress(self, name: str, fraction: float) -> None:
-        if self.status.state == "running":
+    @Slot(int, str, str, str)
+    def _on_state(self, number: int, state: str, folder: str, error: str) -> None:
+        if self._is_current(number):
+            self._set_status(replace(self.status, state=state, folder=folder, waiting=False,
+                                     last_error=error or self.status.last_error, current=""))
+
+    @Slot(int, object)
+    def _on_problem(self, number: int, problem: str | None) -> None:
+        """The folder (or the database) cannot be read for now, or can again."""
+        if not self._is_current(number):
+            return
+        if problem:
+            self._set_status(replace(self.status, state="failed", waiting=True, current="",
+                                     last_error=problem))
+        else:
+            self._set_status(replace(self.status, state="running", waiting=False))
+
+    @Slot(int, str, float)
+    def _on_progress(self, number: int, name: str, fraction: float) -> None:
+        if self._is_current(number) and self.status.state == "running":
             self._set_status(replace(self.status, current=f"{name} ({fraction:.0%})"))
 
-    @Slot(object)
-    def _on_event(self, event) -> None:
+    @Slot(int)
+    def _on_ended(self, number: int) -> None:
+        before = len(self._retiring)
+        self._retiring = [run for run in self._retiring if run.number != number]
+        if len(self._retiring) < before:
+            log.info("the earlier folder watcher (run %d) has ended", number)
+
+    @Slot(int, object)
+    def _on_event(self, number: int, event) -> None:
+        """A file was now-tested. One by a retired run is still passed on (it is recorded,
+        its alarms are real) but no longer counts on the status line."""
         done = event.state == "done"
         error = "" if done else f"{Path(event.path).name}: {event.error}"
         mail_error = getattr(event.outcome, "email_error", None)
@@ -167,10 +277,11 @@ class FolderWatch(QObject):
             error = f"the alarm e-mail about {Path(event.path).name} was not sent: {mail_error}"
         if not done:
             log.warning("the watcher could not now-test %s: %s", event.path, event.error)
-        self._set_status(replace(
-            self.status, processed=self.status.processed + int(done),
-            failed=self.status.failed + int(not done), current="",
-            last_error=error or self.status.last_error))
+        if self._is_current(number):
+            self._set_status(replace(
+                self.status, processed=self.status.processed + int(done),
+                failed=self.status.failed + int(not done), current="",
+                last_error=error or self.status.last_error))
         self.event.emit(event)
         alarms = list(getattr(event.outcome, "new_alarms", None) or [])
         if alarms:
@@ -179,48 +290,3 @@ class FolderWatch(QObject):
     def _set_status(self, status: WatchStatus) -> None:
         self.status = status
         self.status_changed.emit(status)
-
-
-def balloon_text(alarms: list) -> tuple[str, str]:
-    """The tray balloon for one batch of new alarms: the model in the title, the first
-    alarm's sentence (model, metric, value and minimum), and how many more there are."""
-    models = list(dict.fromkeys(a.model for a in alarms))
-    title = f"Ratchet alarm: {', '.join(models)}" if len(models) <= 2 else \
-        f"Ratchet alarms: {len(models)} models"
-    first = alarms[0]
-    message = first.message.removeprefix(f"{first.model}: ")  # the title names the model
-    if len(alarms) > 1:
-        message += f"\n…and {len(alarms) - 1} more alarm{'s' if len(alarms) > 2 else ''}. " \
-                   "Click to open the Monitor page."
-    else:
-        message += "\nClick to open the Monitor page."
-    return title, message
-
-
-class AlarmNotifier(QObject):
-    """Collects new alarms from the watcher and from the app's own now-tests, and announces
-    them as one notice per burst (a hundred files arriving at once make one balloon)."""
-
-    notice = Signal(str, str, object)  # title, message, the alarms
-
-    def __init__(self, parent: QObject | None = None, delay_ms: int = COALESCE_MS):
-        super().__init__(parent)
-        self._pending: list = []
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(delay_ms)
-        self._timer.timeout.connect(self._flush)
-
-    def add(self, alarms: list) -> None:
-        seen = {a.id for a in self._pending}
-        self._pending.extend(a for a in alarms if a.id not in seen)
-        if self._pending and not self._timer.isActive():
-            self._timer.start()
-
-    @Slot()
-    def _flush(self) -> None:
-        alarms, self._pending = self._pending, []
-        if alarms:
-            title, message = balloon_text(alarms)
-            log.warning("%s: %s", title, message.splitlines()[0])
-            self.notice.emit(title, message, alarms)

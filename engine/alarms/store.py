@@ -103,6 +103,12 @@ def list_alarms(conn: sqlite3.Connection, open_only: bool = False,
     return [_alarm(r) for r in rows]
 
 
+def count_open(conn: sqlite3.Connection) -> int:
+    """How many alarms are open (not acknowledged), however many there are."""
+    return int(conn.execute("SELECT COUNT(*) FROM alarms WHERE acknowledged_at IS NULL")
+               .fetchone()[0])
+
+
 def acknowledge(conn: sqlite3.Connection, alarm_id: int, user: str | None = None) -> Alarm:
     """Acknowledge an open alarm (the next occurrence of its reason will be a new alarm)."""
     with write_transaction(conn):

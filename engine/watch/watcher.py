@@ -178,10 +178,13 @@ class FolderWatcher:
         return events + self._poll(None, None)
 
     def run(self, stop: threading.Event, interval: float = 1.0,
-            on_event: Callable[[WatchEvent], None] | None = None) -> None:
-        """Poll until `stop` is set. A problem with the folder or the database is logged (once
-        until it changes) and polling goes on; the work in progress, when cancelled, is left
-        for the next start and run() returns once `stop` is set."""
+            on_event: Callable[[WatchEvent], None] | None = None,
+            on_problem: Callable[[str | None], None] | None = None) -> None:
+        """Poll until `stop` is set. A problem with the folder or the database (the folder
+        deleted, the database locked) is logged and passed to `on_problem` once when it
+        appears or changes, with its text, and once with None when it has cleared; polling
+        goes on meanwhile. The work in progress, when cancelled, is left for the next start
+        and run() returns once `stop` is set."""
         problem = None
         while not stop.is_set():
             try:
@@ -189,6 +192,8 @@ class FolderWatcher:
                 if problem is not None:
                     log.info("the watch folder %s can be read again", self.folder)
                     problem = None
+                    if on_problem is not None:
+                        on_problem(None)
             except Cancelled:
                 if stop.is_set():
                     return
@@ -198,4 +203,6 @@ class FolderWatcher:
                 if text != problem:
                     log.warning("the watcher of %s cannot go on for now: %s", self.folder, text)
                     problem = text
+                    if on_problem is not None:
+                        on_problem(text)
             stop.wait(interval)

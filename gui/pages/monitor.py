@@ -29,8 +29,10 @@ from PySide6.QtWidgets import (
 from gui import errors
 from gui.charts import LineChart
 from gui.context import AppContext
+from gui.pages.models_tables import when
 from gui.pages.monitor_chart import chart_data
 from gui.pages.monitor_tables import (
+    alarm_summary,
     alarms_table,
     drift_table,
     fill_alarms,
@@ -184,11 +186,7 @@ class MonitorPage(QWidget):
         self._loading = False
         self.data = data
         fill_alarms(self.alarms, data.alarms)
-        shown = len(data.alarms)
-        self.alarm_summary.setText(
-            f"<b style='color:#b00020'>{data.open_alarms} open alarm"
-            f"{'' if data.open_alarms == 1 else 's'}</b>" if data.open_alarms else
-            "No open alarms." + (f" ({shown} acknowledged shown)" if shown else ""))
+        self.alarm_summary.setText(alarm_summary(data))
         # Keep an older now-test the operator is reading; otherwise follow the newest.
         selected = self._selected_nowtest_id()
         if self.nowtests.rowCount() and selected == self.nowtests.item(0, 0).data(
@@ -268,13 +266,22 @@ class MonitorPage(QWidget):
         self.ctx.run("acknowledge alarms", tasks.acknowledge_alarms, self.ctx.workspace, ids,
                      on_finished=self._acknowledged, on_failed=self._ack_failed)
 
-    def _acknowledged(self, alarms: list) -> None:
-        self._say(f"Acknowledged {len(alarms)} alarm{'' if len(alarms) == 1 else 's'}.")
-        self.acknowledged.emit(alarms)
+    def _acknowledged(self, outcome: tasks.Acknowledged) -> None:
+        done = len(outcome.alarms)
+        text = f"Acknowledged {done} alarm{'' if done == 1 else 's'}."
+        if outcome.skipped:
+            named = "; ".join(f"#{a.id} ({a.model}, {a.subject}) by {a.acknowledged_by or '?'} "
+                              f"{when(a.acknowledged_at)}" for a in outcome.skipped[:3])
+            more = len(outcome.skipped) - 3
+            text += f" Already acknowledged meanwhile, so left as they were: {named}" + (
+                f" and {more} more" if more > 0 else "") + "."
+        self._say(text)
+        self.acknowledged.emit(outcome.alarms)
         self.refresh()
 
     def _ack_failed(self, exc: BaseException) -> None:
         self._update_buttons()
+        self.refresh()  # some may have been acknowledged before the failure
         errors.show_exception(self, exc)
 
     # -- now-testing a file ----------------------------------------------------------------

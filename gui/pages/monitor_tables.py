@@ -95,6 +95,20 @@ def fill_alarms(table: QTableWidget, alarms: list) -> None:
             table.setItem(r, column, item)
 
 
+def alarm_summary(data) -> str:
+    """The line above the alarms (``data``: a tasks.monitor.MonitorData): how many are
+    open, all of them, also beyond those listed."""
+    listed_open = sum(a.acknowledged_at is None for a in data.alarms)
+    if not data.open_alarms:
+        closed = len(data.alarms) - listed_open
+        return "No open alarms." + (f" ({closed} acknowledged shown)" if closed else "")
+    text = f"<b style='color:#b00020'>{data.open_alarms} open alarm" \
+           f"{'' if data.open_alarms == 1 else 's'}</b>"
+    if listed_open < data.open_alarms:
+        text += f" (the latest {listed_open} listed)"
+    return text
+
+
 def selected_ids(table: QTableWidget) -> list[int]:
     rows = sorted({i.row() for i in table.selectedIndexes()})
     return [table.item(r, 0).data(Qt.ItemDataRole.UserRole) for r in rows]

@@ -25,7 +25,7 @@ NOWTEST_LIMIT = 200
 class MonitorData:
     alarms: list  # engine.alarms.store.Alarm: open ones first, then the latest seen
     nowtests: list[dict]  # engine.nowtest.store.list_nowtests rows, newest first
-    open_alarms: int  # how many are not acknowledged
+    open_alarms: int  # how many are not acknowledged (all of them, not only those listed)
     # "ID@V" -> the requirement its now-tests are judged by: {"metric", "bound", "bound_name"}
     # (unlabelled files carry none in their result; their estimate is judged by it)
     requirements: dict[str, dict]
@@ -46,15 +46,18 @@ def _open_alarms_first(alarms: list) -> list:
 
 def load_monitor(workspace: Path, show_acknowledged: bool = False, *, progress: Progress,
                  cancel: CancelToken) -> MonitorData:
-    from engine.alarms.store import list_alarms
+    from engine.alarms.store import count_open, list_alarms
     from engine.nowtest.store import list_nowtests
 
     registry = Registry.open(workspace)
     try:
-        alarms = list_alarms(registry.db, open_only=not show_acknowledged, limit=ALARM_LIMIT)
+        alarms = list_alarms(registry.db, open_only=True, limit=ALARM_LIMIT)
+        if show_acknowledged:  # the open ones are listed however many newer ones were closed
+            listed = {a.id for a in alarms}
+            alarms += [a for a in list_alarms(registry.db, limit=ALARM_LIMIT)
+                       if a.id not in listed]
         nowtests = list_nowtests(registry.db, limit=NOWTEST_LIMIT)
-        open_count = len(alarms) if not show_acknowledged else \
-            sum(a.acknowledged_at is None for a in alarms)
+        open_count = count_open(registry.db)
         models = list(dict.fromkeys(t["model"] for t in nowtests))
         requirements = _requirements(registry, models)
     finally:
@@ -84,16 +87,33 @@ def _requirements(registry: Registry, labels: list[str]) -> dict[str, dict]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Acknowledged:
+    alarms: list  # engine.alarms.store.Alarm acknowledged now, as stored
+    skipped: list  # those already acknowledged meanwhile (by another process), as stored
+
+
 def acknowledge_alarms(workspace: Path, alarm_ids: list[int], *, progress: Progress,
-                       cancel: CancelToken) -> list:
-    """Acknowledge each alarm (by the logged-in user); returns them as now stored."""
-    from engine.alarms.store import acknowledge
+                       cancel: CancelToken) -> Acknowledged:
+    """Acknowledge each alarm (by the logged-in user). One acknowledged meanwhile elsewhere
+    (`ratchet alarms ack`, another workstation) is skipped and reported, not an error."""
+    from engine.alarms.store import acknowledge, get_alarm
+    from engine.errors import InputError
 
     registry = Registry.open(workspace)
+    done, skipped = [], []
     try:
-        return [acknowledge(registry.db, int(i)) for i in alarm_ids]
+        for alarm_id in alarm_ids:
+            try:
+                done.append(acknowledge(registry.db, int(alarm_id)))
+            except InputError as exc:
+                if exc.code != "E_ALARM_ACKNOWLEDGED":
+                    raise
+                log.info("alarm %s skipped: %s", alarm_id, exc.message)
+                skipped.append(get_alarm(registry.db, int(alarm_id)))  # alarms stay stored
     finally:
         registry.close()
+    return Acknowledged(done, skipped)
 
 
 def nowtest_file(workspace: Path, path: Path, model_ref: str | None = None, *,
@@ -116,15 +136,12 @@ def describe(workspace: Path, *, progress: Progress, cancel: CancelToken) -> lis
 
 def save_changes(workspace: Path, changes: dict[str, str], *, progress: Progress,
                  cancel: CancelToken) -> list[dict]:
-    """Set each changed setting, all or nothing: every value is parsed and validated before
-    any is written, so a bad one (InputError naming the setting) leaves them all as they were.
-    Returns the settings as now stored."""
-    from engine.settings import describe_settings, parse_setting, set_setting
+    """Set the changed settings all or nothing, in one atomic write: every value is parsed
+    and validated first, so a bad one (InputError naming the setting) leaves them all as they
+    were. Returns the settings as now stored."""
+    from engine.settings import describe_settings, set_settings
 
-    for key, text in changes.items():
-        parse_setting(key, text)
-    for key, text in changes.items():
-        set_setting(Path(workspace), key, text)
+    set_settings(Path(workspace), changes)
     return describe_settings(Path(workspace))
 
 

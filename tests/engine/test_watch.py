@@ -356,6 +356,47 @@ def test_run_reports_each_file_and_stops_quietly_when_cancelled(ws, inbox):
     assert list(rows(ws, inbox)) == ["f000.csv"]  # f001 is left for the next start
 
 
+def test_run_reports_a_vanished_folder_once_and_its_return(ws, inbox):
+    """The folder deleted while watching: on_problem gets the text once (not at every poll),
+    then None once it is back, and the watcher goes on with the files in it."""
+    write_csvs(inbox, 1)
+    stop = threading.Event()
+    seen, problems = [], []
+    done = [threading.Event(), threading.Event()]  # the first file, the one after
+    reported, cleared = threading.Event(), threading.Event()
+
+    def on_event(event):
+        seen.append(event)
+        done[len(seen) - 1].set()
+
+    def on_problem(text):
+        problems.append(text)
+        (reported if text else cleared).set()
+
+    watcher = FolderWatcher(ws.root, inbox, Recorder(), settle_seconds=0.0)
+    thread = threading.Thread(target=watcher.run, args=(stop,), kwargs={
+        "interval": 0.01, "on_event": on_event, "on_problem": on_problem}, daemon=True)
+    thread.start()
+    try:
+        assert done[0].wait(60)
+        for path in inbox.iterdir():
+            path.unlink()
+        inbox.rmdir()
+        assert reported.wait(60)
+        stop.wait(0.2)  # some twenty more polls of the missing folder: still one report
+        assert problems == [f"the watch folder {inbox.resolve()} no longer exists."]
+        inbox.mkdir()
+        write_csvs(inbox, 1, prefix="back")
+        assert cleared.wait(60) and done[1].wait(60)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert problems[1:] == [None]
+    assert [(e.path.name, e.state) for e in seen] == [("f000.csv", "done"),
+                                                     ("back000.csv", "done")]
+
+
 def test_a_missing_folder_is_a_clear_error(ws, tmp_path):
     with pytest.raises(InputError) as info:
         FolderWatcher(ws.root, tmp_path / "nowhere", Recorder())

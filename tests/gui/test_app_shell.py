@@ -199,3 +199,49 @@ def test_a_real_tray_icon_under_xvfb(workspace, qtbot, quits):
     result = subprocess.run([sys.executable, "-m", "gui.launcher", "gui", "--smoke", "1"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_quitting_asks_before_cancelling_any_long_job_and_names_it(workspace, qtbot, quits,
+                                                                   monkeypatch):
+    from gui import dialogs
+
+    app = build_app(workspace, use_tray=False, hooks=False)
+    window = app.window
+    qtbot.addWidget(window)
+    window.show()
+    started, cancelled = [], []
+
+    def until_cancelled(name, *, progress, cancel):  # stands in for the engine's long work
+        started.append(name)
+        while not cancel.cancelled:
+            threading.Event().wait(0.01)
+        cancelled.append(name)
+        cancel.check()
+
+    for name in ("back-test", "now-test", "trial start"):
+        window.ctx.run(name, until_cancelled, name)
+    qtbot.waitUntil(lambda: len(started) == 3, timeout=TIMEOUT_MS)
+    questions, answers = [], [False, True]
+    monkeypatch.setattr(dialogs, "confirm",
+                        lambda parent, title, text: questions.append(text) or answers.pop(0))
+    assert not window.close()  # No: nothing is cancelled
+    assert questions == ["Still running: a back-test, a now-test (nothing will be recorded) "
+                         "and the start of a trial. Quit anyway? They will be cancelled."]
+    assert {job.name for job in window.ctx.jobs.running()} >= {"back-test", "now-test",
+                                                              "trial start"}
+    assert cancelled == []
+    assert window.close()  # Yes: each is cancelled and joined
+    assert sorted(cancelled) == ["back-test", "now-test", "trial start"]
+    assert window.ctx.jobs.running() == []
+
+
+def test_quitting_with_only_quick_reads_running_asks_nothing(workspace, qtbot, quits,
+                                                             monkeypatch):
+    from gui import dialogs
+
+    app = build_app(workspace, use_tray=False, hooks=False)
+    qtbot.addWidget(app.window)
+    app.window.show()
+    monkeypatch.setattr(dialogs, "confirm", lambda *args: pytest.fail(f"asked: {args}"))
+    app.window.monitor.refresh()  # a read of the Monitor page's data ("monitor data")
+    assert app.window.close()

@@ -11,7 +11,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QTableWidgetSelectionRange
 
+from engine.alarms.store import acknowledge, raise_alarms
 from engine.errors import InputError
+from engine.nowtest.result import AlarmReason
+from engine.registry.registry import Registry
 from gui.pages.monitor import MonitorPage
 from gui.pages.monitor_tables import ALARM_COLUMNS, DRIFT_COLUMNS, NOWTEST_COLUMNS
 from tests.gui.kit import TIMEOUT_MS
@@ -206,3 +209,84 @@ def test_cancel_stops_the_now_test_and_records_nothing(page, ctx, qtbot, tmp_pat
     with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS):
         page.refresh()
     assert page.nowtests.rowCount() == 0
+
+
+def raise_drift(workspace, features: range, model: str = "demo-flight-delay@1") -> list[int]:
+    """Open a drift alarm per feature in the workspace history; their ids."""
+    registry = Registry.open(workspace)
+    try:
+        reasons = [AlarmReason("drift", f"f{i}", 0.5, 0.1, f"{model}: feature f{i} drifted")
+                   for i in features]
+        return [a.id for a in raise_alarms(registry.db, model, None, reasons)]
+    finally:
+        registry.close()
+
+
+def acknowledge_elsewhere(workspace, ids) -> None:
+    """What `ratchet alarms ack` in another process does meanwhile."""
+    registry = Registry.open(workspace)
+    try:
+        for alarm_id in ids:
+            acknowledge(registry.db, alarm_id, user="night-shift")
+    finally:
+        registry.close()
+
+
+def select_all_alarms(page) -> None:
+    page.alarms.setRangeSelected(QTableWidgetSelectionRange(
+        0, 0, page.alarms.rowCount() - 1, page.alarms.columnCount() - 1), True)
+
+
+def test_the_open_count_is_every_open_alarm_beyond_the_list_and_the_toggle(page, workspace,
+                                                                         qtbot):
+    ids = raise_drift(workspace, range(620))
+    acknowledge_elsewhere(workspace, ids[-100:])  # the newest 100: 520 stay open
+    counts = []
+    page.open_alarms_changed.connect(counts.append)
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS):
+        page.refresh()
+    assert page.alarms.rowCount() == 500  # the list is capped...
+    assert page.alarm_summary.text().endswith(
+        "520 open alarms</b> (the latest 500 listed)")  # ...the count is not
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS):
+        page.show_acknowledged.setChecked(True)
+    assert counts == [520, 520]  # the status bar's count, with the toggle either way
+    states = cells(page.alarms, "State", ALARM_COLUMNS)
+    assert states.count("OPEN") == 500 and len(states) == 600  # the open ones stay listed
+    assert states[:500] == ["OPEN"] * 500
+
+
+def test_alarms_acknowledged_meanwhile_elsewhere_are_skipped_and_said(page, workspace, qtbot,
+                                                                     shown_errors):
+    ids = raise_drift(workspace, range(3))
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS):
+        page.refresh()
+    acknowledge_elsewhere(workspace, [ids[1]])
+    select_all_alarms(page)
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS), \
+            qtbot.waitSignal(page.acknowledged, timeout=TIMEOUT_MS) as acked:
+        qtbot.mouseClick(page.ack_button, Qt.MouseButton.LeftButton)
+    assert sorted(a.id for a in acked.args[0]) == [ids[0], ids[2]] and shown_errors == []
+    text = page.message.text()
+    assert text.startswith("Acknowledged 2 alarms. Already acknowledged meanwhile, so left "
+                           f"as they were: #{ids[1]} (demo-flight-delay@1, f1) by night-shift")
+    assert page.alarms.rowCount() == 0 and page.data.open_alarms == 0
+    assert page.alarm_summary.text() == "No open alarms."
+
+
+def test_a_failed_acknowledgement_shows_the_alarms_as_they_now_are(page, workspace, qtbot,
+                                                                  shown_errors):
+    ids = raise_drift(workspace, range(3))
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS):
+        page.refresh()
+    select_all_alarms(page)
+    order = [page.alarms.item(r, 0).data(Qt.ItemDataRole.UserRole) for r in range(3)]
+    registry = Registry.open(workspace)  # the last one listed vanishes (no such alarm now)
+    with registry.db:
+        registry.db.execute("DELETE FROM alarms WHERE id = ?", (order[-1],))
+    registry.close()
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(page.ack_button, Qt.MouseButton.LeftButton)
+    assert [e.code for e in shown_errors] == ["E_ALARM_UNKNOWN"]
+    assert page.alarms.rowCount() == 0 and page.data.open_alarms == 0  # not the stale list
+    assert sorted(order[:2]) == sorted(set(ids) - {order[-1]})

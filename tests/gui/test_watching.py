@@ -3,15 +3,19 @@ Files dropped into the folder are now-tested once (also across a restart), their
 reported, a now-test in progress is cancelled on stop and done after the next start, and the
 thread is always joined (the app never quits with it running)."""
 
+import socket
 import sqlite3
+import threading
 
 import pytest
 from PySide6.QtCore import Qt
 
 from engine.alarms.store import Alarm
 from engine.settings import set_setting
+from gui.alarm_notices import AlarmNotifier, balloon_text
 from gui.app import build_app
-from gui.watching import AlarmNotifier, FolderWatch, balloon_text
+from gui.pages.monitor import MonitorPage
+from gui.watching import FolderWatch
 from tests.gui.kit import TIMEOUT_MS
 from tests.gui.test_monitor_page import write_flights
 
@@ -159,7 +163,7 @@ def test_the_app_watches_the_folder_saved_in_settings_and_joins_the_thread_on_cl
 
     assert window.watch.running()
     assert window.close()  # no tray: the app ends, and the watcher with it
-    assert not window.watch.running() and window.watch._thread is None
+    assert not window.watch.running() and window.watch.finishing() == []
     app.qt.setQuitOnLastWindowClosed(True)
 
 
@@ -216,3 +220,119 @@ def test_an_alarm_e_mail_that_cannot_be_sent_is_said_on_the_status_line(
     assert events[0].state == "done" and outcome.email_error  # the alarms are kept
     assert all(a.email_error == outcome.email_error for a in outcome.new_alarms)
     assert "the alarm e-mail about 2013-08.csv was not sent" in watch.status.text()
+
+
+# -- a watcher busy where no cancel token reaches: e-mailing an alarm to a silent server -------
+class SilentSmtp:
+    """An SMTP server that accepts connections and never answers: the alarm e-mail waits for
+    its greeting (the SMTP timeout, 20 s) until :meth:`hang_up`."""
+
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(5)
+        self.port = self.server.getsockname()[1]
+        self.connected = threading.Event()
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:  # closed
+                return
+            self.held.append(conn)
+            self.connected.set()
+
+    def hang_up(self) -> None:
+        """Close the connections: the waiting e-mail fails at once."""
+        for conn in self.held:
+            conn.close()
+        self.server.close()
+
+
+@pytest.fixture
+def silent_smtp(workspace):
+    smtp = SilentSmtp()
+    for key, text in (("smtp.host", "127.0.0.1"), ("smtp.port", str(smtp.port)),
+                      ("smtp.starttls", "false"), ("alarms.email_to", "ops@example.org")):
+        set_setting(workspace, key, text)
+    yield smtp
+    smtp.hang_up()
+
+
+def e_mailing(workspace, folder, watch, qtbot, smtp) -> threading.Thread:
+    """Start the watcher and drop a file with alarms; return its thread once that thread
+    waits on the silent SMTP server (its now-test recorded, its claim not yet settled)."""
+    watch.start()
+    running(watch, qtbot)
+    thread = watch._run.thread
+    drop(folder, "2013-08.csv", [8])
+    qtbot.waitUntil(smtp.connected.is_set, timeout=TIMEOUT_MS)
+    assert len(nowtests(workspace)) == 1 and thread.is_alive()
+    return thread
+
+
+def test_a_restart_never_waits_for_the_watcher_and_its_old_reports_leave_the_status_be(
+        workspace, folder, watch, qtbot, silent_smtp):
+    events = []
+    watch.event.connect(events.append)
+    old = e_mailing(workspace, folder, watch, qtbot, silent_smtp)
+    watch.restart()  # what saving the watch settings does, on the UI thread
+    assert old.is_alive()  # returned while the old thread still waits for the server
+    assert watch.finishing() == [old] and watch.running()
+    running(watch, qtbot)  # the new watcher, at once
+    assert watch._run.thread is not old
+
+    silent_smtp.hang_up()  # the old thread's e-mail fails; it settles its file and ends
+    qtbot.waitUntil(lambda: watch.finishing() == [] and not old.is_alive(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: len(events) == 1, timeout=TIMEOUT_MS)
+    assert events[0].state == "done" and events[0].outcome.email_error  # passed on...
+    assert watch.status.state == "running" and watch.status.processed == 0  # ...not counted
+    assert watch.status.last_error == ""
+    drop(folder, "2013-03.csv", [3], rows=600)  # the new watcher works; the old file is done
+    qtbot.waitUntil(lambda: len(events) == 2, timeout=TIMEOUT_MS)
+    assert events[1].path.name == "2013-03.csv" and watch.status.processed == 1
+    assert len(nowtests(workspace)) == 2
+
+
+def test_stopping_waits_a_bounded_time_and_leaves_a_stuck_watcher_behind(
+        workspace, folder, watch, qtbot, silent_smtp):
+    stuck = e_mailing(workspace, folder, watch, qtbot, silent_smtp)
+    assert watch.stop(timeout=0.2) is False  # what quitting does (with a few seconds)
+    assert stuck.is_alive() and stuck.daemon and watch.finishing() == [stuck]
+    assert not watch.running() and watch.status.state == "stopped"
+    silent_smtp.hang_up()
+    stuck.join(timeout=60)
+    assert not stuck.is_alive()
+    with sqlite3.connect(workspace / "ratchet.db") as db:  # it settled its claim as it ended
+        assert db.execute("SELECT state FROM watched_files").fetchall() == [("done",)]
+    assert watch.stop() is True and watch.finishing() == []
+
+
+def test_a_watch_folder_deleted_while_watching_shows_in_red_until_it_is_back(
+        workspace, folder, watch, qtbot, ctx):
+    page = MonitorPage(ctx)
+    qtbot.addWidget(page)
+    watch.status_changed.connect(page.show_watch_status)
+    watch.start()
+    running(watch, qtbot)
+    assert "#006e32" in page.watch_status.styleSheet()  # green
+    folder.rmdir()
+    qtbot.waitUntil(lambda: watch.status.state == "failed", timeout=TIMEOUT_MS)
+    assert watch.running()  # still looking
+    assert page.watch_status.text() == (
+        f"The watcher of {folder.resolve()} cannot go on: the watch folder "
+        f"{folder.resolve()} no longer exists. It keeps looking and goes on by itself once "
+        "that is put right.")
+    assert "#b00020" in page.watch_status.styleSheet()  # red
+    events = []
+    watch.event.connect(events.append)
+    folder.mkdir()
+    qtbot.waitUntil(lambda: watch.status.state == "running", timeout=TIMEOUT_MS)
+    assert page.watch_status.text().startswith(f"Watching {folder.resolve()} (running)")
+    assert "#006e32" in page.watch_status.styleSheet()
+    drop(folder, "2013-03.csv", [3], rows=600)
+    qtbot.waitUntil(lambda: len(events) == 1, timeout=TIMEOUT_MS)
+    assert events[0].state == "done" and watch.status.processed == 1
