@@ -52,13 +52,18 @@ def register(sub) -> None:
     trial = sub.add_parser("trial", help="try a challenger in shadow beside the champion, then "
                            "accept or reject it").add_subparsers(
         dest="action", metavar="ACTION", required=True)
-    start = trial.add_parser("start", help="run the gate; if it accepts, install the "
-                             "challenger (inactive) and start its shadow trial")
+    start = trial.add_parser("start", help="run the gate (or reuse an accepting one, --gate); "
+                             "if it accepts, install the challenger (inactive) and start its "
+                             "shadow trial")
     _gate_options(start)
     start.add_argument("--batches", type=int, metavar="N", help="shadow batches (prediction "
                        "batches and now-tested files) before it can be accepted (default 5 "
                        "when --days is not given)")
     start.add_argument("--days", type=float, metavar="D", help="days before it can be accepted")
+    start.add_argument("--gate", type=int, metavar="ID", help="use this accepting gate run "
+                       "(`ratchet gate` printed its id) instead of gating again; refused "
+                       "unless it gated these very bundle bytes against the active champion "
+                       "with the same options and today's requirements")
     start.set_defaults(handler=cmd_trial_start)
     status = trial.add_parser("status", help="the trial's progress and champion against "
                               "challenger side by side")
@@ -135,7 +140,7 @@ def cmd_trial_start(args, ws_root) -> tuple[int, dict]:
     registry = open_registry(ws_root)
     try:
         gate, status = start_trial(registry, args.bundle, batches=args.batches, days=args.days,
-                                   **kwargs)
+                                   gate_id=args.gate, **kwargs)
     finally:
         registry.close()
         _end_progress()

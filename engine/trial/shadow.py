@@ -14,7 +14,9 @@ import json
 import logging
 from pathlib import Path
 
+from engine.errors import Cancelled
 from engine.fileio import write_atomic
+from engine.progress import CancelToken
 from engine.registry.refs import parse_ref
 from engine.trial.compare import compare_on_file
 from engine.trial.store import insert_shadow, running_trial
@@ -47,6 +49,9 @@ def _error_text(exc: BaseException) -> str:
 def _guarded(kind: str, registry, trial, source_id, input_path: str, work) -> int | None:
     try:
         return work()
+    except Cancelled:  # the app is quitting: skip this observation, record nothing
+        log.info("trial %s: the shadow of %s %s was cancelled", trial["id"], kind, source_id)
+        raise
     except Exception as exc:  # the operator's work must stand whatever the shadow does
         error = _error_text(exc)
         log.warning("trial %s: the challenger %s could not shadow %s %s (%s): %s",
@@ -69,10 +74,11 @@ def _batch_id(registry, result) -> int | None:
     return None if row is None else row["id"]
 
 
-def shadow_batch(registry, result, batch_id: int | None = None) -> int | None:
+def shadow_batch(registry, result, batch_id: int | None = None,
+                 cancel: CancelToken | None = None) -> int | None:
     """Score the batch's input (an engine.batch.score.BatchResult, already written and
     recorded) with the running trial's challenger, if any. Returns the observation's id (None:
-    no trial). Never raises."""
+    no trial). Never raises, except Cancelled when `cancel` is set (nothing is recorded)."""
     try:
         trial = _trial_of(registry, result.model)
         if trial is None:
@@ -83,10 +89,11 @@ def shadow_batch(registry, result, batch_id: int | None = None) -> int | None:
                     exc_info=True)
         return None
     return _guarded("batch", registry, trial, batch_id, result.input,
-                    lambda: _run_batch(registry, trial, result, batch_id))
+                    lambda: _run_batch(registry, trial, result, batch_id, cancel))
 
 
-def _run_batch(registry, trial, result, batch_id: int | None) -> int:
+def _run_batch(registry, trial, result, batch_id: int | None,
+               cancel: CancelToken | None = None) -> int:
     from engine.batch.score import score_csv
 
     champion, _ = registry.load_model(trial["champion"])
@@ -96,7 +103,7 @@ def _run_batch(registry, trial, result, batch_id: int | None) -> int:
     name = f"batch-{batch_id}.csv" if batch_id is not None else \
         f"batch-{Path(result.output).stem}.csv"
     shadow = score_csv(Path(result.input), folder / name, challenger, label,
-                       registry.bundle_sha256(label))
+                       registry.bundle_sha256(label), cancel=cancel)
     if shadow.input_sha256 != result.input_sha256:
         raise RuntimeError(f"{result.input} changed after the champion scored it; the "
                            "challenger's outputs are not comparable and are not counted")

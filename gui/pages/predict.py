@@ -42,6 +42,10 @@ from gui.widgets import ProgressPanel, page_header
 log = logging.getLogger(__name__)
 
 
+def _shadow_failed(result: BatchResult, exc: BaseException) -> None:
+    log.warning("the trial's shadow of %s could not run: %s", result.output, exc)
+
+
 class State(enum.StrEnum):
     EMPTY = "empty"  # no file chosen
     CHECKING = "checking"  # the validation summary is being computed
@@ -66,6 +70,7 @@ class PredictPage(FileDropMixin, QWidget):
         self._generation = 0
         self._job = None  # the check or the run
         self._preview_job = None
+        self.shadow_job = None  # the latest trial shadow of a batch (gui.tasks.predict)
         self.setAcceptDrops(True)
         self._build()
         self._set_state(State.EMPTY)
@@ -262,6 +267,7 @@ class PredictPage(FileDropMixin, QWidget):
             self.progress.cancelling()
 
     def _scored(self, gen: int, result: BatchResult) -> None:
+        self._shadow(result)  # the batch is written and recorded whatever the page shows now
         if not self._current(gen):
             return
         log.info("scored %s: %d rows, %d rejected -> %s", result.input, result.rows,
@@ -277,6 +283,14 @@ class PredictPage(FileDropMixin, QWidget):
             "preview", read_preview, Path(result.output), self.delimiter, result.rejected,
             on_finished=partial(self._previewed, result),
             on_failed=partial(self._preview_failed, result))
+
+    def _shadow(self, result: BatchResult) -> None:
+        """A running trial repeats the batch with its challenger, in a job of its own after
+        the operator's is done: not waited for, not asked about on quit (cancelling it only
+        skips the observation), and a failure is only logged (the trial records it too)."""
+        self.shadow_job = self.ctx.run(
+            "trial shadow", tasks.shadow_file, self.ctx.workspace, result,
+            on_failed=partial(_shadow_failed, result))
 
     def _forget_results(self) -> None:
         if self._preview_job is not None:

@@ -180,19 +180,22 @@ class TrialPage(QWidget):
         batches, days = self.gate.targets()
         length = " and ".join(([f"{batches} batches"] if batches else [])
                               + ([f"{days:g} days"] if days else [])) or "5 batches"
-        champion = self.gate.verdict.result.champion
+        gated = self.gate.verdict.result
+        champion = gated.champion
         if not dialogs.confirm(
                 self, "Start the trial?",
-                f"Start a trial of {label} beside {champion} for {length}?\n\nThe gate runs "
-                f"once more on the exact bundle; if it accepts, {label} is installed without "
-                f"being activated. Every prediction batch and now-test of {champion} is then "
-                f"repeated with {label} in shadow: its outputs go to the trial's folder only, "
-                "never to the operator's files. Nothing changes for the operator until you "
-                "accept it."):
+                f"Start a trial of {label} beside {champion} for {length}?\n\n{label} is "
+                f"installed without being activated, on the strength of the gate run shown "
+                f"(gate {gated.id}); it is refused if the bundle, the champion or the "
+                f"requirements changed since. Every prediction batch and now-test of "
+                f"{champion} is then repeated with {label} in shadow: its outputs go to the "
+                "trial's folder only, never to the operator's files. Nothing changes for the "
+                "operator until you accept it."):
             return
-        self._begin(f"Starting the trial of {label}: gating it once more…")
+        self._begin(f"Starting the trial of {label}…")
         self._job = self.ctx.run("trial start", tasks.start, self.ctx.workspace, setup,
-                                 batches, days, on_progress=self.gate.progress.set_progress,
+                                 batches, days, gated.id,
+                                 on_progress=self.gate.progress.set_progress,
                                  on_finished=lambda o: self._gated(o, setup, start=True),
                                  on_failed=self._failed, on_cancelled=self._cancelled)
 
@@ -216,7 +219,7 @@ class TrialPage(QWidget):
         if outcome.trial is not None:
             note = f"Trial {outcome.trial.status.id} started."
         elif start:
-            note = "The gate rejected it this time, so no trial started and nothing was installed."
+            note = "The gate rejected it, so no trial started and nothing was installed."
         elif outcome.gate.accepted:
             note = "Start the trial to try it in shadow beside the champion."
         self.gate.show_result(result, accepted_setup=setup if result.accepted else None,

@@ -30,9 +30,10 @@ from gui.tasks import trial as tasks
 from gui.tasks.trial import GateSetup
 from gui.widgets import ProgressPanel
 
-START_TIP = ("Enabled after the gate accepts this candidate with these choices. The gate runs "
-             "once more on the exact bundle, then it is installed (not activated) and runs in "
-             "shadow beside the champion.")
+START_TIP = ("Enabled after the gate accepts this candidate with these choices. That gate run "
+             "is used as it is (refused if the bundle, the champion or the requirements "
+             "changed since); the candidate is installed (not activated) and runs in shadow "
+             "beside the champion.")
 
 
 class GateTab(QWidget):

@@ -56,17 +56,32 @@ def check_file(workspace: Path, path: Path, model_ref: str | None = None, *,
 def score_file(workspace: Path, source: Path, output: Path, model_ref: str | None = None, *,
                progress: Progress, cancel: CancelToken) -> BatchResult:
     """Score with the model's version active now, write the output atomically, record the
-    batch."""
+    batch. A running trial's shadow is not run here (the operator would wait for it and could
+    not cancel it): the page starts ``shadow_file`` as a job of its own once this returns."""
     registry = Registry(Workspace.open(workspace))
     try:
         model, label = registry.load_model(model_ref)
         result = score_csv(Path(source), Path(output), model, label,
                            registry.bundle_sha256(label), progress=progress, cancel=cancel)
-        batch_id = record_batch(registry.db, result)
-        if has_running_trial(registry, label):
-            progress(1.0, "Trial: scoring the same file with the challenger, in shadow")
-            shadow_batch(registry, result, batch_id)  # never raises, never touches the output
+        record_batch(registry.db, result)
     finally:
         registry.close()
     return result
 
+
+def shadow_file(workspace: Path, result: BatchResult, *, progress: Progress,
+                cancel: CancelToken) -> int | None:
+    """The running trial's challenger scores the batch just written and recorded, in shadow
+    (engine.trial.shadow.shadow_batch: its output goes to the trial's folder only, atomically,
+    and it never raises). Returns the observation's id; None when no trial runs for the model
+    that scored it. Cancelled (on quit) before it starts, the observation is simply skipped."""
+    registry = Registry(Workspace.open(workspace))
+    try:
+        if not has_running_trial(registry, result.model):
+            return None
+        cancel.check()
+        progress(0.0, "Trial: scoring the same file with the challenger, in shadow")
+        # finds the batch it repeats by its record; a cancel (quit) stops it, recording nothing
+        return shadow_batch(registry, result, cancel=cancel)
+    finally:
+        registry.close()

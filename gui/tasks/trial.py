@@ -130,17 +130,19 @@ def gate(workspace: Path, setup: GateSetup, *, progress: Progress,
         registry.close()
 
 
-def start(workspace: Path, setup: GateSetup, batches: int | None, days: float | None, *,
-          progress: Progress, cancel: CancelToken) -> GateOutcome:
-    """`ratchet trial start`: the engine gates the exact bytes it installs, so the gate runs
-    again; when it accepts, the challenger is installed (not activated) and its trial
-    starts."""
+def start(workspace: Path, setup: GateSetup, batches: int | None, days: float | None,
+          gate_id: int | None = None, *, progress: Progress,
+          cancel: CancelToken) -> GateOutcome:
+    """`ratchet trial start`: with ``gate_id`` (the accepting gate run the page shows) the
+    engine reuses that run when it gated these very bytes with this setup against the active
+    champion and today's requirements, and refuses otherwise; without it the gate runs. When
+    the gate accepts, the challenger is installed (not activated) and its trial starts."""
     registry = Registry.open(workspace)
     try:
         cancel.check()
         result, status = trials.start_trial(registry, setup.candidate, batches=batches,
                                             days=days, progress=progress, cancel=cancel,
-                                            **_gate_kwargs(setup))
+                                            gate_id=gate_id, **_gate_kwargs(setup))
         shown = None if status is None else _shown(registry, status)
         return GateOutcome(result, shown, _overview(registry))
     finally:

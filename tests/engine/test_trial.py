@@ -339,6 +339,36 @@ def test_the_same_input_twice_is_one_batch_of_evidence(ws, bundles, data, tmp_pa
     assert status.batches_done == 2 and status.due
 
 
+def test_a_cancelled_shadow_records_nothing(ws, bundles, data, tmp_path):
+    """The app cancels a running shadow on quit: no observation, no file in the trial folder,
+    and the operator's batch stands."""
+    import pytest
+
+    from engine.batch.score import score_csv
+    from engine.errors import Cancelled
+    from engine.progress import CancelToken
+    from engine.registry.history import record_batch
+    from engine.trial.shadow import shadow_batch, trial_folder
+
+    reg = Registry(ws)
+    try:
+        start_trial(reg, bundles["better"], data["corpus"], "time_hour", batches=2)
+        model, label = reg.load_model()
+        result = score_csv(data["batch"], tmp_path / "operator.csv", model, label)
+        batch_id = record_batch(reg.db, result)
+        token = CancelToken()
+        token.cancel()
+        with pytest.raises(Cancelled):
+            shadow_batch(reg, result, batch_id, cancel=token)
+        status = trial_status(reg)
+        folder = trial_folder(reg, status.id)
+    finally:
+        reg.close()
+    assert status.observations == [] and status.batches_done == 0
+    assert not folder.exists() or list(folder.iterdir()) == []
+    assert (tmp_path / "operator.csv").is_file()
+
+
 def test_an_older_database_gets_the_new_column(tmp_path):
     path = tmp_path / "ratchet.db"
     old = sqlite3.connect(path)
@@ -356,3 +386,57 @@ def test_an_older_database_gets_the_new_column(tmp_path):
         assert [(s["new"], s["why"], s["trial_id"]) for s in steps(conn, "m")] == [
             (0.91, "audit", None)]
         conn.close()
+
+
+def gate_runs(ws) -> list[tuple]:
+    reg = Registry(ws)
+    try:
+        return [tuple(r) for r in reg.db.execute("SELECT id, candidate, verdict FROM gate_runs "
+                                                 "ORDER BY id")]
+    finally:
+        reg.close()
+
+
+def test_a_trial_starts_on_the_accepting_gate_run_it_names(cli, ws, bundles, data):
+    from engine.regression.ratchet import Proposal, apply_steps
+
+    code, gated, _ = cli("gate", str(bundles["better"]), "--corpus", str(data["corpus"]),
+                         "--time-column", "time_hour")
+    assert code == 0 and gated["verdict"] == "accept"
+    gate_id = gated["id"]
+
+    # another bundle, other options: refused with what differs, nothing installed or run
+    code, doc, _ = cli(*start_args(bundles["worse"], data, "--gate", str(gate_id)))
+    assert code == 2 and doc["error"] == "E_GATE_NOT_REUSABLE"
+    assert f"gate run {gate_id} cannot start this trial" in doc["message"]
+    assert "the bundle (demo-flight-delay@3" in doc["message"]
+    code, doc, _ = cli(*start_args(bundles["better"], data, "--tolerance", "0.02",
+                                   "--gate", str(gate_id)))
+    assert code == 2 and "the tolerance (0.02; the gate used 0.01)" in doc["message"]
+    assert "the bundle" not in doc["message"]
+    code, doc, _ = cli(*start_args(bundles["better"], data, "--gate", "999"))
+    assert code == 2 and doc["error"] == "E_NO_GATE"
+    assert gate_runs(ws) == [(gate_id, BETTER, "accept")]
+    assert state(ws)["versions"] == [(1, True)]
+
+    # the same bytes and options: the gate run is used as it is, no second run
+    code, doc, err = cli(*start_args(bundles["better"], data, "--gate", str(gate_id),
+                                     "--batches", "1"))
+    assert code == 0 and "Traceback" not in err, err
+    assert doc["started"] is True and doc["gate"]["id"] == gate_id
+    assert doc["trial"]["gate_id"] == gate_id and doc["trial"]["challenger"] == BETTER
+    assert gate_runs(ws) == [(gate_id, BETTER, "accept")]
+    assert state(ws)["versions"] == [(1, True), (2, False)]
+
+    # requirements raised since the gate: that run no longer vouches for the candidate
+    cli("trial", "reject", "--reason", "try again with the new requirements")
+    reg = Registry(ws)
+    try:
+        apply_steps(reg.db, MODEL_ID, [Proposal("roc_auc", "min", 0.92, 0.925, 0.93)],
+                    "raised by hand")
+    finally:
+        reg.close()
+    code, doc, _ = cli(*start_args(bundles["better"], data, "--gate", str(gate_id)))
+    assert code == 2 and doc["error"] == "E_GATE_NOT_REUSABLE"
+    assert "the requirements (they changed since the gate ran)" in doc["message"]
+    assert gate_runs(ws) == [(gate_id, BETTER, "accept")]

@@ -1,6 +1,9 @@
 """The Predict page end to end, with its real workers: check, run, progress, results, cancel."""
 
+import hashlib
 import sqlite3
+import threading
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
@@ -8,12 +11,16 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
 from engine.batch.score import provenance_path
+from engine.errors import Cancelled
 from engine.progress import CancelToken, no_progress
 from engine.registry.registry import Registry, read_bundle_file
 from engine.registry.workspace import Workspace
 from gui.pages.predict import PredictPage, State
 from gui.tasks.models import snapshot
+from tests.engine import test_trial_kit as kit
 from tests.gui.kit import TIMEOUT_MS, build_test_bundles, copy_sample
+
+bundles, data, flights = kit.bundles, kit.data, kit.flights
 
 
 @pytest.fixture
@@ -153,3 +160,65 @@ def test_the_model_can_be_chosen_when_several_are_installed(page, ctx, tmp_path,
     with qtbot.waitSignal(page.run_finished, timeout=TIMEOUT_MS) as finished:
         page.run()
     assert finished.args[0].model == "demo-flight-delay@1"
+
+
+def test_a_trials_shadow_runs_after_the_operators_job_in_a_job_of_its_own(
+        page, ctx, qtbot, bundles, data, tmp_path, monkeypatch):
+    """The Predict job is finished (output written, batch recorded) while the challenger's
+    shadow has not even started; the observation arrives afterwards, from the "trial shadow"
+    job, which quitting does not ask about; the operator's file is never touched by it."""
+    from engine.trial import store
+    from engine.trial.trial import start_trial
+    from gui import main_window
+    from gui.tasks import predict as predict_tasks
+
+    monkeypatch.delenv("RATCHET_TRUST_STORE", raising=False)
+    registry = Registry.open(ctx.workspace)
+    try:
+        _, status = start_trial(registry, bundles["better"], data["corpus"], "time_hour",
+                                batches=2)
+    finally:
+        registry.close()
+    release = threading.Event()
+    real_shadow = predict_tasks.shadow_batch
+
+    def held_shadow(*args, **kwargs):
+        assert release.wait(TIMEOUT_MS / 1000)
+        return real_shadow(*args, **kwargs)
+    monkeypatch.setattr(predict_tasks, "shadow_batch", held_shadow)
+
+    def observations() -> list[dict]:
+        reg = Registry.open(ctx.workspace)
+        try:
+            return store.shadow_rows(reg.db, status.id)
+        finally:
+            reg.close()
+
+    output = tmp_path / "operator.csv"
+    page.open_csv(data["batch"])
+    wait_state(qtbot, page, State.READY)
+    page.output.set_path(output)
+    with qtbot.waitSignal(page.run_finished, timeout=TIMEOUT_MS) as finished:
+        page.run()
+    assert finished.args[0].output == str(output) and output.is_file()
+    assert observations() == []  # the operator's job is done; the shadow waits its turn
+    shadow_job = page.shadow_job
+    assert shadow_job.name == "trial shadow" and shadow_job.running
+    assert "trial shadow" not in main_window.WORK_ON_QUIT  # quitting only skips it
+    written = hashlib.sha256(output.read_bytes()).hexdigest()
+
+    with qtbot.waitSignal(shadow_job.done, timeout=TIMEOUT_MS):
+        release.set()
+    seen = observations()
+    assert [(o["kind"], o["input"], o["error"]) for o in seen] == [
+        ("batch", str(data["batch"]), None)]
+    assert Path(seen[0]["output"]).parent == ctx.workspace / "trials" / str(status.id)
+    assert hashlib.sha256(output.read_bytes()).hexdigest() == written
+
+    # a shadow cancelled before it starts (on quit) records nothing at all
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        predict_tasks.shadow_file(ctx.workspace, finished.args[0], progress=no_progress,
+                                  cancel=token)
+    assert len(observations()) == 1

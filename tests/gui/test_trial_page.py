@@ -25,7 +25,7 @@ from engine.trial.trial import start_trial
 from gui.pages.trial import TrialPage
 from gui.pages.trial_history import ID_ROLE
 from gui.tasks.monitor import nowtest_file
-from gui.tasks.predict import score_file
+from gui.tasks.predict import score_file, shadow_file
 from tests.engine import test_trial_kit as kit
 from tests.engine.test_trial_kit import BETTER, CHAMPION, MODEL_ID, WORSE
 from tests.gui.kit import TIMEOUT_MS
@@ -171,6 +171,10 @@ def test_a_better_candidate_passes_runs_in_shadow_and_is_accepted(
         in answers.asked[0]
     status = started.args[0].status
     assert (status.champion, status.challenger, status.status) == (CHAMPION, BETTER, "running")
+    assert "on the strength of the gate run shown (gate " in answers.asked[0]
+    # the start used the gate run shown: still a single gate run, the trial's
+    assert db_rows(ctx.workspace, "SELECT id, verdict FROM gate_runs") == [(result.id, "accept")]
+    assert status.gate_id == result.id
     assert versions(ctx.workspace) == [(1, True), (2, False)]  # installed beside, not active
     view = page.view
     assert page.tabs.currentWidget() is view and view.accept_button.isEnabled()
@@ -180,8 +184,9 @@ def test_a_better_candidate_passes_runs_in_shadow_and_is_accepted(
 
     files = [*sorted(data["corpus"].glob("*.csv"))[:2], data["batch"]]  # Sep, Oct, Nov
     for i, source in enumerate(files):  # prediction batches, as the Predict page runs them
-        score_file(ctx.workspace, source, tmp_path / f"operator-{i}.csv", progress=no_progress,
-                   cancel=CancelToken())
+        batch = score_file(ctx.workspace, source, tmp_path / f"operator-{i}.csv",
+                           progress=no_progress, cancel=CancelToken())
+        shadow_file(ctx.workspace, batch, progress=no_progress, cancel=CancelToken())
     nowtest_file(ctx.workspace, data["latest"], progress=no_progress,
                  cancel=CancelToken())  # a now-test, as the Monitor page runs it
     with qtbot.waitSignal(page.trial_shown, timeout=TIMEOUT_MS) as seen:
