@@ -16,14 +16,15 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from installer import elf
+from installer import elf, package_docs
 
 ROOT = Path(__file__).resolve().parent.parent
 DEBIAN = ROOT / "installer" / "debian"
 STAGE = ROOT / "build" / "deb" / "ratchet"
 STAMP = ROOT / "build" / "installer" / "deb.sha256"
-PACKAGING = ("installer/debian/*", "installer/deb.py", "resources/icons/ratchet.svg",
-             "coefficients/trust.json")
+PACKAGING = ("installer/debian/*", "installer/deb.py", "installer/package_docs.py",
+             "resources/icons/ratchet.svg", "coefficients/trust.json", "pyproject.toml")
+DOC = "usr/share/doc/ratchet"
 
 # Where each file of the package comes from (repository paths).
 SHARED_FILES = {
@@ -76,6 +77,30 @@ def _installed_size_kib(root: Path) -> int:
     return total
 
 
+def _is_shared_library(path: Path) -> bool:
+    """libfoo.so / libfoo.so.6 (Python extension modules are .so too), not the executable."""
+    name = path.name
+    return not path.is_symlink() and path.is_file() and (name.endswith(".so") or ".so." in name)
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    os.chmod(path, 0o644)
+
+
+def _stage_docs(stage_root: Path) -> None:
+    """copyright, changelog.gz and the manual page, generated (see installer/package_docs.py)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    _write(stage_root / DOC / "copyright",
+           package_docs.copyright_text(project["license"]).encode())
+    changelog = package_docs.changelog_text((DEBIAN / "changelog").read_text(), version())
+    _write(stage_root / DOC / "changelog.gz", package_docs.gzip_n(changelog.encode()))
+    page = package_docs.manpage(stage_root / "opt" / "ratchet" / "ratchet", version(),
+                                package_docs.changelog_date(changelog))
+    _write(stage_root / "usr/share/man/man1/ratchet.1.gz", package_docs.gzip_n(page.encode()))
+
+
 def stage(app_dir: Path) -> Path:
     """The package's file tree in build/deb/ratchet/, DEBIAN/ included."""
     shutil.rmtree(STAGE, ignore_errors=True)
@@ -87,19 +112,27 @@ def stage(app_dir: Path) -> Path:
         (STAGE / dest).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / src, STAGE / dest)
         os.chmod(STAGE / dest, 0o644)
+    _stage_docs(STAGE)
     control = STAGE / "DEBIAN"
     control.mkdir()
     for name in ("conffiles", "postinst", "postrm"):
         shutil.copyfile(DEBIAN / name, control / name)
         os.chmod(control / name, 0o644 if name == "conffiles" else 0o755)
-    fields = {"@VERSION@": version(), "@INSTALLED_SIZE@": str(_installed_size_kib(STAGE)),
+    fields = {"@VERSION@": version(), "@MAINTAINER@": package_docs.MAINTAINER,
+              "@INSTALLED_SIZE@": str(_installed_size_kib(STAGE)),
               "@GLIBC@": elf.glibc_version(STAGE / "opt" / "ratchet")}
     text = (DEBIAN / "control.in").read_text()
     for key, value in fields.items():
         text = text.replace(key, value)
     (control / "control").write_text(text)
-    for folder in [STAGE, *(p for p in STAGE.rglob("*") if p.is_dir() and not p.is_symlink())]:
-        os.chmod(folder, 0o755)
+    (control / "md5sums").write_text(package_docs.md5sums(STAGE))
+    os.chmod(control / "md5sums", 0o644)
+    for path in STAGE.rglob("*"):
+        if path.is_dir() and not path.is_symlink():
+            os.chmod(path, 0o755)
+        elif _is_shared_library(path):  # loaded, never run: 0644 as Debian policy asks
+            os.chmod(path, 0o644)
+    os.chmod(STAGE, 0o755)
     return STAGE
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import configparser
 import csv
+import gzip
+import hashlib
 import importlib.util
 import json
 import os
@@ -60,13 +62,52 @@ def package() -> Path:
     return deb_path()
 
 
+# Desktop cache tools a minimal root lacks; the scripts must install and remove without them.
+CACHE_TOOLS = ("update-mime-database", "update-desktop-database", "gtk-update-icon-cache")
+
+
 @pytest.fixture(scope="module")
-def scratch(package, tmp_path_factory) -> Path:
-    """The package's files unpacked into a scratch root; its control files in DEBIAN/."""
+def dpkg(tmp_path_factory):
+    """dpkg on a scratch root, with a PATH that lacks the desktop cache tools. The maintainer
+    scripts run without chroot (the root has no shell) and see the root as $DPKG_ROOT."""
     root = tmp_path_factory.mktemp("scratch-root")
-    subprocess.run(["dpkg-deb", "-x", str(package), str(root)], check=True)
-    subprocess.run(["dpkg-deb", "-e", str(package), str(root / "DEBIAN")], check=True)
-    return root
+    for folder in ("info", "updates", "triggers"):
+        (root / "var" / "lib" / "dpkg" / folder).mkdir(parents=True)
+    (root / "var" / "lib" / "dpkg" / "status").touch()
+    tools = tmp_path_factory.mktemp("path")
+    for folder in ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+        for tool in Path(folder).glob("*") if Path(folder).is_dir() else []:
+            if tool.name not in CACHE_TOOLS and not (tools / tool.name).exists():
+                (tools / tool.name).symlink_to(tool)
+    env = {**os.environ, "PATH": str(tools)}
+    options = ["--root", str(root), "--force-script-chrootless"]
+    if os.geteuid() != 0:
+        options.append("--force-not-root")
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(["dpkg", *options, *args], env=env, capture_output=True,
+                                text=True, timeout=RUN_TIMEOUT_S)
+        assert not check or result.returncode == 0, f"dpkg {args}: {result.stderr[-2000:]}"
+        return result
+
+    run.root = root
+    return run
+
+
+@pytest.fixture(scope="module")
+def scratch(package, dpkg) -> Path:
+    """The package installed by dpkg into a scratch root (its postinst run there); its control
+    files unpacked in the root's DEBIAN/ for the checks below."""
+    dpkg("--force-depends", "-i", str(package))
+    subprocess.run(["dpkg-deb", "-e", str(package), str(dpkg.root / "DEBIAN")], check=True)
+    return dpkg.root
+
+
+def _package_files(scratch: Path) -> list[Path]:
+    """What dpkg recorded as the package's files and folders in the scratch root."""
+    listing = scratch / "var" / "lib" / "dpkg" / "info" / "ratchet.list"
+    return [scratch / line.lstrip("/") for line in listing.read_text().splitlines()
+            if line not in ("/.", "/")]
 
 
 def _listing(folder: Path) -> dict[str, tuple[int, int]]:
@@ -116,12 +157,58 @@ def test_the_package_installs_the_app_launcher_menu_entry_file_type_and_trust_st
         subprocess.run(["sh", "-n", str(path)], check=True)  # parses as a shell script
 
 
+def test_dpkg_installed_the_package_and_ran_its_postinst_without_the_cache_tools(scratch, dpkg):
+    status = dpkg("-s", "ratchet").stdout
+    assert "Status: install ok installed" in status
+    conffiles = status.split("Conffiles:\n", 1)[1].splitlines()[0].split()
+    assert conffiles[0] == "/etc/ratchet/trust.json"
+    assert not (scratch / "usr" / "share" / "mime" / "mime.cache").exists()  # tool was absent
+
+
+def test_md5sums_list_every_file_of_the_package_with_its_checksum(scratch):
+    listed = {}
+    for line in (scratch / "DEBIAN" / "md5sums").read_text().splitlines():
+        digest, path = line.split("  ", 1)
+        listed[path] = digest
+    files = {p.relative_to(scratch).as_posix() for p in _package_files(scratch)
+             if p.is_file() and not p.is_symlink()}
+    assert set(listed) == files and "etc/ratchet/trust.json" in files
+    for path, digest in listed.items():
+        assert hashlib.md5((scratch / path).read_bytes(), usedforsecurity=False).hexdigest() \
+            == digest, path
+
+
+def test_the_package_documents_its_licenses_changelog_and_command(scratch):
+    doc = scratch / "usr" / "share" / "doc" / "ratchet"
+    paragraphs = [dict(line.split(": ", 1) for line in block.splitlines()
+                       if ": " in line and not line.startswith(" "))
+                  for block in (doc / "copyright").read_text().split("\n\n")]
+    assert paragraphs[0]["Format"].endswith("/copyright-format/1.0/")
+    files = {p["Files"]: p for p in paragraphs if "Files" in p}
+    assert files["*"]["License"] == "MIT"
+    (pyside,) = [p for name, p in files.items() if "/PySide6/" in name]
+    assert "LGPL-3.0" in pyside["License"]
+    for name in ("numpy", "scipy", "pandas", "pyarrow", "numba", "llvmlite", "cryptography",
+                 "platformdirs", "joblib"):
+        assert any(p.get("Comment", "").startswith(f"{name} ") for p in paragraphs), name
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    for gz in (doc / "changelog.gz", scratch / "usr/share/man/man1/ratchet.1.gz"):
+        assert gz.read_bytes()[4:8] == b"\0\0\0\0"  # gzip -n: no time stamp, no name
+    changelog = gzip.decompress((doc / "changelog.gz").read_bytes()).decode()
+    assert changelog.startswith(f"ratchet ({version}) ")
+    assert " -- Ratchet maintainers <ratchet@example.org>  " in changelog
+    page = gzip.decompress((scratch / "usr/share/man/man1/ratchet.1.gz").read_bytes()).decode()
+    assert page.startswith(".TH RATCHET 1 ") and "predict" in page
+
+
 def test_the_control_file_names_the_version_architecture_and_installed_size(scratch):
     fields = _control(scratch)
+    assert fields["Maintainer"] == "Ratchet maintainers <ratchet@example.org>"
+    assert "\n" not in fields["Depends"]
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert (fields["Package"], fields["Version"], fields["Architecture"]) == \
         ("ratchet", version, "amd64")
-    entries = [p for p in scratch.rglob("*") if p.relative_to(scratch).parts[0] != "DEBIAN"]
+    entries = _package_files(scratch)
     size = sum(p.lstat().st_size for p in entries if p.is_file() and not p.is_symlink())
     assert size <= int(fields["Installed-Size"]) * 1024 <= size + 1024 * len(entries)
 
@@ -268,3 +355,15 @@ def test_the_frozen_command_line_reports_errors_without_tracebacks(frozen, tmp_p
     assert dask.returncode == 2
     assert "does not include Dask's `distributed` package" in dask.stderr
     assert "Traceback" not in dask.stderr
+
+
+def test_removing_keeps_the_trust_store_and_purging_removes_it(scratch, dpkg):
+    """Runs last (it removes what the tests above use): -r keeps the conffile, --purge not."""
+    trust = scratch / "etc" / "ratchet" / "trust.json"
+    dpkg("-r", "ratchet")
+    assert trust.is_file() and not (scratch / "opt" / "ratchet").exists()
+    assert not (scratch / "usr" / "bin" / "ratchet").is_symlink()
+    assert "deinstall ok config-files" in dpkg("-s", "ratchet").stdout
+    dpkg("--purge", "ratchet")
+    assert not (scratch / "etc" / "ratchet").exists()
+    assert dpkg("-s", "ratchet", check=False).returncode == 1
