@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.errors import InputError
 from engine.trial.gate import TOLERANCE
 from gui import errors
 from gui.context import AppContext
-from gui.pages.backtest_setup import NOTE_STYLE, PARTITIONS
-from gui.tasks import backtest as corpus_tasks
+from gui.pages.corpus_chooser import CorpusChooser, show_path
 from gui.tasks.trial import GateSetup
 
 
@@ -36,20 +36,12 @@ def _path_edit(placeholder: str) -> QLineEdit:
     return edit
 
 
-def _show_path(edit: QLineEdit, path: Path | None) -> None:
-    edit.setText("" if path is None else str(path))
-    edit.setToolTip("" if path is None else str(path))
-    edit.setCursorPosition(len(edit.text()))  # the file name end in view
-
-
 class GateForm(QWidget):
-    corpus_loaded = Signal(object)  # gui.tasks.backtest.CorpusInfo
     changed = Signal()  # something that decides whether the gate can run changed
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
-        self.info: corpus_tasks.CorpusInfo | None = None
         self.latest: Path | None = None
         self._build()
 
@@ -66,33 +58,10 @@ class GateForm(QWidget):
         candidate_row.addWidget(self.candidate_combo, 1)
         candidate_row.addWidget(self.bundle_button)
 
-        self.corpus_edit = _path_edit("The history to back-test on: a CSV or Parquet file, or "
-                                      "a folder of them")
-        self.file_button = QPushButton("File…")
-        self.file_button.clicked.connect(self._choose_corpus_file)
-        self.folder_button = QPushButton("Folder…")
-        self.folder_button.clicked.connect(self._choose_corpus_folder)
-        corpus_row = QHBoxLayout()
-        corpus_row.addWidget(self.corpus_edit, 1)
-        corpus_row.addWidget(self.file_button)
-        corpus_row.addWidget(self.folder_button)
-
-        self.time_combo = QComboBox()
-        self.time_combo.setMinimumContentsLength(16)
-        self.time_combo.setEnabled(False)
-        self.time_combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
-        self.by_combo = QComboBox()
-        for text, value in PARTITIONS:
-            self.by_combo.addItem(text, value)
-        self.corpus_note = QLabel()
-        self.corpus_note.setStyleSheet(NOTE_STYLE)
-        time_row = QHBoxLayout()
-        time_row.addWidget(self.time_combo)
-        time_row.addSpacing(8)
-        time_row.addWidget(QLabel("Partition by:"))
-        time_row.addWidget(self.by_combo)
-        time_row.addSpacing(8)
-        time_row.addWidget(self.corpus_note, 1)
+        self.corpus = CorpusChooser(self.ctx, self, "gate corpus header",
+                                    "The history to back-test on: a CSV or Parquet file, or a "
+                                    "folder of them")
+        self.corpus.changed.connect(self.changed)
 
         self.latest_edit = _path_edit("Optional: the latest data, now-tested with the "
                                       "candidate (no metric alarm allowed)")
@@ -130,7 +99,7 @@ class GateForm(QWidget):
         rule_row.addWidget(self.tolerance_spin)
         rule_row.addStretch(1)
 
-        for signal in (self.by_combo.currentIndexChanged, self.margin_check.toggled,
+        for signal in (self.margin_check.toggled,
                        self.margin_spin.valueChanged, self.tolerance_spin.valueChanged):
             signal.connect(lambda *_: self.changed.emit())
 
@@ -138,8 +107,9 @@ class GateForm(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         form.addRow("Candidate:", candidate_row)
-        form.addRow("Corpus:", corpus_row)
-        form.addRow("Time column:", time_row)
+        form.addRow("Corpus:", self.corpus.corpus_row)
+        form.addRow("Time column:", self.corpus.time_row)
+        form.addRow("Time zone:", self.corpus.zone_combo)
         form.addRow("Latest data:", latest_row)
         form.addRow("Rule:", rule_row)
 
@@ -182,27 +152,10 @@ class GateForm(QWidget):
             self.ctx.settings.last_bundle_dir = str(Path(path).parent)
             self.set_candidate(Path(path))
 
-    # -- the corpus and the latest data ----------------------------------------------------
-    def _start_dir(self) -> str:
-        return self.ctx.settings.last_input_dir or str(Path.home())
-
-    def _choose_corpus_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Choose the back-test corpus", self._start_dir(),
-            "Corpus files (*.csv *.parquet);;All files (*)")
-        if path:
-            self.ctx.settings.last_input_dir = str(Path(path).parent)
-            self.set_corpus(Path(path))
-
-    def _choose_corpus_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose a folder of CSV files",
-                                                self._start_dir())
-        if path:
-            self.ctx.settings.last_input_dir = str(Path(path))
-            self.set_corpus(Path(path))
-
+    # -- the latest data ------------------------------------------------------------------
     def _choose_latest(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose the latest data", self._start_dir(),
+        start = self.ctx.settings.last_input_dir or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Choose the latest data", start,
                                               "CSV files (*.csv);;All files (*)")
         if path:
             self.ctx.settings.last_input_dir = str(Path(path).parent)
@@ -210,65 +163,32 @@ class GateForm(QWidget):
 
     def set_latest(self, path: Path | None) -> None:
         self.latest = None if path is None else Path(path)
-        _show_path(self.latest_edit, self.latest)
+        show_path(self.latest_edit, self.latest)
         self.latest_clear.setEnabled(self.latest is not None)
         self.changed.emit()
 
-    def set_corpus(self, path: Path) -> None:
-        """Show ``path`` and read its header in the background (``corpus_loaded`` follows)."""
-        self.info = None
-        _show_path(self.corpus_edit, Path(path))
-        self.corpus_note.setText("Reading the columns…")
-        self.time_combo.clear()
-        self.time_combo.setEnabled(False)
-        self.changed.emit()
-        self.ctx.run("gate corpus header", corpus_tasks.inspect_corpus, Path(path),
-                     on_finished=self._corpus_read,
-                     on_failed=lambda exc: self._corpus_failed(Path(path), exc))
-
-    def _corpus_read(self, info: corpus_tasks.CorpusInfo) -> None:
-        if Path(self.corpus_edit.text()) != info.path:
-            return  # another corpus was chosen meanwhile
-        self.info = info
-        self.time_combo.clear()
-        for name in info.time_columns:
-            self.time_combo.addItem(f"{name}  (dates)", name)
-        for name in info.columns:
-            if name not in info.time_columns:
-                self.time_combo.addItem(name, name)
-        self.time_combo.setCurrentIndex(0)
-        self.time_combo.setEnabled(bool(info.columns))
-        files = f"{info.files} files, " if info.files > 1 else ""
-        hint = "" if info.time_columns else "; choose the column with each row's date"
-        self.corpus_note.setText(f"{files}{len(info.columns)} columns{hint}.")
-        self.changed.emit()
-        self.corpus_loaded.emit(info)
-
-    def _corpus_failed(self, path: Path, exc: BaseException) -> None:
-        if Path(self.corpus_edit.text()) != path:
-            return
-        self.corpus_note.setText("This corpus cannot be read; choose another.")
-        self.changed.emit()
-        errors.show_exception(self, exc)
-
     # -- the whole choice ------------------------------------------------------------------
     def ready(self) -> bool:
-        return (self.candidate() is not None and self.info is not None
-                and self.time_combo.currentData() is not None)
+        return self.candidate() is not None and self.corpus.ready()
 
     def setup(self) -> GateSetup | None:
+        """The choice, or None (not ready, or an unknown time zone: its error is shown)."""
         if not self.ready():
             return None
-        return GateSetup(self.candidate(), self.info.path, self.time_combo.currentData(),
-                         self.by_combo.currentData(), self.latest,
+        try:
+            zone = self.corpus.timezone()
+        except InputError as exc:
+            errors.show_exception(self, exc)
+            return None
+        return GateSetup(self.candidate(), self.corpus.info.path, self.corpus.time_column(),
+                         self.corpus.by(), self.latest,
                          round(self.margin_spin.value(), 6) if self.margin_check.isChecked()
-                         else None, round(self.tolerance_spin.value(), 6))
+                         else None, round(self.tolerance_spin.value(), 6), zone)
 
     def set_enabled(self, enabled: bool) -> None:
-        for w in (self.candidate_combo, self.bundle_button, self.file_button,
-                  self.folder_button, self.by_combo, self.latest_button, self.margin_check,
-                  self.tolerance_spin):
+        self.corpus.set_enabled(enabled)
+        for w in (self.candidate_combo, self.bundle_button, self.latest_button,
+                  self.margin_check, self.tolerance_spin):
             w.setEnabled(enabled)
-        self.time_combo.setEnabled(enabled and self.info is not None)
         self.latest_clear.setEnabled(enabled and self.latest is not None)
         self.margin_spin.setEnabled(enabled and self.margin_check.isChecked())

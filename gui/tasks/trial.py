@@ -35,6 +35,7 @@ class GateSetup:
     latest: Path | None = None
     margin: float | None = None
     tolerance: float = gates.TOLERANCE
+    timezone: str | None = None  # the zone the back-test's months are taken in (None: as written)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,8 @@ def past_gate(workspace: Path, gate_id: int, *, progress: Progress,
 
 def _gate_kwargs(setup: GateSetup) -> dict:
     return {"corpus": setup.corpus, "time_column": setup.time_column, "by": setup.by,
-            "latest": setup.latest, "margin": setup.margin, "tolerance": setup.tolerance}
+            "latest": setup.latest, "margin": setup.margin, "tolerance": setup.tolerance,
+            "timezone": setup.timezone}
 
 
 def gate(workspace: Path, setup: GateSetup, *, progress: Progress,

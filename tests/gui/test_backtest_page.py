@@ -112,8 +112,8 @@ def page(ctx, qtbot):
 
 
 def choose_corpus(page, qtbot, path: Path):
-    with qtbot.waitSignal(page.setup.corpus_loaded, timeout=TIMEOUT_MS) as loaded:
-        page.setup.set_corpus(path)
+    with qtbot.waitSignal(page.setup.corpus.corpus_loaded, timeout=TIMEOUT_MS) as loaded:
+        page.setup.corpus.set_corpus(path)
     return loaded.args[0]
 
 
@@ -150,7 +150,7 @@ def test_run_shows_tables_equal_to_the_engine_chart_history_and_report(
     assert not page.run_button.isEnabled()  # no corpus yet
     info = choose_corpus(page, qtbot, corpus)
     assert info.time_columns == ["time_hour"] and "late" in info.columns
-    assert page.setup.time_combo.currentData() == "time_hour"
+    assert page.setup.corpus.time_combo.currentData() == "time_hour"
     assert page.setup.picker.label() == CHAMPION
     page.setup.add_bundle(challenger_bundle)
     assert page.setup.chosen_challengers() == [challenger_bundle]
@@ -312,14 +312,14 @@ def test_unreadable_and_missing_corpora_get_the_error(page, qtbot, tmp_path, sho
     binary = tmp_path / "photo.csv"
     binary.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)
     with qtbot.waitSignal(page.ctx.jobs.idle, timeout=TIMEOUT_MS):
-        page.setup.set_corpus(binary)
+        page.setup.corpus.set_corpus(binary)
     assert "not a text file" in shown_errors[0].message and str(binary) in \
         shown_errors[0].message
-    assert page.setup.corpus_note.text() == "This corpus cannot be read; choose another."
-    assert not page.run_button.isEnabled() and not page.setup.time_combo.isEnabled()
+    assert page.setup.corpus.corpus_note.text() == "This corpus cannot be read; choose another."
+    assert not page.run_button.isEnabled() and not page.setup.corpus.time_combo.isEnabled()
 
     with qtbot.waitSignal(page.ctx.jobs.idle, timeout=TIMEOUT_MS):
-        page.setup.set_corpus(tmp_path / "nowhere")
+        page.setup.corpus.set_corpus(tmp_path / "nowhere")
     assert shown_errors[1].code == "E_NO_FILE" and "nowhere" in shown_errors[1].message
 
 
@@ -330,8 +330,8 @@ def test_a_folder_and_parquet_corpus_show_their_columns(page, qtbot, flights, tm
         rows.to_csv(folder / f"{month or 'no-time'}.csv", index=False)
     info = choose_corpus(page, qtbot, folder)
     assert info.files == 3 and info.time_columns == ["time_hour"]
-    assert page.setup.corpus_note.text() == f"3 files, {len(flights.columns)} columns."
-    assert page.setup.time_combo.currentData() == "time_hour"
+    assert page.setup.corpus.corpus_note.text() == f"3 files, {len(flights.columns)} columns."
+    assert page.setup.corpus.time_combo.currentData() == "time_hour"
 
     parquet = tmp_path / "flights.parquet"
     frame = flights.head(50).copy()
@@ -386,7 +386,7 @@ def test_an_installed_version_is_offered_as_challenger_and_can_win(
     assert not page.setup.remove_button.isEnabled()  # installed versions are only unticked
 
     choose_corpus(page, qtbot, corpus)
-    page.setup.by_combo.setCurrentIndex(page.setup.by_combo.findData("quarter"))
+    page.setup.corpus.by_combo.setCurrentIndex(page.setup.corpus.by_combo.findData("quarter"))
     with qtbot.waitSignal(page.run_finished, timeout=TIMEOUT_MS) as done:
         page.run()
     result = done.args[0].result
@@ -401,7 +401,7 @@ def test_time_zone_field_partitions_in_that_zone_and_refuses_an_unknown_one(
         page, ctx, qtbot, corpus, flights, shown_errors):
     """time_hour is written in UTC: in America/New_York the first hours of 1 July (UTC) are
     the evening of 30 June. A name that is no time zone is refused before anything runs."""
-    zone = page.setup.zone_combo
+    zone = page.setup.corpus.zone_combo
     assert zone.currentText() == "as written" and zone.isEditable()
     assert zone.findText("America/New_York") > 0 and zone.findText("Asia/Tokyo") > 0
     choose_corpus(page, qtbot, corpus)

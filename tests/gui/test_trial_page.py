@@ -63,9 +63,9 @@ def shots(tmp_path) -> Path:
 def choose(page, qtbot, candidate, data, latest: bool = True) -> None:
     form = page.gate.form
     form.set_candidate(candidate)
-    with qtbot.waitSignal(form.corpus_loaded, timeout=TIMEOUT_MS):
-        form.set_corpus(data["corpus"])
-    assert form.time_combo.currentData() == "time_hour"
+    with qtbot.waitSignal(form.corpus.corpus_loaded, timeout=TIMEOUT_MS):
+        form.corpus.set_corpus(data["corpus"])
+    assert form.corpus.time_combo.currentData() == "time_hour"
     form.set_latest(data["latest"] if latest else None)
 
 
@@ -340,8 +340,8 @@ def test_a_corpus_without_the_outcome_gets_the_error_and_records_nothing(
     corpus = tmp_path / "no-label.csv"
     flights.drop(columns=["late"]).head(300).to_csv(corpus, index=False)
     page.gate.form.set_candidate(bundles["better"])
-    with qtbot.waitSignal(page.gate.form.corpus_loaded, timeout=TIMEOUT_MS):
-        page.gate.form.set_corpus(corpus)
+    with qtbot.waitSignal(page.gate.form.corpus.corpus_loaded, timeout=TIMEOUT_MS):
+        page.gate.form.corpus.set_corpus(corpus)
     with qtbot.waitSignal(ctx.jobs.idle, timeout=TIMEOUT_MS):
         page.run_gate()
     assert len(shown_errors) == 1 and isinstance(shown_errors[0], InputError)
