@@ -14,7 +14,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -23,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.registry.workspace import Workspace
-from gui import errors
+from gui import dialogs, errors
 from gui.context import AppContext
 from gui.pages.backtest_results import Banner, Results, fill_history
 from gui.pages.backtest_setup import BacktestSetup
@@ -186,13 +185,9 @@ class BacktestPage(QWidget):
             return
         result = self.outcome.result
         name = f"{result.champion.replace('@', '-')}-backtest-{result.by}.html"
-        start = str(Workspace(self.ctx.workspace).reports_dir / name)
-        path, _ = QFileDialog.getSaveFileName(self, "Export the back-test report", start,
-                                              "HTML files (*.html)")
-        if path:
-            path = Path(path)
-            if path.suffix.lower() not in (".html", ".htm"):
-                path = path.with_name(path.name + ".html")
+        path = dialogs.choose_report_path(self, "Export the back-test report",
+                                          Workspace(self.ctx.workspace).reports_dir / name)
+        if path is not None:
             self.export_report(path)
 
     def export_report(self, path: Path) -> None:

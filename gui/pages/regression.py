@@ -13,7 +13,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from engine.registry.workspace import Workspace
 from engine.regression.suite import SuiteResult
-from gui import errors
+from gui import dialogs, errors
 from gui.context import AppContext
 from gui.pages.model_picker import ModelPicker
 from gui.pages.regression_tables import (
@@ -163,11 +162,10 @@ class RegressionPage(QWidget):
         if self.result is None:
             return
         name = self.result.model.replace("@", "-") + "-regression.html"
-        start = str(Workspace(self.ctx.workspace).reports_dir / name)
-        path, _ = QFileDialog.getSaveFileName(self, "Export the regression report", start,
-                                              "HTML files (*.html)")
-        if path:
-            self.export_report(Path(path))
+        path = dialogs.choose_report_path(self, "Export the regression report",
+                                          Workspace(self.ctx.workspace).reports_dir / name)
+        if path is not None:
+            self.export_report(path)
 
     def export_report(self, path: Path) -> None:
         if self.result is None:

@@ -10,7 +10,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -22,7 +21,7 @@ from PySide6.QtWidgets import (
 from engine.registry.workspace import Workspace
 from engine.trial.gate_result import GateResult
 from engine.trial.trial import DEFAULT_BATCHES
-from gui import errors
+from gui import dialogs, errors
 from gui.context import AppContext
 from gui.pages.trial_gate import GateForm
 from gui.pages.trial_verdict import GateVerdict
@@ -163,13 +162,9 @@ class GateTab(QWidget):
             return
         name = Path(result.report).name if result.report else \
             f"gate-{result.candidate.replace('@', '-')}.html"
-        start = str(Workspace(self.ctx.workspace).reports_dir / name)
-        path, _ = QFileDialog.getSaveFileName(self, "Export the gate report", start,
-                                              "HTML files (*.html)")
-        if path:
-            path = Path(path)
-            if path.suffix.lower() not in (".html", ".htm"):
-                path = path.with_name(path.name + ".html")
+        path = dialogs.choose_report_path(self, "Export the gate report",
+                                          Workspace(self.ctx.workspace).reports_dir / name)
+        if path is not None:
             self.export_report(path)
 
     def export_report(self, path: Path) -> None:
