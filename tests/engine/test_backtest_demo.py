@@ -5,7 +5,6 @@ installed, and bad input refused with a message and nothing recorded."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import shutil
@@ -24,7 +23,7 @@ from engine.registry.registry import Registry
 from engine.registry.workspace import Workspace
 from engine.regression.requirements import parse_requirements
 from engine.shipped import shipped_dir
-from tests.engine.conftest import find_flights_csv
+from tests.engine.conftest import find_flights_csv, json_cli
 
 CHAMPION = "demo-flight-delay@1"
 CHALLENGER = "demo-flight-delay@2"
@@ -65,17 +64,19 @@ def write_months(df: pd.DataFrame, folder: Path, months: list[str],
     return folder
 
 
-def build_challenger(path: Path) -> Path:
-    """demo-flight-delay version 2: the demo model without its first 30 trees (a clearly
-    weaker model), its golden cases re-expected, signed by the demo publisher (whose private
-    key ships in the repository, scoped to demo-* models)."""
+def build_challenger(path: Path, drop_trees: int = 30,
+                     requirements: bytes | None = None) -> Path:
+    """demo-flight-delay version 2: the demo model without its first `drop_trees` trees (a
+    clearly weaker model), its golden cases re-expected, signed by the demo publisher (whose
+    private key ships in the repository, scoped to demo-* models). `requirements`: its
+    requirements.json (default: roc_auc min 0.85)."""
     from engine.bundle.build import build_bundle
     from engine.bundle.signing import load_private_key
     from engine.regression.cases import inputs_of, read_cases
 
     members = demo_members()
     doc = json.loads(members["coefficients.json"])
-    doc["estimator"]["trees"] = doc["estimator"]["trees"][30:]
+    doc["estimator"]["trees"] = doc["estimator"]["trees"][drop_trees:]
     coefficients = json.dumps(doc).encode()
     model = load_coefficients(coefficients)
     cases = read_cases(members["regression_cases.csv"], model)
@@ -84,10 +85,11 @@ def build_challenger(path: Path) -> Path:
     cases.loc[checked, "expected"] = [str(v) for v in out.prediction]
     for i, cls in enumerate(model.classes):
         cases.loc[checked, f"expected_proba_{cls}"] = [repr(float(p)) for p in out.proba[:, i]]
-    requirements = {"format": "ratchet-requirements/1",
-                    "metrics": [{"metric": "roc_auc", "min": 0.85}]}
+    if requirements is None:
+        requirements = json.dumps({"format": "ratchet-requirements/1",
+                                   "metrics": [{"metric": "roc_auc", "min": 0.85}]}).encode()
     payload = {"coefficients.json": coefficients,
-               "requirements.json": json.dumps(requirements).encode(),
+               "requirements.json": requirements,
                "regression_cases.csv": cases.to_csv(index=False).encode()}
     created = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=1)
     key = load_private_key(shipped_dir("coefficients") / "demo-publisher.key")
@@ -112,23 +114,10 @@ def ws(tmp_path, monkeypatch) -> Workspace:
 
 
 @pytest.fixture
-def cli(ws, capsys, monkeypatch):
+def cli(ws, capsys):
     """`ratchet --workspace WS --json backtest ...` through the real main (exit code, JSON,
-    stderr), with the backtest command added if the CLI does not have it yet."""
-    from engine import cli as cli_module
-    from engine.commands import backtest
-
-    parser = cli_module.build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "backtest" not in sub.choices:
-        backtest.register(sub)
-    monkeypatch.setattr(cli_module, "build_parser", lambda: parser)
-
-    def run(*args) -> tuple[int, dict | None, str]:
-        code = cli_module.main(["--workspace", str(ws.root), "--json", "backtest", *args])
-        out = capsys.readouterr()
-        return code, (json.loads(out.out) if out.out.strip() else None), out.err
-    return run
+    stderr)."""
+    return json_cli(ws.root, capsys, "backtest")
 
 
 def history(ws: Workspace) -> list[dict]:

@@ -11,7 +11,6 @@ publisher key, and the files the gate and the trial read.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import io
 import json
@@ -34,7 +33,7 @@ from engine.registry.first_start import first_start
 from engine.registry.registry import Registry
 from engine.registry.workspace import Workspace
 from engine.shipped import shipped_dir
-from tests.engine.conftest import find_flights_csv
+from tests.engine.conftest import find_flights_csv, json_cli
 
 MODEL_ID = "demo-flight-delay"
 CHAMPION, BETTER, WORSE = f"{MODEL_ID}@1", f"{MODEL_ID}@2", f"{MODEL_ID}@3"
@@ -192,23 +191,9 @@ def ws(tmp_path, monkeypatch) -> Workspace:
 
 
 @pytest.fixture
-def cli(ws, capsys, monkeypatch):
-    """`ratchet --workspace WS --json ...` through the real main, with `gate` and `trial`
-    added if the CLI does not have them yet."""
-    from engine import cli as cli_module
-    from engine.commands import trial
-
-    parser = cli_module.build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "gate" not in sub.choices:
-        trial.register(sub)
-    monkeypatch.setattr(cli_module, "build_parser", lambda: parser)
-
-    def run(*args) -> tuple[int, dict | None, str]:
-        code = cli_module.main(["--workspace", str(ws.root), "--json", *args])
-        out = capsys.readouterr()
-        return code, (json.loads(out.out) if out.out.strip() else None), out.err
-    return run
+def cli(ws, capsys):
+    """`ratchet --workspace WS --json ...` through the real main (exit code, JSON, stderr)."""
+    return json_cli(ws.root, capsys)
 
 
 def requirement_bounds(ws: Workspace, label: str | None = None) -> dict:

@@ -6,10 +6,7 @@ corpora and unsuitable challengers get their clear error."""
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
-import io
-import json
 import os
 import sqlite3
 import threading
@@ -69,35 +66,13 @@ def challenger_bundle(tmp_path_factory) -> Path:
     """demo-flight-delay version 2: the demo model without its first 25 trees (a clearly
     weaker model), its golden cases re-expected, signed by the demo publisher (whose key ships
     in the repository)."""
-    from engine.bundle.build import build_bundle
-    from engine.bundle.signing import load_private_key
     from engine.bundle.ziparchive import read_members
-    from engine.model import load_coefficients
-    from engine.regression.cases import inputs_of, read_cases
+    from tests.engine.test_backtest_demo import build_challenger
 
-    shipped = shipped_dir("coefficients")
-    members = read_members((shipped / "demo-flight-delay-1.ratchet").read_bytes())
-    doc = json.loads(members["coefficients.json"])
-    doc["estimator"]["trees"] = doc["estimator"]["trees"][25:]
-    coefficients = json.dumps(doc).encode()
-    model = load_coefficients(coefficients)
-    cases = read_cases(members["regression_cases.csv"], model)
-    checked = cases["kind"] != "reference"
-    out = model.predict(inputs_of(cases[checked], model))
-    cases.loc[checked, "expected"] = [str(v) for v in out.prediction]
-    for i, cls in enumerate(model.classes):
-        cases.loc[checked, f"expected_proba_{cls}"] = [repr(float(p)) for p in out.proba[:, i]]
-    buf = io.StringIO()
-    cases.to_csv(buf, index=False)
-    payload = {"coefficients.json": coefficients,
-               "requirements.json": members["requirements.json"],
-               "regression_cases.csv": buf.getvalue().encode()}
-    created = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=1)
-    data = build_bundle(payload, 2, [load_private_key(shipped / "demo-publisher.key")],
-                        created=created, expires=created + dt.timedelta(days=400))
-    path = tmp_path_factory.mktemp("bundles") / "demo-flight-delay-2.ratchet"
-    path.write_bytes(data)
-    return path
+    shipped = shipped_dir("coefficients") / "demo-flight-delay-1.ratchet"
+    requirements = read_members(shipped.read_bytes())["requirements.json"]
+    return build_challenger(tmp_path_factory.mktemp("bundles") / "demo-flight-delay-2.ratchet",
+                            drop_trees=25, requirements=requirements)
 
 
 @pytest.fixture
