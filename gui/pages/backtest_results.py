@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from engine.backtest.result import BacktestResult
 from engine.backtest.words import challenger_line, champion_line
 from gui.charts import LineChart
-from gui.pages.models_tables import _item, _table, when
+from gui.pages.models_tables import _item, _table, set_row, when
 from gui.pages.regression_tables import GREEN, RED
 from gui.tasks.backtest import PastRun
 
@@ -198,8 +198,7 @@ def fill_comparisons(table: QTableWidget, result: BacktestResult) -> None:
                  _item(interval, "95% bootstrap interval of the difference"),
                  _item(f"{c.rows:,}"), _item(said, color=color, bold=color is not None)]
         cells[5].setData(VALUE_ROLE, c.difference)
-        for column, item in enumerate(cells):
-            table.setItem(r, column, item)
+        set_row(table, r, cells)
 
 
 def history_table() -> QTableWidget:
@@ -217,8 +216,7 @@ def fill_history(table: QTableWidget, runs: list[PastRun]) -> None:
                  _item(Path(res.corpus).name, res.corpus),
                  _item("yes" if res.passed else "no", color=GREEN if res.passed else RED,
                        bold=True), _item(run.user)]
-        for column, item in enumerate(cells):
-            table.setItem(r, column, item)
+        set_row(table, r, cells)
 
 
 class Results(QTabWidget):

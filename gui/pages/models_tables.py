@@ -77,6 +77,16 @@ def _item(text: str, tooltip: str = "", color: QColor | None = None,
     return item
 
 
+def set_row(table: QTableWidget, row: int, cells: list[QTableWidgetItem], role=None,
+            data=None) -> None:
+    """Put one row's items into `table`; with `role`, each item also carries `data` there
+    (e.g. the id a double-click or a selection looks up)."""
+    for column, item in enumerate(cells):
+        if role is not None:
+            item.setData(role, data)
+        table.setItem(row, column, item)
+
+
 def versions_table() -> QTableWidget:
     return _table(VERSION_COLUMNS)
 
@@ -95,9 +105,7 @@ def fill_versions(table: QTableWidget, snap: Snapshot) -> None:
             _item(expires, v.expires, color),
             _item(when(v.installed_at)),
         ]
-        for column, item in enumerate(cells):
-            item.setData(Qt.ItemDataRole.UserRole, (v.model_id, v.version))
-            table.setItem(row, column, item)
+        set_row(table, row, cells, Qt.ItemDataRole.UserRole, (v.model_id, v.version))
 
 
 def selected_version(table: QTableWidget, snap: Snapshot | None) -> InstalledVersion | None:
@@ -133,5 +141,4 @@ def fill_history(table: QTableWidget, rows: list[dict]) -> None:
             _item(entry["user"]),
             _item(entry["bundle_sha256"][:16] + "…", entry["bundle_sha256"]),
         ]
-        for column, item in enumerate(cells):
-            table.setItem(r, column, item)
+        set_row(table, r, cells)

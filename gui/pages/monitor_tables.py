@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QTableWidget
 
 from engine.alarms.email import number as distinct
-from gui.pages.models_tables import _item, _table, when
+from gui.pages.models_tables import _item, _table, set_row, when
 
 RED = QColor(176, 0, 32)
 GREEN = QColor(0, 110, 50)
@@ -91,8 +91,7 @@ def fill_alarms(table: QTableWidget, alarms: list) -> None:
             _item(sentence, a.message),
         ]
         cells[0].setData(Qt.ItemDataRole.UserRole, a.id)
-        for column, item in enumerate(cells):
-            table.setItem(r, column, item)
+        set_row(table, r, cells)
 
 
 def alarm_summary(data) -> str:
@@ -160,8 +159,7 @@ def fill_nowtests(table: QTableWidget, nowtests: list[dict],
             _item(SOURCES.get(t.get("source", ""), t.get("source", ""))),
         ]
         cells[0].setData(Qt.ItemDataRole.UserRole, t.get("id"))
-        for column, item in enumerate(cells):
-            table.setItem(r, column, item)
+        set_row(table, r, cells)
 
 
 def drift_table() -> QTableWidget:

@@ -7,7 +7,7 @@ import html
 
 from PySide6.QtWidgets import QTableWidget
 
-from gui.pages.models_tables import _item, _table, when
+from gui.pages.models_tables import _item, _table, set_row, when
 from gui.pages.regression_tables import GREEN, RED
 
 REQUIREMENT_COLUMNS = ["Metric", "Requirement", "Expected mean", "Acceptable range", "Applies"]
@@ -34,8 +34,7 @@ def fill_requirements(table: QTableWidget, reqs: list) -> None:
             _item("" if req.range is None else f"{req.range[0]:g} to {req.range[1]:g}"),
             _item("overall" if req.applies == "overall" else "in each back-test partition"),
         ]
-        for column, item in enumerate(cells):
-            table.setItem(r, column, item)
+        set_row(table, r, cells)
 
 
 def baseline_html(label: str, baseline: dict) -> str:
@@ -63,8 +62,7 @@ def fill_proposals(table: QTableWidget, proposals: list) -> None:
             _item(f"{p.bound_name} {p.proposed:g}", color=GREEN, bold=True),
             _item(f"{p.measured:.6g}"),
         ]
-        for column, item in enumerate(cells):
-            table.setItem(r, column, item)
+        set_row(table, r, cells)
 
 
 def steps_table() -> QTableWidget:
@@ -86,5 +84,4 @@ def fill_steps(table: QTableWidget, steps: list[dict]) -> None:
             _item(s["user"]),
             _item("yes (lowered)" if override else "", color=RED if override else None),
         ]
-        for column, item in enumerate(cells):
-            table.setItem(r, column, item)
+        set_row(table, r, cells)

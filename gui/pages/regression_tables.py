@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QTableWidget, QVBoxLayout, QWidget
 
 from engine.regression.suite import SuiteResult
-from gui.pages.models_tables import _item, _table, when
+from gui.pages.models_tables import _item, _table, set_row, when
 from gui.tasks.regression import Run
 
 GREEN = QColor(0, 110, 50)
@@ -86,8 +86,7 @@ def fill_cases(table: QTableWidget, result: SuiteResult, pinned: int = 0) -> Non
             _item("passed" if c.passed else f"FAILED: {c.detail}", c.detail,
                   GREEN if c.passed else RED, bold=not c.passed),
         ]
-        for column, item in enumerate(cells):
-            table.setItem(r, column, item)
+        set_row(table, r, cells)
 
 
 def runs_table() -> QTableWidget:
@@ -109,5 +108,4 @@ def fill_runs(table: QTableWidget, runs: list[Run]) -> None:
             _item(run.user),
             _item(why, why),
         ]
-        for column, item in enumerate(cells):
-            table.setItem(r, column, item)
+        set_row(table, r, cells)

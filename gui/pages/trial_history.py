@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QTableWidget, QVBoxLayout, QWidget
 
-from gui.pages.models_tables import _item, _table, when
+from gui.pages.models_tables import _item, _table, set_row, when
 from gui.pages.regression_tables import GREEN, RED
 from gui.tasks.trial import Overview
 
@@ -37,9 +37,7 @@ def fill_trials(table: QTableWidget, rows: list[dict]) -> None:
                  _item(when(t["closed_at"]) if t.get("closed_at") else ""),
                  _item(t.get("closed_by") or t.get("started_by") or ""),
                  _item(t.get("reason") or "", t.get("reason") or "")]
-        for column, item in enumerate(cells):
-            item.setData(ID_ROLE, t["id"])
-            table.setItem(r, column, item)
+        set_row(table, r, cells, ID_ROLE, t["id"])
 
 
 def gates_table() -> QTableWidget:
@@ -58,9 +56,7 @@ def fill_gates(table: QTableWidget, rows: list[dict]) -> None:
                  _item(Path(g["corpus"]).name, g["corpus"]),
                  _item(Path(g["latest"]).name if g.get("latest") else "", g.get("latest") or ""),
                  _item(g.get("user") or "")]
-        for column, item in enumerate(cells):
-            item.setData(ID_ROLE, g["id"])
-            table.setItem(r, column, item)
+        set_row(table, r, cells, ID_ROLE, g["id"])
 
 
 class HistoryTab(QWidget):
