@@ -146,8 +146,9 @@ def gate_candidate(registry, candidate: Candidate, corpus, time_column: str, by:
     result = GateResult(
         candidate.label, champion.label, candidate.bundle_sha256, ACCEPT if accepted else REJECT,
         reasons, found, bt.metric, margin, tolerance,
-        _requirement_lines(registry, candidate, reqs), str(corpus), time_column, by,
-        None if latest is None else str(latest), suite, bt, nt, now_text(), report=str(path))
+        _requirement_lines(registry, candidate, reqs), str(Path(corpus).resolve()), time_column,
+        by, None if latest is None else str(Path(latest).resolve()), suite, bt, nt, now_text(),
+        report=str(path))
     write_atomic(path, render(result).encode("utf-8"))
     gate_id = record_gate(registry.db, result)
     progress(1.0, f"Gate verdict: {result.verdict}")

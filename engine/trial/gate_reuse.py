@@ -34,8 +34,8 @@ def reusable_gate(registry, gate_id: int, candidate, corpus, time_column: str, b
     then = [(r["metric"], r["applies"], r["bound_name"], r["bound"]) for r in gate.requirements]
     pinned_then = doc.get("suite", {}).get("cases", {}).get("pinned")
 
-    def path(value) -> Path | None:
-        return None if value is None else Path(value)
+    def path(value) -> Path | None:  # the same file however it is written
+        return None if value is None else Path(value).resolve()
 
     differs = [what for what, same in (
         (f"the bundle ({candidate.label}, sha256 {candidate.bundle_sha256[:12]}…; the gate "

@@ -397,7 +397,8 @@ def gate_runs(ws) -> list[tuple]:
         reg.close()
 
 
-def test_a_trial_starts_on_the_accepting_gate_run_it_names(cli, ws, bundles, data):
+def test_a_trial_starts_on_the_accepting_gate_run_it_names(cli, ws, bundles, data,
+                                                            monkeypatch):
     from engine.regression.ratchet import Proposal, apply_steps
 
     code, gated, _ = cli("gate", str(bundles["better"]), "--corpus", str(data["corpus"]),
@@ -419,9 +420,12 @@ def test_a_trial_starts_on_the_accepting_gate_run_it_names(cli, ws, bundles, dat
     assert gate_runs(ws) == [(gate_id, BETTER, "accept")]
     assert state(ws)["versions"] == [(1, True)]
 
-    # the same bytes and options: the gate run is used as it is, no second run
-    code, doc, err = cli(*start_args(bundles["better"], data, "--gate", str(gate_id),
-                                     "--batches", "1"))
+    # the same bytes and options: the gate run is used as it is, no second run (the corpus
+    # named by a relative path this time: the same folder however it is written)
+    corpus = Path(data["corpus"])
+    monkeypatch.chdir(corpus.parent)
+    code, doc, err = cli(*start_args(bundles["better"], {"corpus": corpus.name}, "--gate",
+                                     str(gate_id), "--batches", "1"))
     assert code == 0 and "Traceback" not in err, err
     assert doc["started"] is True and doc["gate"]["id"] == gate_id
     assert doc["trial"]["gate_id"] == gate_id and doc["trial"]["challenger"] == BETTER
