@@ -59,7 +59,8 @@ class BundleRejected(EngineError):
 
     - "damaged": the file is broken or altered (structure, sizes, hashes, limits);
     - "untrusted": not signed by a trusted publisher allowed to sign this model, right now;
-    - "conflict": older than, or different from, a version already accepted.
+    - "conflict": older than, or different from, a version already accepted;
+    - "expired": past the expiry date its publisher set (a new bundle is needed).
 
     `code` is the precise reason (e.g. E_HASH_MISMATCH) for the details and the log.
     """
@@ -70,6 +71,7 @@ class BundleRejected(EngineError):
         "untrusted": "The bundle is not from a trusted publisher; nothing was installed.",
         "conflict": "The bundle is older than, or conflicts with, a model already accepted; "
                     "nothing was installed.",
+        "expired": "The bundle has expired; nothing was installed.",
     }
 
     def __init__(self, category: str, code: str, detail: str):

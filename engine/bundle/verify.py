@@ -101,7 +101,7 @@ def _check_time(manifest: Manifest, now: dt.datetime) -> None:
                              f"It claims to be created {manifest.created:%Y-%m-%d %H:%M} UTC, "
                              "in the future; check this workstation's clock.")
     if manifest.expires <= now:
-        raise BundleRejected("untrusted", "E_BUNDLE_EXPIRED",
+        raise BundleRejected("expired", "E_BUNDLE_EXPIRED",
                              f"It expired on {manifest.expires:%Y-%m-%d %H:%M} UTC; ask the "
                              "publisher for a current bundle.")
 

@@ -1,5 +1,5 @@
 """Signed bundles end to end: a good bundle installs and activates; every kind of bad bundle
-is refused with its stable code and one of three plain messages, and nothing changes."""
+is refused with its stable code and one of four plain messages, and nothing changes."""
 
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ def test_older_version_and_same_version_other_content(registry):
 
 def test_expired_and_future_bundles(registry):
     refused(registry, good(expires=NOW - dt.timedelta(seconds=1)), "E_BUNDLE_EXPIRED",
-            "untrusted")
+            "expired")
     refused(registry, good(created=NOW + dt.timedelta(days=2)), "E_BUNDLE_FROM_FUTURE",
             "untrusted")
 
