@@ -84,6 +84,23 @@ class TrustStore:
                                         for k in self.keys))
 
 
+def parse_not_after(text: str, now: dt.datetime) -> dt.datetime:
+    """`trust add --not-after DATE`: the end (UTC) of that day, the last one the key is
+    trusted. A day already past is refused: a key trusted only until then could sign nothing."""
+    try:
+        day = dt.datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise InputError(f"--not-after {text!r} is not a date like 2027-12-31.") from None
+    not_after = day + dt.timedelta(days=1, seconds=-1)  # trusted through that day
+    if not_after < now:
+        raise InputError(f"--not-after {text} is in the past (today is {now:%Y-%m-%d} UTC), so "
+                         "the key would be trusted for nothing. Give the last day the key "
+                         "should be trusted, today or later (e.g. 2027-12-31), or leave "
+                         "--not-after out to trust it until it is revoked.",
+                         "E_NOT_AFTER_PAST")
+    return not_after
+
+
 def trust_store_path(workspace: Path) -> Path:
     env = os.environ.get("RATCHET_TRUST_STORE")
     if env:

@@ -117,19 +117,14 @@ def cmd_trust_add(args, ws_root) -> tuple[int, dict]:
     import datetime as dt
 
     from engine.bundle.signing import key_id, load_public_key, raw_public
-    from engine.bundle.trust import TrustedKey
+    from engine.bundle.trust import TrustedKey, parse_not_after
 
     public = load_public_key(Path(args.public_key))
     if not args.models.strip():
         raise InputError("--models needs a model id pattern such as 'fraud-*'.")
     not_after = None
     if args.not_after:
-        try:
-            day = dt.datetime.strptime(args.not_after, "%Y-%m-%d").replace(tzinfo=dt.UTC)
-            not_after = day + dt.timedelta(days=1, seconds=-1)  # trusted through that day
-        except ValueError:
-            raise InputError(f"--not-after {args.not_after!r} is not a date like 2027-12-31."
-                             ) from None
+        not_after = parse_not_after(args.not_after, dt.datetime.now(dt.UTC))
     key = TrustedKey(key_id(public), raw_public(public), args.models, args.name, False,
                      not_after)
     store = _store(ws_root).with_key(key)
