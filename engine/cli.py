@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
+from pathlib import Path
 
 from engine import __version__
 from engine.commands import (
@@ -22,6 +25,7 @@ from engine.commands import (
     search,
     trial,
 )
+from engine.environment import environment_problem
 from engine.errors import Cancelled, EngineError
 
 log = logging.getLogger(__name__)
@@ -111,30 +115,77 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, handlers=[to_stderr])
     if args.command in WORKSPACE_COMMANDS:
         _log_to_workspace(args.workspace)
+    _stop_cleanly_on_signals()
     try:
         code, result = args.handler(args, args.workspace)
     except EngineError as exc:
-        if args.json:
-            print(json.dumps(exc.to_json()))
-        print(f"ratchet {args.command}: {exc.message} [{exc.code}]", file=sys.stderr)
-        return 2
+        return _refused(args, exc)
     except Cancelled:
         print(f"ratchet {args.command}: cancelled; nothing was written.", file=sys.stderr)
         return 2
-    except Exception as exc:  # a bug or an environment failure: one paragraph, details logged
-        log.error("ratchet %s failed", args.command, exc_info=True)
+    except (KeyboardInterrupt, _Stopped) as exc:
+        how = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        print(f"\nratchet {args.command}: {how}; its unfinished output was removed and "
+              "nothing was recorded.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the machine's fault (one paragraph), or a bug (details logged)
+        problem = environment_problem(exc, database=_database_of(args.workspace))
+        if problem is not None:
+            log.info("ratchet %s: %s", args.command, problem.message, exc_info=True)
+            return _refused(args, problem)
+        log.info("ratchet %s failed", args.command, exc_info=True)  # to the log file only
         what = f"{type(exc).__name__}: {exc}"
         if args.json:
             print(json.dumps({"error": "E_INTERNAL", "message": what}))
-        print(f"ratchet {args.command}: unexpected failure ({what}). The details are in the "
-              "workspace log (logs/ratchet.log); please report it.", file=sys.stderr)
+        print(f"ratchet {args.command}: unexpected failure ({what}). This is a bug in "
+              "Ratchet: the details are in the workspace log (logs/ratchet.log); please "
+              "report it.", file=sys.stderr)
         return 2
+    return _print_result(args, code, result)
+
+
+def _refused(args, exc: EngineError) -> int:
     if args.json:
-        print(json.dumps(result))
-    else:
-        print(_render(result))
+        _print_safely(json.dumps(exc.to_json()))
+    print(f"ratchet {args.command}: {exc.message} [{exc.code}]", file=sys.stderr)
+    return 2
+
+
+def _print_result(args, code: int, result: dict) -> int:
+    _print_safely(json.dumps(result) if args.json else _render(result))
     return code
 
+
+def _print_safely(text: str) -> None:
+    """Print to stdout; a reader that went away (`| head`) is not an error of ours."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit: point it at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGHUP: unwind like Ctrl-C, so unfinished files are removed."""
+
+
+def _stop_cleanly_on_signals() -> None:
+    def stop(signum, frame):
+        raise _Stopped(f"stopped by {signal.Signals(signum).name}")
+
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
+            signal.signal(sig, stop)
+
+
+def _database_of(workspace) -> Path | None:
+    try:
+        from engine.registry.workspace import default_workspace
+
+        return Path(workspace or default_workspace()) / "ratchet.db"
+    except Exception:
+        return None
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

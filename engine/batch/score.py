@@ -2,26 +2,32 @@
 
 The output is written to a temporary file beside the destination and renamed into place only
 when every row is done, with its provenance sidecar: it appears whole or not at all (Cancel,
-an error, or a crash leave nothing behind).
+an error, or a crash leave nothing behind but a temporary file that the next run in that folder
+removes). Given the workspace database, the output, its provenance and its history row are
+committed together (engine.batch.commit).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from engine import __version__
+from engine import __version__, faults
 from engine.batch.chunk_io import output_header, output_lines, parse_chunk
 from engine.batch.csv_input import check_columns, open_csv
 from engine.batch.records import iter_chunks
 from engine.errors import InputError
-from engine.fileio import write_atomic
+from engine.fileio import (
+    check_output_path,
+    owned_temp,
+    replace_into,
+    sweep_leftovers,
+    write_atomic,
+)
 from engine.model import Model
 from engine.progress import CancelToken, Progress, no_progress
 
@@ -39,6 +45,8 @@ class BatchResult:
     started: str
     finished: str
     app_version: str
+    output_sha256: str = ""
+    batch_id: int | None = None  # its row in the workspace's history, when recorded
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -49,12 +57,7 @@ def provenance_path(output: Path) -> Path:
 
 
 def _check_paths(source: Path, output: Path) -> None:
-    if not output.parent.is_dir():
-        raise InputError(f"{output}: the output folder {output.parent} does not exist; create "
-                         "it or choose another place.", "E_OUTPUT_FOLDER")
-    if output.is_dir():
-        raise InputError(f"{output} is a folder; give a file name for the output.",
-                         "E_OUTPUT_FOLDER")
+    check_output_path(output)
     if output.exists() and source.exists() and os.path.samefile(source, output):
         raise InputError(f"{output}: the output would overwrite the input; choose another "
                          "name.", "E_OUTPUT_IS_INPUT")
@@ -62,22 +65,26 @@ def _check_paths(source: Path, output: Path) -> None:
 
 def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
               bundle_sha256: str = "", progress: Progress = no_progress,
-              cancel: CancelToken | None = None, chunk_bytes: int = 8 << 20) -> BatchResult:
-    """Score every row of `source_path` into `output` (see the module docstring)."""
+              cancel: CancelToken | None = None, chunk_bytes: int = 8 << 20,
+              db=None) -> BatchResult:
+    """Score every row of `source_path` into `output` (see the module docstring). With `db`
+    (the workspace's SQLite connection) the batch is recorded in its history together with the
+    output and its provenance."""
     source_path, output = Path(source_path), Path(output)
     _check_paths(source_path, output)
+    sweep_leftovers(output.parent)
     source = open_csv(source_path)
     check_columns(source, model.feature_names)
     header = output_header(source, model)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    digest = hashlib.sha256()
+    digest, out_digest = hashlib.sha256(), hashlib.sha256()
     with source_path.open("rb") as fh:
         digest.update(fh.read(source.data_offset))
     rows = rejected = 0
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
+    fd, tmp = owned_temp(output, "part")
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(header.encode("utf-8"))
+            _write(out, out_digest, header.encode("utf-8"))
             progress(0.0, f"Scoring {source_path.name}")
             for chunk in iter_chunks(source_path, source.data_offset, source.delimiter,
                                      chunk_bytes, end=source.data_end):
@@ -86,11 +93,12 @@ def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
                 digest.update(chunk.file_bytes)
                 columns, errors, pad = parse_chunk(chunk, source, model)
                 result = model.predict_columns(columns, errors)
-                out.write(output_lines(chunk, result, model, source.delimiter, pad))
+                _write(out, out_digest, output_lines(chunk, result, model, source.delimiter, pad))
                 rows += len(result.rejected)
                 rejected += int(result.rejected.sum())
                 progress(min(1.0, chunk.end_offset / max(1, source.size)),
                          f"{rows:,} rows scored, {rejected:,} rejected")
+                faults.step("predict.chunk-written")
             if cancel is not None:
                 cancel.check()
             with source_path.open("rb") as fh:  # blank lines after the last row: not rows
@@ -102,13 +110,27 @@ def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
         result = BatchResult(model_label, rows, rows - rejected, rejected, str(source_path),
                              digest.hexdigest(), str(output), bundle_sha256, started,
                              dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-                             __version__)
-        os.replace(tmp, output)
+                             __version__, out_digest.hexdigest())
+        faults.step("predict.scored")
+        if db is not None:
+            from engine.batch.commit import commit_output
+
+            result = commit_output(db, result, tmp)
+        else:
+            replace_into(tmp, output)
+            faults.step("predict.output-renamed")
+            write_atomic(provenance_path(output), provenance_bytes(result))
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
-    write_atomic(provenance_path(output),
-                 (json.dumps(result.to_json(), indent=2) + "\n").encode("utf-8"))
     progress(1.0, f"Done: {rows:,} rows, {rejected:,} rejected")
     return result
+
+
+def _write(out, digest, data) -> None:
+    out.write(data)
+    digest.update(data)
+
+
+def provenance_bytes(result: BatchResult) -> bytes:
+    return (json.dumps(result.to_json(), indent=2) + "\n").encode("utf-8")

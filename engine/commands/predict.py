@@ -22,17 +22,18 @@ def _progress_to_stderr(fraction: float, message: str) -> None:
 
 
 def cmd_predict(args, ws_root) -> tuple[int, dict]:
+    from engine.batch.commit import reconcile_batches
     from engine.batch.score import score_csv
-    from engine.registry.history import record_batch
     from engine.trial.shadow import shadow_batch
 
     registry = open_registry(ws_root)
     try:
+        reconcile_batches(registry.db)  # batches of killed runs: completed or marked failed
         model, label = registry.load_model(args.model)
         result = score_csv(Path(args.input), Path(args.output), model, label,
-                           registry.bundle_sha256(label), progress=_progress_to_stderr)
-        batch_id = record_batch(registry.db, result)
-        shadow_batch(registry, result, batch_id)  # a running trial's challenger; never raises
+                           registry.bundle_sha256(label), progress=_progress_to_stderr,
+                           db=registry.db)
+        shadow_batch(registry, result, result.batch_id)  # a trial's challenger; never raises
     finally:
         registry.close()
     if sys.stderr.isatty():

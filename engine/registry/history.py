@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS batches (
     input TEXT NOT NULL, input_sha256 TEXT NOT NULL, output TEXT NOT NULL,
     rows INTEGER NOT NULL, ok INTEGER NOT NULL, rejected INTEGER NOT NULL,
     started TEXT NOT NULL, finished TEXT NOT NULL, user TEXT NOT NULL,
-    app_version TEXT NOT NULL);
+    app_version TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'done',
+    output_sha256 TEXT NOT NULL DEFAULT '', owner TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS regression_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, passed INTEGER NOT NULL,
     cases INTEGER NOT NULL, cases_failed INTEGER NOT NULL, result_json TEXT NOT NULL,
@@ -96,6 +97,11 @@ CREATE TABLE IF NOT EXISTS trial_shadow (
 # (table, column, declaration). A database made by an older version gets them when next opened.
 ADDED_COLUMNS = (
     ("requirement_steps", "trial_id", "INTEGER"),  # the trial whose acceptance took the step
+    # a batch is 'pending' from just before its output is renamed into place until its
+    # provenance is too ('done'); 'failed' when its process died before the output appeared
+    ("batches", "state", "TEXT NOT NULL DEFAULT 'done'"),
+    ("batches", "output_sha256", "TEXT NOT NULL DEFAULT ''"),
+    ("batches", "owner", "TEXT NOT NULL DEFAULT ''"),  # host pid start of the writing process
 )
 
 
@@ -162,15 +168,17 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
-def record_batch(conn: sqlite3.Connection, result) -> int:
-    """Store a finished prediction batch (an engine.batch.score.BatchResult)."""
-    with conn:
-        cur = conn.execute(
-            "INSERT INTO batches (model, bundle_sha256, input, input_sha256, output, rows, ok, "
-            "rejected, started, finished, user, app_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (result.model, result.bundle_sha256, result.input, result.input_sha256,
-             result.output, result.rows, result.ok, result.rejected, result.started,
-             result.finished, current_user(), result.app_version))
+def record_batch(conn: sqlite3.Connection, result, state: str = "done", owner: str = "") -> int:
+    """Store a prediction batch (an engine.batch.score.BatchResult); see engine.batch.commit
+    for `state` and `owner`."""
+    cur = conn.execute(
+        "INSERT INTO batches (model, bundle_sha256, input, input_sha256, output, rows, ok, "
+        "rejected, started, finished, user, app_version, state, output_sha256, owner) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (result.model, result.bundle_sha256, result.input, result.input_sha256,
+         result.output, result.rows, result.ok, result.rejected, result.started,
+         result.finished, current_user(), result.app_version, state,
+         getattr(result, "output_sha256", ""), owner))
     return int(cur.lastrowid)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.fileio import write_atomic
 from engine.shipped import shipped_dir
 
 
@@ -28,12 +28,31 @@ class Workspace:
         ws = cls(Path(root) if root is not None else default_workspace())
         for folder in (ws.root, ws.models_dir, ws.reports_dir, ws.logs_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        default_store = shipped_dir("coefficients") / "trust.json"
-        if not ws.trust_store.exists() and default_store.is_file():
+        if not ws.has_trust_store() and not ws.installed_bundle_files():
             # A new workspace trusts what the shipped default trust store trusts (the demo
-            # publisher, for demo-* models only) until an administrator installs another.
-            shutil.copyfile(default_store, ws.trust_store)
+            # publisher, for demo-* models only) until an administrator installs another. One
+            # that has models keeps its missing store missing: `ratchet doctor` says so,
+            # rather than the demo store silently standing in for the organisation's.
+            ws.install_default_trust_store()
         return ws
+
+    def has_trust_store(self) -> bool:
+        """A workspace trust store that was written (a 0-byte one never was: a full disk)."""
+        try:
+            return self.trust_store.stat().st_size > 0
+        except OSError:
+            return False
+
+    def install_default_trust_store(self) -> bool:
+        """Put the shipped default trust store in place, atomically; False if none ships."""
+        default_store = shipped_dir("coefficients") / "trust.json"
+        if not default_store.is_file():
+            return False
+        write_atomic(self.trust_store, default_store.read_bytes())
+        return True
+
+    def installed_bundle_files(self) -> list[Path]:
+        return sorted(self.models_dir.glob("*/*.ratchet"))
 
     @property
     def trust_store(self) -> Path:

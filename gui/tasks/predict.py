@@ -6,10 +6,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.batch.commit import reconcile_batches
 from engine.batch.inspect import Inspection, inspect_csv
 from engine.batch.score import BatchResult, score_csv
 from engine.progress import CancelToken, Progress
-from engine.registry.history import record_batch
 from engine.registry.registry import Registry
 from engine.registry.workspace import Workspace
 from engine.shipped import shipped_dir
@@ -61,9 +61,10 @@ def score_file(workspace: Path, source: Path, output: Path, model_ref: str | Non
     registry = Registry(Workspace.open(workspace))
     try:
         model, label = registry.load_model(model_ref)
+        reconcile_batches(registry.db)
         result = score_csv(Path(source), Path(output), model, label,
-                           registry.bundle_sha256(label), progress=progress, cancel=cancel)
-        record_batch(registry.db, result)
+                           registry.bundle_sha256(label), progress=progress, cancel=cancel,
+                           db=registry.db)
     finally:
         registry.close()
     return result
