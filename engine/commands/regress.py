@@ -175,14 +175,18 @@ def cmd_requirements_show(args, ws_root) -> tuple[int, dict]:
 
 
 def cmd_requirements_ratchet(args, ws_root) -> tuple[int, dict]:
+    """Measure, propose, then record: the proposals are re-judged against the bounds in force
+    inside the write transaction (a bound raised meanwhile is kept and the proposal dropped,
+    listed under "dropped"), and the measured version must still be the one in use when no
+    version was named."""
     from engine.regression.outliers import pinned_csv
-    from engine.regression.ratchet import apply_steps, effective_requirements, propose
+    from engine.regression.ratchet import effective_requirements, propose, write_steps
     from engine.regression.suite import run_suite
 
     reg = open_registry(ws_root)
     try:
         model, label = reg.load_model(args.model)
-        model_id = parse_ref(label)[0]
+        model_id, version = parse_ref(label)
         members = reg.bundle_members(label)
         reqs = effective_requirements(reg.db, model_id, members["requirements.json"])
         result = run_suite(model, label, members["requirements.json"],
@@ -191,23 +195,30 @@ def cmd_requirements_ratchet(args, ws_root) -> tuple[int, dict]:
         if not result.passed:
             return 1, {"model": label, "applied": 0, "problems": result.problems}
         proposals = propose(reqs, result)
-        applied = 0 if args.dry_run else apply_steps(reg.db, model_id, proposals, args.why)
+        named = args.model is not None and parse_ref(args.model)[1] is not None
+        written = None if args.dry_run else write_steps(
+            reg.db, model_id, proposals, args.why, requirements=members["requirements.json"],
+            active_version=None if named else int(version), writer="requirements ratchet")
     finally:
         reg.close()
-    return 0, {"model": label, "applied": applied, "proposals": [
-        {"metric": p.metric, p.bound_name: p.proposed, "was": p.current, "measured": p.measured}
-        for p in proposals]}
+    shown = proposals if written is None else written.steps
+    return 0, {"model": label, "applied": 0 if written is None else len(written.steps),
+               "proposals": [{"metric": p.metric, p.bound_name: p.proposed, "was": p.current,
+                              "measured": p.measured} for p in shown],
+               "dropped": [] if written is None else [d.to_json() for d in written.dropped]}
 
 
 def cmd_requirements_set(args, ws_root) -> tuple[int, dict]:
-    from engine.regression.ratchet import Proposal, apply_steps, effective_requirements
+    """One bound by hand; re-judged against the bound in force inside the write transaction,
+    so a bound someone raised meanwhile is never lowered without --override."""
+    from engine.regression.ratchet import Proposal, effective_requirements, write_steps
 
     reg = open_registry(ws_root)
     try:
         _, label = reg.load_model(args.model)
         model_id = parse_ref(label)[0]
-        reqs = effective_requirements(reg.db, model_id,
-                                      reg.bundle_members(label)["requirements.json"])
+        data = reg.bundle_members(label)["requirements.json"]
+        reqs = effective_requirements(reg.db, model_id, data)
         req = next((r for r in reqs if r.metric == args.metric and r.applies == "overall"),
                    None)
         if req is None:
@@ -215,8 +226,9 @@ def cmd_requirements_set(args, ws_root) -> tuple[int, dict]:
                              f"{', '.join(r.metric for r in reqs) or 'none'}.", "E_METRIC")
         step = Proposal(req.metric, req.bound_name, req.bound, args.value, float("nan"),
                         req.applies)
-        apply_steps(reg.db, model_id, [step], args.why, override=args.override)
+        written = write_steps(reg.db, model_id, [step], args.why, override=args.override,
+                              requirements=data, mode="set", writer="requirements set")
     finally:
         reg.close()
     return 0, {"model": label, "metric": req.metric, req.bound_name: args.value,
-               "was": req.bound, "override": args.override}
+               "was": written.steps[0].current, "override": args.override}

@@ -8,6 +8,11 @@ omits. Steps of a trial whose acceptance was rolled back are no longer in force 
 rollback's record of undoing them stay in the history). Ratchet proposes new bounds from
 measured performance, never below today's; applying them is an explicit action, and lowering one
 needs `override=True`, which is recorded too.
+
+Every writer of steps reads the bounds (and measures) outside the write lock, then re-judges its
+steps against the bounds in force inside the one write transaction that records them
+(`write_steps`): a bound that rose meanwhile is never written down over, and a step's `old` is
+the bound it actually replaced. `race_window` marks the gap between the two for tests.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass, replace
 from engine.bundle.canonical import parse_strict
 from engine.errors import EngineError
 from engine.metrics import METRICS
-from engine.registry.history import current_user, now_text
+from engine.registry.history import current_user, now_text, write_transaction
 from engine.regression.requirements import Requirement, parse_requirements
 from engine.trial.store import ROLLED_BACK
 
@@ -35,6 +40,31 @@ class Proposal:
     proposed: float
     measured: float
     applies: str = "overall"
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A proposed step not written: the bound in force had become at least as strict."""
+    proposal: Proposal
+    in_force: float
+
+    def to_json(self) -> dict:
+        p = self.proposal
+        return {"metric": p.metric, "applies": p.applies, p.bound_name: p.proposed,
+                "in_force": self.in_force, "measured": p.measured,
+                "why": f"the {p.bound_name} in force rose to {self.in_force:g} meanwhile"}
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    steps: list[Proposal]  # as recorded: `current` is the bound in force they replaced
+    dropped: list[Dropped]
+
+
+def race_window(writer: str, model_id: str) -> None:
+    """Called by every writer of requirement steps (and of trials) between its reads outside
+    the write lock and its write transaction. Does nothing; a test replaces it to run a
+    competing writer exactly there."""
 
 
 def steps(db, model_id: str) -> list[dict]:
@@ -140,9 +170,94 @@ def insert_steps(db, model_id: str, proposals: list[Proposal], why: str,
     return len(proposals)
 
 
-def apply_steps(db, model_id: str, proposals: list[Proposal], why: str,
-                override: bool = False) -> int:
-    """Record the new bounds. Loosening a requirement is refused unless `override`."""
+def _stricter(p: Proposal, a: float, b: float) -> bool:
+    return a > b if p.bound_name == "min" else a < b
+
+
+def bounds_in_force(db, model_id: str, requirements: bytes | None, proposals: list[Proposal]
+                    ) -> dict[tuple[str, str], float]:
+    """(metric, applies) -> the bound in force now, for each proposal. With the bundle's
+    requirements, exactly (effective_requirements); without them, from the proposal's own
+    `current` (what was in force when it was made) and the latest step in force since: an
+    override step's bound as is, otherwise the stricter of the two."""
+    exact = {} if requirements is None else {
+        (r.metric, r.applies): r.bound for r in effective_requirements(db, model_id,
+                                                                        requirements)}
+    latest = {(s["metric"], s["applies"]): s for s in steps_in_force(db, model_id)}
+    out = {}
+    for p in proposals:
+        key = (p.metric, p.applies)
+        if key in exact:
+            out[key] = exact[key]
+        elif key in latest and latest[key]["override"]:
+            out[key] = latest[key]["new"]
+        elif key in latest:
+            new = latest[key]["new"]
+            out[key] = new if _stricter(p, new, p.current) else p.current
+        else:
+            out[key] = p.current
+    return out
+
+
+def rejudge(db, model_id: str, proposals: list[Proposal], requirements: bytes | None,
+            mode: str, override: bool = False) -> tuple[list[Proposal], list[Dropped]]:
+    """The proposals against the bounds in force now (call it inside the write transaction).
+    mode "ratchet": a proposal no longer stricter than the bound in force is dropped (exactly
+    what proposing again now would give: never below today's bound). mode "set": a value
+    chosen by hand that would now lower the bound is refused unless `override`. Kept steps
+    get the bound in force as their `current` (the `old` on the record)."""
+    now = bounds_in_force(db, model_id, requirements, proposals)
+    kept, dropped = [], []
+    for p in proposals:
+        bound = now[(p.metric, p.applies)]
+        if mode == "ratchet" and not override and not _stricter(p, p.proposed, bound):
+            dropped.append(Dropped(p, bound))
+            continue
+        if (mode == "set" and not override and _stricter(p, bound, p.proposed)
+                and bound != p.current):
+            raise EngineError(
+                f"{p.metric}: {p.proposed:g} would lower the requirement: its {p.bound_name} "
+                f"was {p.current:g} when you looked, but someone raised it to {bound:g} since "
+                "(`ratchet requirements show` has the step). Nothing was changed; set a value "
+                "of at least that, or lower it with --override (recorded).", "E_RATCHET_LOWER")
+        kept.append(replace(p, current=bound))
+    return kept, dropped
+
+
+def _check_active(db, model_id: str, version: int) -> None:
+    row = db.execute("SELECT version FROM active WHERE model_id = ?", (model_id,)).fetchone()
+    active = None if row is None else row["version"]
+    if active != version:
+        now = f"{model_id}@{active}" if active is not None else "no version"
+        raise EngineError(
+            f"the ratchet measured {model_id}@{version}, but {now} became the active version of "
+            f"{model_id} meanwhile (an activation or a rollback), so its measurement no longer "
+            "speaks for the model in use. Nothing was changed; run the ratchet again.",
+            "E_RATCHET_STALE")
+
+
+def write_steps(db, model_id: str, proposals: list[Proposal], why: str,
+                override: bool = False, *, requirements: bytes | None = None,
+                mode: str = "ratchet", active_version: int | None = None,
+                writer: str = "requirements") -> Written:
+    """Re-judge the proposals against the bounds in force and record those that still stand,
+    in one write transaction (see `rejudge`). `requirements`: the bundle's requirements.json
+    the proposals were made from (for the exact bounds in force); `active_version`: the
+    version measured must still be the active one (else E_RATCHET_STALE, nothing written)."""
     _check_steps(proposals, why, override)
-    with db:
-        return insert_steps(db, model_id, proposals, why, override)
+    race_window(writer, model_id)
+    with write_transaction(db):
+        if active_version is not None:
+            _check_active(db, model_id, active_version)
+        kept, dropped = rejudge(db, model_id, proposals, requirements, mode, override)
+        insert_steps(db, model_id, kept, why, override)
+    return Written(kept, dropped)
+
+
+def apply_steps(db, model_id: str, proposals: list[Proposal], why: str,
+                override: bool = False, requirements: bytes | None = None) -> int:
+    """Record the new bounds (ratchet proposals: those no longer above the bound in force are
+    dropped, see `write_steps`). Loosening a requirement is refused unless `override`.
+    Returns how many steps were recorded."""
+    return len(write_steps(db, model_id, proposals, why, override,
+                           requirements=requirements).steps)

@@ -39,9 +39,21 @@ def list_gates(conn: sqlite3.Connection, limit: int = 50) -> list[dict]:
 
 def insert_trial(conn: sqlite3.Connection, model_id: str, champion: str, challenger: str,
                  bundle_sha256: str, gate_id: int, batches: int | None,
-                 days: float | None) -> int:
-    """A running trial; the unique index trials_one_running refuses a second one per model."""
+                 days: float | None, check_champion: bool = False) -> int:
+    """A running trial; the unique index trials_one_running refuses a second one per model.
+    `check_champion`: the champion the gate judged must still be the active version, checked
+    in the same transaction (gating takes minutes; an activation or a rollback meanwhile
+    makes the gate's verdict about another model: E_TRIAL_STALE, no trial started)."""
     with write_transaction(conn):
+        if check_champion:
+            row = conn.execute("SELECT version FROM active WHERE model_id = ?",
+                               (model_id,)).fetchone()
+            active = None if row is None else f"{model_id}@{row['version']}"
+            if active != champion:
+                raise EngineError(
+                    f"the gate judged {challenger} against {champion}, but the active version "
+                    f"of {model_id} is now {active or 'none'} (it changed while the gate ran); "
+                    "no trial was started. Run `ratchet trial start` again.", "E_TRIAL_STALE")
         cur = conn.execute(
             "INSERT INTO trials (model_id, champion, challenger, bundle_sha256, gate_id, "
             "batches, days, status, started_at, started_by) VALUES (?,?,?,?,?,?,?,?,?,?)",

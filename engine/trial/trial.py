@@ -20,6 +20,7 @@ from pathlib import Path
 from engine.errors import EngineError, InputError
 from engine.progress import CancelToken, Progress, no_progress
 from engine.registry.history import write_transaction
+from engine.regression import ratchet
 from engine.regression.ratchet import (
     Proposal,
     effective_requirements,
@@ -102,9 +103,11 @@ def start_trial(registry, bundle: str | Path, corpus, time_column: str, by: str 
         return gate, None
     if candidate.data is not None:
         registry.import_bundle(candidate.data, activate=False)
+    ratchet.race_window("trial start", candidate.model_id)
     try:
         trial_id = insert_trial(registry.db, candidate.model_id, gate.champion, gate.candidate,
-                                candidate.bundle_sha256, gate.id, batches, days)
+                                candidate.bundle_sha256, gate.id, batches, days,
+                                check_champion=True)
     except sqlite3.IntegrityError:
         _refuse_second(registry, candidate.model_id)
         raise
@@ -161,17 +164,7 @@ def trial_status(registry, model_id: str | None = None, trial_id: int | None = N
     return build_status(registry, row, now)
 
 
-def accept_trial(registry, model_id: str | None = None, force: bool = False,
-                 why: str | None = None, now: dt.datetime | None = None) -> AcceptOutcome:
-    """Activate the challenger and ratchet the requirements up from its measured performance,
-    in one transaction, and close the trial. Refused (nothing changes) before the declared
-    batches / days, or when a labelled shadow observation shows the challenger missing a
-    requirement, unless `force` (recorded with what it overrode)."""
-    from engine.backtest.contenders import installed_contender
-    from engine.trial.candidate import candidate_requirements, load_candidate
-
-    row = _pick(registry, model_id, running_only=True)
-    status = build_status(registry, row, now)
+def _check_champion(registry, row) -> None:
     model_id = row["model_id"]
     active = registry.active_version(model_id)
     if f"{model_id}@{active}" != row["champion"]:
@@ -179,40 +172,92 @@ def accept_trial(registry, model_id: str | None = None, force: bool = False,
                           f"(it is {model_id}@{active}), so trial {row['id']} no longer tests "
                           "the challenger against the model in use; reject it and start a new "
                           "one.", "E_TRIAL_STALE")
-    champion = installed_contender(registry, row["champion"])
-    challenger = load_candidate(registry, row["challenger"])
-    reqs = candidate_requirements(registry, challenger, champion)
+
+
+def _check_running(db, trial_id: int) -> None:
+    row = get_trial(db, trial_id)
+    if row is None or row["status"] != RUNNING:
+        state = "gone" if row is None else f"{row['status']} by {row['closed_by']} at " \
+            f"{row['closed_at']}"
+        raise EngineError(f"trial {trial_id} is no longer running ({state}); nothing was "
+                          "changed. `ratchet trial status` shows it.", "E_TRIAL_CLOSED")
+
+
+@dataclass(frozen=True, slots=True)
+class _Judgement:
+    status: TrialStatus
+    refusals: list[str]
+    worst: dict
+    proposals: list[Proposal]
+    carried: list[Proposal]
+    before: list[dict]  # the champion's requirements in force, for a rollback's record
+
+
+def _judge(registry, row, challenger, champion_requirements: bytes, now) -> _Judgement:
+    """Everything the acceptance decides, from the trial's evidence and the bounds in force
+    now (called inside the acceptance's write transaction, so nothing changes under it)."""
+    from engine.trial.candidate import gate_requirements
+
+    db, model_id = registry.db, row["model_id"]
+    status = build_status(registry, get_trial(db, row["id"]), now)
+    champion = effective_requirements(db, model_id, champion_requirements)
+    reqs = gate_requirements(effective_requirements(
+        db, model_id, challenger.members["requirements.json"]), champion)
     refusals = []
     if not status.due:
         refusals.append(f"the trial has not run its course yet: {status.progress}")
     refusals += evidence.shadow_misses(reqs, status.observations)
-    if refusals and not force:
-        return AcceptOutcome(False, status, refusals)
-    gate = get_gate(registry.db, row["gate_id"])
+    gate = get_gate(db, row["gate_id"])
     worst = evidence.least_favourable(reqs, evidence.measured(reqs, gate, status.observations))
     proposals = propose_from(reqs, {k: v[0] for k, v in worst.items()})
-    carried = _carried_over(registry, challenger, reqs, proposals)
-    reason = why or (f"trial {row['id']}: {row['challenger']} accepted in place of "
-                     f"{row['champion']} ({status.progress or 'no target'})")
-    if force and refusals:
-        reason += "; forced over: " + "; ".join(refusals)
-    before = [{"metric": r.metric, "applies": r.applies, "bound_name": r.bound_name,
-               "bound": r.bound} for r in champion.requirements]
+    return _Judgement(status, refusals, worst, proposals,
+                      _carried_over(registry, challenger, reqs, proposals),
+                      [{"metric": r.metric, "applies": r.applies, "bound_name": r.bound_name,
+                        "bound": r.bound} for r in champion])
+
+
+def accept_trial(registry, model_id: str | None = None, force: bool = False,
+                 why: str | None = None, now: dt.datetime | None = None) -> AcceptOutcome:
+    """Activate the challenger and ratchet the requirements up from its measured performance,
+    in one transaction, and close the trial. Refused (nothing changes) before the declared
+    batches / days, or when a labelled shadow observation shows the challenger missing a
+    requirement, unless `force` (recorded with what it overrode).
+
+    The bundles are read first; then, inside the write transaction, the trial must still be
+    running and its champion still active, and the requirements and steps are judged on the
+    bounds in force at that moment: a bound raised meanwhile is never written down over."""
+    from engine.trial.candidate import load_candidate
+
+    row = _pick(registry, model_id, running_only=True)
+    model_id = row["model_id"]
+    _check_champion(registry, row)
+    challenger = load_candidate(registry, row["challenger"])
+    champion_requirements = registry.bundle_members(row["champion"])["requirements.json"]
+    ratchet.race_window("trial accept", model_id)
     with write_transaction(registry.db):
+        _check_running(registry.db, row["id"])
+        _check_champion(registry, row)
+        j = _judge(registry, row, challenger, champion_requirements, now)
+        if j.refusals and not force:
+            return AcceptOutcome(False, j.status, j.refusals)
+        reason = why or (f"trial {row['id']}: {row['challenger']} accepted in place of "
+                         f"{row['champion']} ({j.status.progress or 'no target'})")
+        if force and j.refusals:
+            reason += "; forced over: " + "; ".join(j.refusals)
         registry.activate_in_transaction(model_id, challenger.version, action="trial-accept")
-        insert_steps(registry.db, model_id, proposals,
+        insert_steps(registry.db, model_id, j.proposals,
                      f"ratchet at acceptance of trial {row['id']} ({row['challenger']}): the "
                      "least favourable value measured by its gate and shadow runs, less the "
                      "margin", trial_id=row["id"])
-        insert_steps(registry.db, model_id, carried,
+        insert_steps(registry.db, model_id, j.carried,
                      f"carried over at acceptance of trial {row['id']}: {row['challenger']}'s "
                      f"bundle does not name this requirement, which {row['champion']} was held "
                      "to here and the gate held the challenger to", trial_id=row["id"])
-        close_trial(registry.db, row["id"], ACCEPTED, reason, force and bool(refusals),
-                    before)
-    measured = {f"{k[0]} ({k[1]})": [v[0], v[1]] for k, v in worst.items()}
+        close_trial(registry.db, row["id"], ACCEPTED, reason, force and bool(j.refusals),
+                    j.before)
+    measured = {f"{k[0]} ({k[1]})": [v[0], v[1]] for k, v in j.worst.items()}
     return AcceptOutcome(True, build_status(registry, get_trial(registry.db, row["id"]), now),
-                         refusals if force else [], proposals, measured)
+                         j.refusals if force else [], j.proposals, measured)
 
 
 def _carried_over(registry, challenger, reqs: list[Requirement], proposals: list[Proposal]
@@ -235,7 +280,9 @@ def reject_trial(registry, reason: str, model_id: str | None = None,
         raise InputError("say why the challenger is rejected (--reason); it is recorded.",
                          "E_USAGE")
     row = _pick(registry, model_id, running_only=True)
+    ratchet.race_window("trial reject", row["model_id"])
     with write_transaction(registry.db):
+        _check_running(registry.db, row["id"])
         close_trial(registry.db, row["id"], REJECTED, reason.strip())
     return build_status(registry, get_trial(registry.db, row["id"]), now)
 
