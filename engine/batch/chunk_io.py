@@ -16,11 +16,18 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from engine.batch.csv_input import CsvInput
-from engine.batch.records import Chunk
+from engine.batch.records import MAX_RECORD_BYTES, Chunk
 from engine.errors import InputError
 from engine.model import Model, Prediction
 from engine.model.categories import NUMBER
-from engine.model.rows import RowErrors, parse_numbers
+from engine.model.rows import RowErrors, parse_numbers, show_value
+
+# A value of a model's column longer than this rejects its row (and reaches no model code, so
+# memory per row stays a small multiple of the row's own size); other columns pass through.
+MAX_FIELD_BYTES = 1 << 20
+# The csv module refuses fields over 128 KiB by default; the careful path must read what the
+# fast path reads (a row's size is bounded by records.MAX_RECORD_BYTES).
+csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_BYTES))
 
 
 def csv_field(text: str, delimiter: str) -> str:
@@ -47,8 +54,24 @@ def _numbers(strings: pa.Array, name: str, errors: RowErrors, rows: np.ndarray) 
     full = np.zeros(len(errors.rejected), dtype=bool)
     full[rows[bad]] = True
     where = {int(r): texts[i] for i, r in zip(np.flatnonzero(bad), rows[bad], strict=True)}
-    errors.add(full, lambda row: f"column {name!r}: {where[row]!r} is not a number")
+    errors.add(full, lambda row: f"column {name!r}: {show_value(where[row])} is not a number")
     return out
+
+
+def _without_oversized(strings: pa.Array, name: str, errors: RowErrors,
+                       rows: np.ndarray) -> pa.Array:
+    """A field longer than MAX_FIELD_BYTES rejects its row and is read as empty."""
+    sizes = pc.binary_length(strings).to_numpy(zero_copy_only=False)
+    big = sizes > MAX_FIELD_BYTES
+    if not big.any():
+        return strings
+    full = np.zeros(len(errors.rejected), dtype=bool)
+    full[rows[big]] = True
+    size_of = dict(zip(rows[big].tolist(), sizes[big].tolist(), strict=True))
+    errors.add(full, lambda row: f"column {name!r}: the value is {size_of[row]:,} bytes long, "
+                                 f"more than the {MAX_FIELD_BYTES:,} bytes one field may hold; "
+                                 "shorten it or remove the row")
+    return pc.if_else(pa.array(big), pa.scalar("", pa.string()), strings)
 
 
 def parse_chunk(chunk: Chunk, source: CsvInput, model: Model
@@ -59,7 +82,7 @@ def parse_chunk(chunk: Chunk, source: CsvInput, model: Model
     try:
         chunk.data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = chunk.first_row + chunk.data[: exc.start].count(b"\n") + 2
+        line = chunk.line_at(exc.start)
         raise InputError(f"{source.path}: line {line} is not UTF-8 text (the encoding tried). "
                          "Re-save the file as UTF-8, e.g. 'CSV UTF-8' in Excel, and try again.",
                          "E_ENCODING") from None
@@ -78,7 +101,7 @@ def parse_chunk(chunk: Chunk, source: CsvInput, model: Model
     pad[blank] = len(source.header) - 1
     columns = {}
     for feature in model.features:
-        strings = fields[feature.name]
+        strings = _without_oversized(fields[feature.name], feature.name, errors, rows)
         if feature.type == NUMBER:
             values = np.full(n, np.nan)
             values[rows] = _numbers(strings, feature.name, errors, rows)
@@ -116,8 +139,8 @@ def _fields_by_arrow(chunk: Chunk, source: CsvInput, model: Model, errors: RowEr
     numbers = [number for number, _ in invalid]
     if any(number is None or not 1 <= number <= n for number in numbers) or (
             table.num_rows + len(invalid) != n):
-        raise InputError(f"{source.path}: the rows after line {chunk.first_row + 1} cannot be "
-                         "read consistently; check the file's line ends.", "E_NOT_CSV")
+        raise InputError(f"{source.path}: the rows from line {chunk.first_line} on cannot "
+                         "be read consistently; check the file's line ends.", "E_NOT_CSV")
     bad_rows = np.array([number - 1 for number in numbers], dtype=np.int64)
     rows = np.setdiff1d(np.arange(n), bad_rows, assume_unique=True) if invalid else np.arange(n)
     if invalid:
@@ -144,8 +167,9 @@ def _fields_by_csv_module(chunk: Chunk, source: CsvInput, errors: RowErrors,
         try:
             cells = next(csv.reader([record], delimiter=source.delimiter), [])
         except csv.Error as exc:
-            raise InputError(f"{source.path}: row {chunk.first_row + i + 1} cannot be read as "
-                             f"CSV ({exc}); fix it and try again.", "E_NOT_CSV") from None
+            raise InputError(f"{source.path}: row {chunk.first_row + i + 1} (line "
+                             f"{chunk.line_at(int(chunk.starts[i]))}) cannot be read as CSV "
+                             f"({exc}); fix it and try again.", "E_NOT_CSV") from None
         counts[i] = len(cells)
         if len(cells) == width:
             for j, cell in enumerate(cells):

@@ -12,6 +12,7 @@ from engine.errors import InputError
 
 BOM = codecs.BOM_UTF8
 SNIFF_BYTES = 1 << 16
+NEWLINE = b"\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,11 @@ def open_csv(path: Path) -> CsvInput:
     if path.is_dir():
         raise _fail(path, "this is a folder, not a CSV file; choose a file inside it.",
                     "E_NOT_A_FILE")
+    if not path.is_file():  # a pipe, /dev/stdin, a device: checked without opening it
+        raise _fail(path, "this is not a regular file (it is a pipe, a device or a socket, "
+                    "such as /dev/stdin); Ratchet reads its input more than once, so it must "
+                    "be a file on disk. Save the data to a .csv file and give that file's name.",
+                    "E_NOT_A_FILE")
     size = path.stat().st_size
     if size == 0:
         raise _fail(path, "the file is empty; it needs a header row and data rows.",
@@ -45,9 +51,10 @@ def open_csv(path: Path) -> CsvInput:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise _fail(path, "the file is UTF-16 text (as Excel's 'Unicode text' saves it); the "
                     "encoding Ratchet reads is UTF-8. Re-save it as 'CSV UTF-8'.", "E_ENCODING")
-    if b"\x00" in head:
-        raise _fail(path, "this is not a text file (it contains binary data); export the data "
-                    "as CSV and try again.", "E_BINARY_FILE")
+    if (nul := head.find(b"\x00")) >= 0:  # records.py finds one further on, the same way
+        line = head.count(NEWLINE, 0, nul) + 1
+        raise _fail(path, f"line {line} contains a NUL byte (binary data), so this is not a "
+                    "text file; export the data as CSV and try again.", "E_BINARY_FILE")
     start = len(BOM) if head.startswith(BOM) else 0
     end = head.find(b"\n", start)
     if end < 0 and size > len(head):

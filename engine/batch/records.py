@@ -7,6 +7,10 @@ csv module (a quote opens a quoted field only at the start of a field; "" inside
 a newline inside it belongs to the field), and chunk_io parses those records with the csv module
 itself, so record boundaries and fields always come from the same rules. Chunks are cut only at
 record ends, so every chunk starts at the start of a record.
+
+Found here too, wherever they are in the file, and named by the file's own line number: a NUL
+byte (binary data: the file is refused, as open_csv refuses one near the start), a lone
+carriage return, and a record longer than MAX_RECORD_BYTES (memory per row stays bounded).
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import numpy as np
 from engine.errors import InputError
 
 NEWLINE, QUOTE, CR = ord("\n"), ord('"'), ord("\r")
-MAX_RECORD_BYTES = 64 << 20
+MAX_RECORD_BYTES = 64 << 20  # one row, all its fields; a longer one refuses the file
+COUNT_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,11 @@ class Chunk:
     first_row: int  # 0-based index of the chunk's first record in the file
     end_offset: int  # file offset just after this chunk (for progress)
     added_newline: bool = False  # the file's last line had no line end; one was added here
+    first_line: int = 1  # the file's line number (1-based) on which the chunk starts
+
+    def line_at(self, at: int) -> int:
+        """The file's line number of the byte at `at` in `data`."""
+        return self.first_line + self.data.count(b"\n", 0, at)
 
     @property
     def quoted(self) -> bool:
@@ -76,28 +86,68 @@ def _scan_quoted(buf, delimiter, ends):  # pragma: no cover - compiled
     return found
 
 
-def _bare_cr(path: Path, data: bytes, at: int) -> InputError:
-    line = data[:at].count(b"\n") + 1
-    return InputError(f"{path}: line {line} (counted within the part being read) ends with a "
-                      "lone carriage return (old Mac line ends); re-save the file with Windows "
-                      "or Unix line ends.", "E_NOT_CSV")
+def _bare_cr(path: Path, line: int) -> InputError:
+    return InputError(f"{path}: line {line} ends with a lone carriage return (old Mac line "
+                      "ends); re-save the file with Windows or Unix line ends.", "E_NOT_CSV")
 
 
-def record_starts(data: bytes, delimiter: str, path: Path) -> np.ndarray:
-    """Offsets of record starts in `data` (which starts at a record start), plus the offset
-    after the last complete record."""
+def record_starts(data: bytes, delimiter: str, path: Path, first_line: int = 1) -> np.ndarray:
+    """Offsets of record starts in `data` (which starts at a record start, on the file's line
+    `first_line`), plus the offset after the last complete record."""
     buf = np.frombuffer(data, dtype=np.uint8)
     if b'"' not in data:
         newlines = np.flatnonzero(buf == NEWLINE)
         cr = np.flatnonzero(buf[:-1] == CR)
         if cr.size and (buf[cr + 1] != NEWLINE).any():
-            raise _bare_cr(path, data, int(cr[buf[cr + 1] != NEWLINE][0]))
+            at = int(cr[buf[cr + 1] != NEWLINE][0])
+            raise _bare_cr(path, first_line + data.count(b"\n", 0, at))
         return np.concatenate([[0], newlines + 1]).astype(np.int64)
     ends = np.empty(int((buf == NEWLINE).sum()), dtype=np.int64)
     found = _scan_quoted(buf, ord(delimiter), ends)
     if found < 0:
-        raise _bare_cr(path, data, -found - 1)
+        raise _bare_cr(path, first_line + data.count(b"\n", 0, -found - 1))
     return np.concatenate([[0], ends[:found]]).astype(np.int64)
+
+
+def _line_of_offset(fh, offset: int) -> int:
+    """The line number (1-based) on which byte `offset` of the open file lies."""
+    fh.seek(0)
+    lines, left = 1, offset
+    while left > 0:
+        block = fh.read(min(COUNT_BLOCK, left))
+        if not block:
+            break
+        lines += block.count(b"\n")
+        left -= len(block)
+    return lines
+
+
+def _checked(chunk: Chunk, path: Path) -> Chunk:
+    """A chunk with no NUL byte: binary data refuses the file wherever it is."""
+    at = chunk.data.find(b"\x00")
+    if at >= 0:
+        raise InputError(f"{path}: line {chunk.line_at(at)} contains a NUL byte (binary data), "
+                         "so this is not a text file; export the data as CSV and try again.",
+                         "E_BINARY_FILE")
+    return chunk
+
+
+def _too_long(path: Path, record: bytes, line: int) -> InputError:
+    why = (" A quote is probably never closed; fix the quoting and try again." if b'"' in record
+           else " Split or shorten it and try again.")
+    return InputError(f"{path}: the row starting on line {line} is longer than "
+                      f"{MAX_RECORD_BYTES:,} bytes, the limit for one row (at least "
+                      f"{len(record):,} bytes).{why}", "E_ROW_TOO_LONG")
+
+
+def _check_lengths(data: bytes, starts: np.ndarray, path: Path, line: int) -> None:
+    """Refuses a record longer than MAX_RECORD_BYTES that ended inside the block just read."""
+    lengths = np.diff(starts)
+    if lengths.size and int(lengths.max()) > MAX_RECORD_BYTES:
+        i = int(np.argmax(lengths))
+        begin = int(starts[i])
+        raise _too_long(path, data[begin:int(starts[i + 1])],
+                        line + data.count(b"\n", 0, begin))
 
 
 def iter_chunks(path: Path, offset: int, delimiter: str = ",",
@@ -107,6 +157,7 @@ def iter_chunks(path: Path, offset: int, delimiter: str = ",",
     row = 0
     carry = b""
     with path.open("rb") as fh:
+        line = _line_of_offset(fh, offset)
         fh.seek(offset)
         position = offset
         while True:
@@ -117,22 +168,27 @@ def iter_chunks(path: Path, offset: int, delimiter: str = ",",
             if not block:
                 if data.strip(b"\r\n"):
                     data += b"\n"  # the last record had no line end
-                    starts = record_starts(data, delimiter, path)
+                    starts = record_starts(data, delimiter, path, line)
                     if starts[-1] != len(data):
-                        raise InputError(f"{path}: a quote opened after line {row + 1} is never "
-                                         "closed; fix the quoting and try again.", "E_NOT_CSV")
-                    yield Chunk(data, starts, row, position, added_newline=True)
+                        opened = line + data.count(b"\n", 0, int(starts[-1]))
+                        raise InputError(f"{path}: a quote opened in the row starting on line "
+                                         f"{opened} is never closed; fix the quoting and try "
+                                         "again.", "E_NOT_CSV")
+                    _check_lengths(data, starts, path, line)
+                    yield _checked(Chunk(data, starts, row, position, added_newline=True,
+                                         first_line=line), path)
                 return
-            starts = record_starts(data, delimiter, path)
+            starts = record_starts(data, delimiter, path, line)
             cut = int(starts[-1])
             if cut == 0:  # one record longer than a whole block: read on
                 if len(data) > MAX_RECORD_BYTES:
-                    raise InputError(f"{path}: the row after line {row + 1} is longer than "
-                                     f"{MAX_RECORD_BYTES >> 20} MB; a quote is probably never "
-                                     "closed. Fix the quoting and try again.", "E_NOT_CSV")
+                    raise _too_long(path, data, line)
                 carry = data
                 continue
+            _check_lengths(data, starts, path, line)
             carry = data[cut:]
-            chunk = Chunk(data[:cut], starts, row, position - len(carry))
+            chunk = _checked(Chunk(data[:cut], starts, row, position - len(carry),
+                                   first_line=line), path)
             row += len(chunk.starts) - 1
+            line += chunk.data.count(b"\n")
             yield chunk

@@ -44,7 +44,10 @@ class CategoryIndex:
         if self.kind == NUMBER:
             keys = np.where(missing, np.nan, values).astype(np.float64)
         else:
-            keys = np.where(missing, "", values).astype(str)
+            # At most one character longer than the longest category: a longer text still
+            # matches none, and one huge text no longer widens every cell to its length.
+            width = self.sorted_keys.dtype.itemsize // np.dtype("U1").itemsize + 1
+            keys = np.where(missing, "", values).astype(f"U{width}")
         pos = np.searchsorted(self.sorted_keys, keys)
         pos = np.minimum(pos, len(self.sorted_keys) - 1)
         found = (self.sorted_keys[pos] == keys) & ~missing

@@ -24,10 +24,15 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
     return np.zeros(values.shape[0], dtype=bool)
 
 
+SHOWN_CHARACTERS = 60  # a longer text is shown by its start and its length
+
+
 def show_value(value) -> str:
-    """A value as an operator would recognise it in a message."""
+    """A value as an operator would recognise it in a message (a long text shortened)."""
     if isinstance(value, float) and value.is_integer():
         return repr(value)
+    if isinstance(value, str) and len(value) > SHOWN_CHARACTERS:
+        return f"{value[:SHOWN_CHARACTERS]!r}… ({len(value):,} characters)"
     return repr(value) if isinstance(value, str) else str(value)
 
 
