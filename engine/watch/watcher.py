@@ -5,7 +5,9 @@ for `settle_seconds` and it can be opened, so a file still being copied in is ne
 Then it is claimed in the workspace database (engine.watch.claims), processed, and its claim
 settled as done or failed. Files already done or failed are skipped, also after a restart; a
 file replaced with new content (new size or time) is new work. A failure is recorded with its
-message and not retried; the watcher goes on with the next file.
+message and not retried; the watcher goes on with the next file. A file that settles empty (0
+bytes) is recorded as failed without being processed; when its content arrives, that is new
+work.
 """
 
 from __future__ import annotations
@@ -113,8 +115,7 @@ class FolderWatcher:
             if before is None or before[:2] != (size, mtime_ns):
                 self._seen[name] = (size, mtime_ns, now)  # new, or changed: wait again
                 continue
-            if size > 0 and now - before[2] >= self.settle_seconds \
-                    and _can_open(self.folder / name):
+            if now - before[2] >= self.settle_seconds and _can_open(self.folder / name):
                 ready.append(version)
         return sorted(ready, key=lambda v: (v.mtime_ns, v.name))
 
@@ -151,6 +152,12 @@ class FolderWatcher:
     def _work(self, conn, version: FileVersion) -> WatchEvent:
         path = self.folder / version.name
         folder = str(self.folder)
+        if version.size == 0:
+            error = (f"{path}: the file is empty (0 bytes); it needs a header row and data "
+                     "rows. Save the complete file into the folder again.")
+            log.warning("%s could not be processed: %s", path, error)
+            finish(conn, folder, version, self._owner, "failed", error=error)
+            return WatchEvent(path, "failed", None, error)
         try:
             outcome = self.process(path)
         except Cancelled:

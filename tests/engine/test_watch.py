@@ -313,7 +313,12 @@ def test_only_settled_visible_complete_csv_files_are_candidates(ws, inbox):
     process = Recorder()
     watcher = FolderWatcher(ws.root, inbox, process, settle_seconds=0.0, clock=FakeClock())
     watcher.poll_once()
-    assert sorted(e.path.name for e in watcher.poll_once()) == ["data.2026.11.CSV", "ok.csv"]
+    events = watcher.poll_once()
+    assert sorted(e.path.name for e in events if e.state == "done") == ["data.2026.11.CSV",
+                                                                        "ok.csv"]
+    assert [(e.path.name, e.state) for e in events if e.state != "done"] == [
+        ("empty.csv", "failed")]  # an empty file is recorded, not processed
+    assert sorted(process.calls) == ["data.2026.11.CSV", "ok.csv"]
     assert not is_candidate("report.csv.crdownload") and is_candidate("Report.Csv")
 
 
