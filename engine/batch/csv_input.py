@@ -38,10 +38,10 @@ def open_csv(path: Path) -> CsvInput:
         raise _fail(path, "this is a folder, not a CSV file; choose a file inside it.",
                     "E_NOT_A_FILE")
     if not path.is_file():  # a pipe, /dev/stdin, a device: checked without opening it
-        raise _fail(path, "this is not a regular file (it is a pipe, a device or a socket, "
-                    "such as /dev/stdin); Ratchet reads its input more than once, so it must "
-                    "be a file on disk. Save the data to a .csv file and give that file's name.",
-                    "E_NOT_A_FILE")
+        raise _fail(path, "this is not a regular file but a pipe, a device or a socket (as "
+                    "/dev/stdin is when data is piped in); Ratchet reads its input more than "
+                    "once, so it must be a file on disk. Save the data to a .csv file and give "
+                    "that file's name.", "E_NOT_A_FILE")
     size = path.stat().st_size
     if size == 0:
         raise _fail(path, "the file is empty; it needs a header row and data rows.",
