@@ -62,6 +62,7 @@ def flights_csv(path: Path, n_rows: int, edit=None) -> Path:
 
 
 def output_rows(path: Path) -> list[dict]:
+    # fields over 128 KiB: engine.batch.chunk_io raised the csv module's field size limit
     return list(csv.DictReader(io.StringIO(path.read_text())))
 
 
