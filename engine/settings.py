@@ -1,16 +1,24 @@
 """The workstation's operational settings (SMTP server, alarm recipients, watch folder), kept in
 the workspace as WORKSPACE/settings.json (format "ratchet-settings", version 1).
 
-Loading is tolerant, as for the app's own preferences (gui/settings.py): a missing, unreadable
-or half-written file, unknown keys and values of the wrong type fall back to the defaults, key
-by key. Setting a value parses and validates it first (a bad one changes nothing and gets a
-message naming the key, the value and what to give), then saves atomically. The file is
+A missing file means the defaults. A file that exists but cannot be used (unreadable, not JSON,
+not a Ratchet settings file, written by a newer version) is reported, never silently replaced
+by the defaults: that would quietly switch off the alarm e-mails and the watch folder. Loading
+it logs a warning and raises SettingsCorrupt (E_SETTINGS_CORRUPT), `settings set` refuses to
+overwrite it, and `ratchet doctor` (check_settings, set_aside_corrupt) moves it aside. Inside a
+good file, loading stays tolerant key by key: unknown keys are kept as they are and a value of
+the wrong type falls back to its default, with a warning. Setting a value parses and validates
+it first (a bad one changes nothing and gets a message naming the key, the value and what to
+give), then reads, merges and saves atomically under an exclusive lock on settings.json.lock,
+so two processes setting different keys at once both keep their change. The file is
 readable by its owner only (0600) because it holds the SMTP password, and the password never
 appears in a log line, an error message or a listing (it shows as "********").
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
 import logging
 import math
@@ -18,18 +26,25 @@ import os
 import re
 import socket
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import InputError
+from engine.errors import EngineError, InputError
 from engine.fileio import write_atomic
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
 
 log = logging.getLogger(__name__)
 
 SETTINGS_FORMAT = "ratchet-settings"
 SETTINGS_VERSION = 1
 FILE_NAME = "settings.json"
+LOCK_NAME = "settings.json.lock"
 MASK = "********"
 
 _ADDRESS = re.compile(r"[^@\s,;<>\"()]+@[^@\s,;<>\"()]+")
@@ -79,6 +94,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("watch.settle_seconds", "float", 2.0, "how long a new file's size and time must "
             "stay unchanged before it is read (so a file still being written is not read "
             "half)"),
+    Setting("models.allow_expired", "bool", False, "score with a model past its bundle's "
+            "expiry date (each use is recorded)"),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -110,48 +127,139 @@ def _fits(setting: Setting, value: object) -> bool:
     return isinstance(value, str)
 
 
-def _read_values(path: Path) -> dict:
+class SettingsCorrupt(EngineError):
+    """settings.json exists but cannot be used; nothing is changed until it is dealt with."""
+
+    code = "E_SETTINGS_CORRUPT"
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(
+            f"the settings file {path} cannot be used: {problem}. Until it is dealt with the "
+            "alarm e-mails and the watch folder cannot be trusted, so nothing was read from it "
+            "or written to it. Run `ratchet doctor`: it moves the file aside (as "
+            f"{path.name}.corrupt-TIMESTAMP, to fix or copy from) and starts from the defaults; "
+            "or repair the file by hand.")
+        self.path = path
+        self.problem = problem
+
+
+def _problem(path: Path) -> tuple[dict, str | None]:
+    """(the stored values, None) for a usable or missing file; ({}, what is wrong) else."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        log.warning("ignoring the unreadable settings file %s: %s", path, exc)
-        return {}
+        return {}, None
+    except OSError as exc:
+        return {}, f"it cannot be read ({exc.strerror or exc})"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}, "it is not UTF-8 text"
     if not text.strip():
-        return {}
+        return {}, "it is empty"
     try:
         doc = json.loads(text)
     except ValueError as exc:
-        log.warning("ignoring the settings file %s: it is not valid JSON (%s)", path, exc)
-        return {}
+        return {}, f"it is not valid JSON ({exc})"
     if not isinstance(doc, dict) or doc.get("format") != SETTINGS_FORMAT:
-        log.warning("ignoring %s: it is not a Ratchet settings file", path)
-        return {}
-    if doc.get("version") != SETTINGS_VERSION:
-        log.info("reading settings version %r as version %d", doc.get("version"),
-                 SETTINGS_VERSION)
+        return {}, f"it is not a Ratchet settings file (no \"format\": \"{SETTINGS_FORMAT}\")"
+    version = doc.get("version")
+    if type(version) is not int or version < 1:
+        return {}, f"its version is {version!r}, not a whole number from 1"
+    if version > SETTINGS_VERSION:
+        return {}, (f"a newer Ratchet wrote it (settings version {version}; this one reads "
+                    f"version {SETTINGS_VERSION}), so this version cannot tell what it means")
     values = doc.get("values")
-    return values if isinstance(values, dict) else {}
+    if not isinstance(values, dict):
+        return {}, "its \"values\" is not an object"
+    return values, None
+
+
+def _read_values(path: Path) -> dict:
+    """The stored values of a usable settings file ({} when there is none); SettingsCorrupt
+    (after a warning in the log) when the file exists but cannot be used."""
+    values, problem = _problem(path)
+    if problem is not None:
+        error = SettingsCorrupt(path, problem)
+        log.warning("%s", error.message)
+        raise error
+    return values
+
+
+def _typed(setting: Setting, value: object) -> object:
+    return float(value) if setting.kind == "float" else value
 
 
 def load_settings(root: Path | str | None = None) -> dict[str, object]:
-    """Every setting's value (the default where none is stored or the stored one is unusable).
-    The password is the real one here: this is what the e-mail sender reads."""
+    """Every setting's value (the default where none is stored or the stored one has the wrong
+    type, with a warning). The password is the real one here: this is what the e-mail sender
+    reads. A settings file that cannot be used raises SettingsCorrupt."""
     path = settings_path(root)
     stored = _read_values(path)
     values: dict[str, object] = {}
     for setting in SETTINGS:
         value = stored.get(setting.key)
         if value is not None and _fits(setting, value):
-            values[setting.key] = float(value) if setting.kind == "float" else value
+            values[setting.key] = _typed(setting, value)
         else:
             if value is not None:
-                shown = "(hidden)" if setting.secret else repr(value)
                 log.warning("ignoring the setting %s=%s in %s (wrong type); using the "
-                            "default", setting.key, shown, path)
+                            "default", setting.key, _shown_stored(setting, value), path)
             values[setting.key] = setting.default
     return values
+
+
+def _shown_stored(setting: Setting, value: object) -> str:
+    return "(hidden)" if setting.secret else repr(value)
+
+
+def check_settings(root: Path | str | None = None) -> list[str]:
+    """For `ratchet doctor`: each problem of the settings file as a plain sentence (empty
+    when it is fine or absent). Reads only; never raises for a bad file."""
+    path = settings_path(root)
+    stored, problem = _problem(path)
+    if problem is not None:
+        return [f"The settings file {path} cannot be used: {problem}. Move it aside and start "
+                "from the defaults (`ratchet doctor --repair`), or repair it by hand."]
+    out = []
+    for setting in SETTINGS:
+        value = stored.get(setting.key)
+        if value is not None and not _fits(setting, value):
+            out.append(f"The setting {setting.key} in {path} is "
+                       f"{_shown_stored(setting, value)}, which is not a {setting.kind}; the "
+                       f"default {setting.shown(setting.default)!r} is used instead. Set it "
+                       f"again with `ratchet settings set {setting.key} VALUE`.")
+    if (os.name == "posix" and path.exists()
+            and stat.S_IMODE(path.stat().st_mode) & 0o077):
+        out.append(f"The settings file {path} is readable by other users although it can hold "
+                   "the SMTP password; the next `ratchet settings set` makes it private "
+                   f"(or run: chmod 600 {path}).")
+    return out
+
+
+def set_aside_corrupt(root: Path | str | None = None) -> Path:
+    """Move an unusable settings.json aside as settings.json.corrupt-TIMESTAMP (under the
+    settings lock) so the defaults apply from now on; returns where it went. Refused
+    (InputError, nothing moved) when the file is missing or usable."""
+    path = settings_path(root)
+    with _locked(path):
+        if not path.exists():
+            raise InputError(f"there is no settings file {path} to set aside.",
+                             "E_SETTINGS_NOT_CORRUPT")
+        _, problem = _problem(path)
+        if problem is None:
+            raise InputError(f"the settings file {path} is usable; it was not moved.",
+                             "E_SETTINGS_NOT_CORRUPT")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = path.with_name(f"{path.name}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        os.replace(path, target)
+    log.warning("moved the unusable settings file %s aside to %s (%s); the defaults apply",
+                path, target, problem)
+    return target
 
 
 def get_setting(root: Path | str | None, key: str) -> object:
@@ -268,6 +376,52 @@ def parse_setting(key: str, text: str) -> object:
 
 
 # -- saving --------------------------------------------------------------------------------
+@contextlib.contextmanager
+def exclusive_lock(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file `lock_path` (created if missing, left in place)
+    against every other process and open file, waiting for it as long as it takes. The
+    lock dies with the holder, so a crash never leaves it taken."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock_wait(lock_path)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        else:  # pragma: no cover - Windows
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    continue
+        yield
+    finally:
+        if fcntl is None:  # pragma: no cover - Windows
+            with contextlib.suppress(OSError):
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        os.close(fd)
+
+
+def lock_wait(lock_path: Path) -> None:
+    """Called by exclusive_lock when another holder has the lock, just before waiting for it.
+    Does nothing; a test replaces it to know a competing writer is waiting."""
+    log.debug("waiting for %s", lock_path)
+
+
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return exclusive_lock(path.with_name(LOCK_NAME))
+
+
+def race_window(stage: str, path: Path) -> None:
+    """Called by set_settings after validating (stage "before-lock") and between its read and
+    its write under the lock ("locked"). Does nothing; a test replaces it to run a competing
+    writer exactly there."""
+
+
 def _make_private(path: Path) -> None:
     """The file must be the owner's alone before the password is written into it (write_atomic
     keeps an existing file's mode)."""
@@ -286,19 +440,26 @@ def set_setting(root: Path | str | None, key: str, text: str) -> object:
 
 def set_settings(root: Path | str | None, changes: dict[str, str]) -> dict[str, object]:
     """Several settings in one atomic save (the Settings page's Save): every value is parsed
-    and validated first, so one bad value changes none. Returns the parsed values."""
+    and validated first, so one bad value changes none. The file is read, merged and written
+    under the settings lock, so a change saved by another process meanwhile is kept. An
+    unusable settings file is never overwritten (SettingsCorrupt). Returns the parsed
+    values."""
     parsed = {spec(key).key: parse_setting(key, text) for key, text in changes.items()}
     path = settings_path(root)
-    # Keys this version does not know (written by a newer one) are kept as they are.
-    values = {k: v for k, v in _read_values(path).items() if k not in BY_KEY}
-    values.update((k, v) for k, v in load_settings(root).items() if v != BY_KEY[k].default)
-    values.update(parsed)
-    doc = {"format": SETTINGS_FORMAT, "version": SETTINGS_VERSION, "values": values}
-    data = (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    race_window("before-lock", path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _make_private(path)
-        write_atomic(path, data)
+        with _locked(path):
+            stored = _read_values(path)
+            race_window("locked", path)
+            # Keys this version does not know are kept as they are; known ones with a usable
+            # value other than the default too (a wrongly typed one goes).
+            values = {k: v for k, v in stored.items() if k not in BY_KEY or (
+                v is not None and _fits(BY_KEY[k], v) and v != BY_KEY[k].default)}
+            values.update(parsed)
+            doc = {"format": SETTINGS_FORMAT, "version": SETTINGS_VERSION, "values": values}
+            data = (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode("utf-8")
+            _make_private(path)
+            write_atomic(path, data)
     except OSError as exc:
         raise InputError(f"the settings file {path} cannot be written ({exc.strerror}); check "
                          "that the workspace folder is writable.", "E_SETTINGS_WRITE") from None
