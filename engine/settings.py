@@ -214,19 +214,35 @@ def _shown_stored(setting: Setting, value: object) -> str:
 
 
 def check_settings(root: Path | str | None = None) -> list[str]:
-    """For `ratchet doctor`: each problem of the settings file as a plain sentence (empty
-    when it is fine or absent). Reads only; never raises for a bad file."""
+    """For `ratchet doctor`: what makes the settings file unusable, as plain sentences (empty
+    when it is usable or absent; set_aside_corrupt fixes each of these). Reads only; never
+    raises for a bad file. The lesser problems of a usable file: settings_notes."""
+    path = settings_path(root)
+    _, problem = _problem(path)
+    if problem is None:
+        return []
+    return [f"The settings file {path} cannot be used: {problem}. Move it aside and start "
+            "from the defaults (`ratchet doctor --repair`), or repair it by hand."]
+
+
+_KINDS = {"int": "a whole number", "bool": "true or false", "float": "a number of seconds"}
+
+
+def settings_notes(root: Path | str | None = None) -> list[str]:
+    """For `ratchet doctor`, as warnings: the problems of a usable settings file that loading
+    tolerates (a value of the wrong type, which falls back to its default) and a file others
+    can read although it can hold the password. Empty for an unusable or absent file."""
     path = settings_path(root)
     stored, problem = _problem(path)
     if problem is not None:
-        return [f"The settings file {path} cannot be used: {problem}. Move it aside and start "
-                "from the defaults (`ratchet doctor --repair`), or repair it by hand."]
+        return []
     out = []
     for setting in SETTINGS:
         value = stored.get(setting.key)
         if value is not None and not _fits(setting, value):
             out.append(f"The setting {setting.key} in {path} is "
-                       f"{_shown_stored(setting, value)}, which is not a {setting.kind}; the "
+                       f"{_shown_stored(setting, value)}, which is not "
+                       f"{_KINDS.get(setting.kind, 'text')}; the "
                        f"default {setting.shown(setting.default)!r} is used instead. Set it "
                        f"again with `ratchet settings set {setting.key} VALUE`.")
     if (os.name == "posix" and path.exists()

@@ -27,6 +27,7 @@ from engine.settings import (
     load_settings,
     set_aside_corrupt,
     set_setting,
+    settings_notes,
     settings_path,
 )
 
@@ -140,17 +141,20 @@ def test_set_aside_without_a_file_is_refused(root):
     assert info.value.code == "E_SETTINGS_NOT_CORRUPT"
 
 
-def test_check_settings_names_wrongly_typed_values_but_load_stays_tolerant(root, caplog):
-    assert check_settings(root) == []
+def test_settings_notes_name_wrongly_typed_values_and_load_stays_tolerant(root, caplog):
+    assert check_settings(root) == [] and settings_notes(root) == []
     set_setting(root, "smtp.host", "mail.example.com")
-    assert check_settings(root) == []
+    assert check_settings(root) == [] and settings_notes(root) == []
     doc = json.loads(settings_path(root).read_text())
     doc["values"].update({"smtp.port": "twenty-five", "smtp.password": 12345,
                           "future.key": {"kept": True}})
-    write(root, json.dumps(doc).encode())
-    problems = check_settings(root)
-    assert len(problems) == 2 and "smtp.port" in problems[0] and "'twenty-five'" in problems[0]
-    assert "smtp.password" in problems[1] and "12345" not in problems[1]
+    write(root, json.dumps(doc).encode()).chmod(0o644)  # as an editor might leave it
+    assert check_settings(root) == []  # usable: nothing for set_aside_corrupt to do
+    notes = settings_notes(root)
+    assert len(notes) == 3 and "smtp.port" in notes[0] and "'twenty-five'" in notes[0]
+    assert "not a whole number" in notes[0]
+    assert "smtp.password" in notes[1] and "12345" not in notes[1]
+    assert "readable by other users" in notes[2] and "chmod 600" in notes[2]
     with caplog.at_level(logging.WARNING, logger="engine.settings"):
         values = load_settings(root)
     assert values["smtp.port"] == 587 and values["smtp.host"] == "mail.example.com"
