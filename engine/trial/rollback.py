@@ -5,7 +5,11 @@ are no longer in force (engine.regression.ratchet.steps_in_force), so the previo
 comes back with its own requirements, its bundle's bounds with the steps taken before the
 trial. Each undone step also gets a step back to the bound the champion had (why: the
 rollback, with the trial's id), so the history shows both; those records are not in force
-either, so they never hold a later bundle below its own stricter bounds."""
+either, so they never hold a later bundle below its own stricter bounds.
+
+Everything it judges by (the accepted trial, the steps in force) it reads inside the rollback's
+own write transaction, so no ratchet or trial can slip a step in between (the ratchet, for its
+part, refuses to write a step measured on the version the rollback left: E_RATCHET_STALE)."""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from engine.trial.store import ACCEPTED, ROLLED_BACK
 
 def restore_requirements(db, model_id: str, from_version: int, to_version: int
                          ) -> list[Proposal]:
-    """Called by Registry.rollback inside its transaction; returns the undo steps recorded."""
+    """Called by Registry.rollback inside its write transaction (BEGIN IMMEDIATE: it must
+    be, so what it reads is what is in force when it writes); returns the undo steps."""
     trial = db.execute(
         "SELECT * FROM trials WHERE model_id = ? AND status = ? AND challenger = ? AND "
         "champion = ? ORDER BY id DESC LIMIT 1",

@@ -326,3 +326,30 @@ def test_an_activation_while_a_trial_starts_refuses_the_trial(trial, monkeypatch
         reg.close()
     assert info.value.code == "E_TRIAL_STALE" and f"{MODEL}@3" in info.value.message
     assert [s for s, _ in trials(trial)] == ["rejected"] and active(trial) == 3
+
+
+def test_an_acceptance_during_a_ratchet_leaves_no_step_measured_on_the_old_champion(
+        trial, capsys, monkeypatch):
+    race(monkeypatch, "requirements ratchet", lambda: accept(trial))
+    code, doc = cli(trial, capsys, "requirements", "ratchet", "--why", "nightly")
+    assert code == 2 and doc["error"] == "E_RATCHET_STALE"
+    assert active(trial) == 2 and bound(trial) == 0.7  # the acceptance's step stands
+    assert not [s for s in history(trial) if s["why"] == "nightly"]
+
+
+def test_proposals_applied_later_without_the_bundle_are_rejudged_too(one, capsys):
+    """The app proposes, the operator reviews, then applies (apply_steps without the bundle's
+    requirements): a bound raised by hand in between is still not written down over."""
+    from engine.regression.ratchet import Proposal, apply_steps
+
+    stale = [Proposal("roc_auc", "min", 0.6, 0.8, 0.81), Proposal("log_loss", "max", 5.0, 0.9,
+                                                                   0.5)]
+    assert cli(one, capsys, "requirements", "set", "roc_auc", "0.85", "--why", "hand")[0] == 0
+    reg = Registry(one)
+    try:
+        assert apply_steps(reg.db, MODEL, stale, "reviewed proposal") == 1
+    finally:
+        reg.close()
+    assert bound(one) == 0.85 and bound(one, "log_loss") == 0.9
+    assert [(s["metric"], s["old"], s["new"]) for s in history(one)] == [
+        ("roc_auc", 0.6, 0.85), ("log_loss", 5.0, 0.9)]
