@@ -17,6 +17,7 @@ from pathlib import Path
 from engine import __version__
 from engine.commands import (
     backtest,
+    doctor,
     models,
     monitor,
     predict,
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish.register(sub)
     search.register(sub)
     monitor.register(sub)
+    doctor.register(sub)
     return parser
 
 
@@ -65,6 +67,9 @@ def _render(result: dict) -> str:
         if isinstance(value, list) and value and isinstance(value[0], dict):
             lines.append(f"{key}:")
             lines += ["  " + "  ".join(f"{k}={v}" for k, v in item.items()) for item in value]
+        elif isinstance(value, list) and value and isinstance(value[0], str):
+            lines.append(f"{key}:")
+            lines += [f"  - {item}" for item in value]
         else:
             lines.append(f"{key}: {value}")
     return "\n".join(lines)
@@ -82,7 +87,8 @@ class _NoTraceback(logging.Formatter):
 
 
 WORKSPACE_COMMANDS = {"predict", "regress", "outliers", "requirements", "models", "trust",
-                      "bundle", "backtest", "nowtest", "watch", "alarms", "settings", "gate",
+                      "bundle", "backtest", "doctor", "nowtest", "watch", "alarms", "settings",
+                      "gate",
                       "trial"}
 
 
@@ -186,6 +192,7 @@ def _database_of(workspace) -> Path | None:
         return Path(workspace or default_workspace()) / "ratchet.db"
     except Exception:
         return None
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

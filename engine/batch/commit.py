@@ -27,7 +27,7 @@ from pathlib import Path
 
 from engine import faults
 from engine.environment import EnvironmentProblem, environment_problem
-from engine.fileio import owned_temp, replace_into, sync_folder, write_atomic
+from engine.fileio import check_output_path, owned_temp, replace_into, sync_folder, write_atomic
 from engine.process_identity import HOST, owner_alive, start_token
 from engine.registry.history import record_batch, write_transaction
 
@@ -54,6 +54,7 @@ def commit_output(db: sqlite3.Connection, result, tmp: Path):
     `batch_id`."""
     output = Path(result.output)
     database = _database_path(db)
+    check_output_path(output)  # again: it may have become a link or a device meanwhile
     try:
         with write_transaction(db):
             batch_id = record_batch(db, result, PENDING, _owner())

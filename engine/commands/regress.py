@@ -17,7 +17,7 @@ def register(sub) -> None:
 
 
 def cmd_regress(args, ws_root) -> tuple[int, dict]:
-    from engine.fileio import write_atomic
+    from engine.fileio import check_report_path, write_atomic
     from engine.registry.history import record_regression_run
     from engine.regression.outliers import pinned_csv
     from engine.regression.ratchet import effective_requirements
@@ -25,9 +25,7 @@ def cmd_regress(args, ws_root) -> tuple[int, dict]:
     from engine.regression.suite import run_suite
 
     report = Path(args.report) if args.report else None
-    if report is not None and not report.parent.is_dir():
-        raise InputError(f"the report folder {report.parent} does not exist; create it or "
-                         "choose another --report path.", "E_OUTPUT_FOLDER")
+    check_report_path(report, "regression.html")
     registry = open_registry(ws_root)
     try:
         model, label = registry.load_model(args.model)
@@ -139,12 +137,11 @@ def cmd_list_pinned(args, ws_root) -> tuple[int, dict]:
 
 
 def cmd_export_pinned(args, ws_root) -> tuple[int, dict]:
-    from engine.fileio import write_atomic
+    from engine.fileio import check_output_path, write_atomic
     from engine.regression.outliers import pinned_csv
 
     out = Path(args.output)
-    if not out.parent.is_dir():
-        raise InputError(f"the folder {out.parent} does not exist.", "E_OUTPUT_FOLDER")
+    check_output_path(out, "output", "outliers.csv")
     reg = open_registry(ws_root)
     try:
         model, label = reg.load_model(args.model)

@@ -86,6 +86,9 @@ CREATE TABLE IF NOT EXISTS trials (
     forced INTEGER NOT NULL DEFAULT 0, champion_requirements TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS trials_one_running ON trials (model_id)
     WHERE status = 'running';
+CREATE TABLE IF NOT EXISTS expired_uses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, expires TEXT NOT NULL,
+    at TEXT NOT NULL, user TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trial_shadow (
     id INTEGER PRIMARY KEY AUTOINCREMENT, trial_id INTEGER NOT NULL, kind TEXT NOT NULL,
     source_id INTEGER, input TEXT NOT NULL, champion TEXT NOT NULL, challenger TEXT NOT NULL,

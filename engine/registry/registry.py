@@ -14,10 +14,12 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine import faults
 from engine.bundle.manifest import format_time
 from engine.bundle.trust import load_trust_store, trust_store_path
 from engine.bundle.verify import Accepted, VerifiedBundle, verify_bundle
 from engine.bundle.ziparchive import LIMITS, read_members
+from engine.environment import environment_problem
 from engine.errors import BundleRejected, EngineError, InputError
 from engine.fileio import write_atomic
 from engine.model import Model, load_coefficients
@@ -60,12 +62,14 @@ def read_bundle_file(path: Path) -> bytes:
 class Registry:
     def __init__(self, workspace: Workspace):
         self.ws = workspace
+        check_database_present(workspace)
         try:
             self.db = history.connect(workspace.database)
-        except sqlite3.DatabaseError as exc:
-            raise EngineError(f"the workspace database {workspace.database} cannot be used "
-                              f"({exc}); restore it from a backup or start a new workspace.",
-                              "E_WORKSPACE_DB") from exc
+        except sqlite3.Error as exc:
+            problem = environment_problem(exc, database=workspace.database)
+            if problem is None:
+                raise
+            raise problem from exc
 
     @classmethod
     def open(cls, root: Path | str | None = None) -> Registry:
@@ -135,22 +139,39 @@ class Registry:
     def bundle_members(self, label: str) -> dict[str, bytes]:
         """The members of an installed (already verified) bundle, checked against its hash."""
         model_id, version = parse_ref(label)
+        path = self.ws.bundle_path(model_id, version)
+        fix = ("Repair it from the bundle file you installed it from: `ratchet doctor "
+               "--repair BUNDLE` (or `ratchet models import BUNDLE`).")
         try:
-            data = self.ws.bundle_path(model_id, version).read_bytes()
+            data = path.read_bytes()
         except OSError as exc:
-            raise EngineError(f"the installed bundle of {label} cannot be read "
-                              f"({exc.strerror}); re-import it.", "E_INSTALLED_MISSING") from exc
+            raise EngineError(f"the installed bundle of {label} ({path}) cannot be read "
+                              f"({exc.strerror}). {fix}", "E_INSTALLED_MISSING") from exc
         if hashlib.sha256(data).hexdigest() != self.bundle_sha256(label):
-            raise EngineError(f"the installed bundle of {label} was changed on disk since it "
-                              "was verified; re-import it.", "E_INSTALLED_TAMPERED")
+            raise EngineError(f"the installed bundle of {label} ({path}) was changed on disk "
+                              f"since it was verified. {fix}", "E_INSTALLED_TAMPERED")
         return read_members(data)
 
-    def load_model(self, ref: str | None = None) -> tuple[Model, str]:
-        """The installed coefficients of a model (the active version unless one is named)."""
+    def load_model(self, ref: str | None = None,
+                   now: dt.datetime | None = None) -> tuple[Model, str]:
+        """The installed coefficients of a model (the active version unless one is named), as
+        (model, label) with the use's expiry check as `.expiry` (engine.registry.expiry: a
+        warning from 30 days before the bundle's expiry, E_MODEL_EXPIRED after it unless the
+        setting models.allow_expired is true). `now` defaults to expiry.now()."""
+        from engine.registry import expiry
+
         model_id, version = self.resolve(ref)
         label = f"{model_id}@{version}"
+        row = self.db.execute("SELECT expires FROM installed WHERE model_id=? AND version=?",
+                              (model_id, version)).fetchone()
+        checked = expiry.check_use(label, row["expires"], self.ws.root, now)
         model = load_coefficients(self.bundle_members(label)["coefficients.json"])
-        return model, label
+        if checked is not None and checked.allowed_expired:  # on the record, every time
+            with history.write_transaction(self.db):
+                self.db.execute("INSERT INTO expired_uses (model, expires, at, user) "
+                                "VALUES (?,?,?,?)", (label, row["expires"], history.now_text(),
+                                                     history.current_user()))
+        return expiry.LoadedModel(model, label, checked)
 
     # -- changes -----------------------------------------------------------------------------
     def _accepted(self) -> dict[str, Accepted]:
@@ -164,7 +185,11 @@ class Registry:
         return state
 
     def verify(self, data: bytes, now: dt.datetime | None = None) -> VerifiedBundle:
-        trust = load_trust_store(trust_store_path(self.ws.root))
+        path = trust_store_path(self.ws.root)
+        missing = self.ws.missing_trust_store(path)
+        if missing:
+            raise EngineError(missing, "E_TRUST_STORE_MISSING")
+        trust = load_trust_store(path)
         installed = {r["manifest_sha256"] for r in self.db.execute(
             "SELECT manifest_sha256 FROM installed")}
         try:
@@ -196,15 +221,19 @@ class Registry:
         bundle = self.verify(data, now)
         m = bundle.manifest
         installed = any(v.version == m.version for v in self.versions(m.model_id))
-        if bundle.already_accepted and installed:
-            return m.model_id, m.version, "already-installed"
         path = self.ws.bundle_path(m.model_id, m.version)
+        if bundle.already_accepted and installed:
+            if self._installed_file_intact(m.model_id, m.version):
+                return m.model_id, m.version, "already-installed"
+            return self._repair_locked(bundle, path)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, bundle.data)
+        faults.step("import.bundle-written")
         state = self._accepted()
         if m.version >= state.get(m.model_id, Accepted(0, "")).version:
             state[m.model_id] = Accepted(m.version, bundle.manifest_sha256)
         save_state(self.ws, state)
+        faults.step("import.state-raised")
         previous = self.active_version(m.model_id)
         self.db.execute(
             "INSERT OR REPLACE INTO installed VALUES (?,?,?,?,?,?,?,?,?)",
@@ -216,6 +245,34 @@ class Registry:
         log.info("installed %s %s (bundle %s)", "and activated" if activate else
                  "without activating", bundle.label, bundle.sha256)
         return m.model_id, m.version, "installed"
+
+    def accepted_versions(self) -> dict[str, Accepted]:
+        """The rollback state as it should be (see _accepted)."""
+        return self._accepted()
+
+    def _installed_file_intact(self, model_id: str, version: int) -> bool:
+        try:
+            data = self.ws.bundle_path(model_id, version).read_bytes()
+        except OSError:
+            return False
+        return hashlib.sha256(data).hexdigest() == self.bundle_sha256(f"{model_id}@{version}")
+
+    def _repair_locked(self, bundle: VerifiedBundle, path: Path) -> tuple[str, int, str]:
+        """Put back the installed file of a version already installed and accepted whose file
+        is missing or changed, from a bundle that verified as that same version (same
+        manifest): nothing else changes, and the repair is on the record."""
+        m = bundle.manifest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, bundle.data)
+        self.db.execute("UPDATE installed SET bundle_sha256 = ?, path = ? WHERE model_id = ? "
+                        "AND version = ?", (bundle.sha256, str(path), m.model_id, m.version))
+        self.db.execute("INSERT INTO activations (model_id, version, previous_version, action, "
+                        "user, at, bundle_sha256) VALUES (?,?,?,?,?,?,?)",
+                        (m.model_id, m.version, self.active_version(m.model_id), "repair",
+                         history.current_user(), history.now_text(), bundle.sha256))
+        log.info("repaired the installed file of %s from a verified bundle (%s)",
+                    bundle.label, bundle.sha256)
+        return m.model_id, m.version, "repaired"
 
     def _activate(self, model_id: str, version: int, previous: int | None, action: str,
                   sha: str) -> None:
@@ -241,6 +298,7 @@ class Registry:
         if previous == version:
             return "already-active"
         self._activate(model_id, version, previous, action, installed[version].bundle_sha256)
+        faults.step("activate.recorded")
         return {"rollback": "rolled-back", "trial-accept": "accepted"}.get(action, "activated")
 
     def rollback(self, model_id: str) -> tuple[int, str]:
@@ -263,7 +321,28 @@ class Registry:
                                  "to.", "E_NOTHING_TO_ROLL_BACK")
             status = self.activate_in_transaction(model_id, target, action="rollback")
             restore_requirements(self.db, model_id, current, target)
+            faults.step("rollback.requirements-restored")
         return target, status
+
+
+def check_database_present(ws: Workspace) -> None:
+    """Refuse to open a workspace whose database is gone (deleted, or 0 bytes) while it holds
+    installed bundles: opening would silently make an empty workspace of it."""
+    try:
+        size = ws.database.stat().st_size
+    except FileNotFoundError:
+        size = 0
+    if size > 0:
+        return
+    bundles = ws.installed_bundle_files()
+    if bundles:
+        state = "is missing" if not ws.database.exists() else "is empty (0 bytes)"
+        raise EngineError(
+            f"the workspace database {ws.database} {state}, but the workspace holds "
+            f"{len(bundles)} installed bundle(s) in {ws.models_dir}. Restore ratchet.db from a "
+            "backup if you have one; otherwise run `ratchet doctor --repair`, which rebuilds "
+            "the list of installed models from those bundles (the history that was in the "
+            "database cannot be recovered).", "E_WORKSPACE_DB_MISSING")
 
 
 def rollback_target(activations: list[dict], current: int | None) -> int | None:

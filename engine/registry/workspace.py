@@ -43,6 +43,17 @@ class Workspace:
         except OSError:
             return False
 
+    def missing_trust_store(self, path: Path) -> str | None:
+        """Why `path` (the trust store in use) cannot verify anything when it is this
+        workspace's own and was deleted or never written; None otherwise."""
+        if path != self.trust_store or self.has_trust_store():
+            return None
+        state = "is missing" if not path.exists() else "is empty (0 bytes)"
+        return (f"the trust store {path} {state}, so no bundle can be verified; install your "
+                "organisation's trust store there (or `ratchet trust add` each publisher key), "
+                "or run `ratchet doctor --repair` to install the shipped default, which trusts "
+                "only the demo publisher for demo-* models.")
+
     def install_default_trust_store(self) -> bool:
         """Put the shipped default trust store in place, atomically; False if none ships."""
         default_store = shipped_dir("coefficients") / "trust.json"

@@ -1,0 +1,63 @@
+"""A workspace with the shipped demo model installed, and ways to run the real command line on
+it: in this process (so a test can put a fault hook at an exact step) or as a child process
+(so a step can kill it outright)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from engine.shipped import shipped_dir
+
+DEMO_BUNDLE = shipped_dir("coefficients") / "demo-flight-delay-1.ratchet"
+SAMPLE = shipped_dir("resources") / "samples" / "flights-2013-07-sample.csv"
+
+
+def ratchet(root: Path, *args: str, kill_at: str | None = None, cwd: Path | None = None,
+            stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """`ratchet --workspace ROOT ARGS...` as a child process; `kill_at`: the fault step
+    (engine.faults) at which the child SIGKILLs itself."""
+    env = {k: v for k, v in os.environ.items() if k != "RATCHET_KILL_AT"}
+    if kill_at:
+        env["RATCHET_KILL_AT"] = kill_at
+    return subprocess.run([sys.executable, "-m", "engine.cli", "--workspace", str(root),
+                           *args], capture_output=True, env=env, cwd=cwd, input=stdin,
+                          timeout=300)
+
+
+def in_process(root: Path, capsys, *args: str) -> tuple[int, str, str]:
+    """The same in this process: (exit code, stdout, stderr)."""
+    from engine.cli import main
+
+    code = main(["--workspace", str(root), *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def demo_workspace(root: Path) -> Path:
+    """A workspace at `root` with the demo model installed and active."""
+    from engine.registry.registry import Registry, read_bundle_file
+
+    with Registry.open(root) as registry:
+        registry.import_bundle(read_bundle_file(DEMO_BUNDLE))
+    return root
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def provenance(output: Path) -> dict:
+    return json.loads(Path(str(output) + ".provenance.json").read_text())
+
+
+def doctor(root: Path) -> dict:
+    """`ratchet doctor --json` in a child process: its JSON result (exit code as "exit")."""
+    done = ratchet(root, "--json", "doctor")
+    result = json.loads(done.stdout)
+    result["exit"] = done.returncode
+    return result
