@@ -13,10 +13,12 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from engine.doctor.checks import FATAL
 from engine.registry.workspace import Workspace
 from gui import logs, qtcompat
 from gui.context import AppContext
 from gui.excepthooks import ExceptionRelay, install_excepthooks
+from gui.health import HealthWindow, check_workspace, is_fatal
 from gui.icons import app_icon
 from gui.main_window import MainWindow
 from gui.settings import load_settings
@@ -79,11 +81,14 @@ def build_app(workspace: Path, status: str | None = None, use_tray: bool | None 
 
 
 def run_app(argv: list[str], smoke_seconds: float | None = None, status: str | None = None,
-            workspace: Path | str | None = None, bundle: Path | None = None) -> int:
+            workspace: Path | str | None = None, bundle: Path | None = None,
+            findings: list | None = None) -> int:
     """Show the main window and run the event loop; return the process exit code.
 
     With ``smoke_seconds`` the app quits by itself after that long, exit code 0. With
     ``bundle`` (a double-clicked .ratchet file) the Models page verifies it and asks first.
+    ``findings``: the start-up workspace check (gui.health); a workspace that cannot be used
+    opens on the health window, and the app opens once it is repaired.
     """
     qt = QApplication.instance() or RatchetApplication(argv)
     try:
@@ -96,13 +101,29 @@ def run_app(argv: list[str], smoke_seconds: float | None = None, status: str | N
     if qtcompat.IMMORTALIZED:
         log.info("PySide6 %s leaks references on this Python; guarded (see gui/qtcompat.py)",
                  qtcompat.PYSIDE_VERSION)
-    app = build_app(ws.root, status)
-    app.window.show()
-    if app.tray is not None:
-        app.tray.show()
-    app.window.watch.start()  # the watch folder of the settings, if one is set
-    if bundle is not None:
-        app.window.import_bundle_file(bundle)
+    findings = list(findings or [])
+    opened: dict[str, object] = {}
+
+    def open_main() -> None:
+        app = build_app(ws.root, status)
+        opened["app"] = app
+        app.window.show()
+        if app.tray is not None:
+            app.tray.show()
+        app.window.health.show_findings([f for f in findings if f.code not in FATAL]
+                                        if "health" not in opened else check_workspace(ws.root))
+        app.window.watch.start()  # the watch folder of the settings, if one is set
+        if bundle is not None:
+            app.window.import_bundle_file(bundle)
+
+    if is_fatal(findings):
+        log.warning("the workspace needs repair: %s", "; ".join(f.code for f in findings))
+        health = HealthWindow(ws.root, findings, open_main)
+        qt.aboutToQuit.connect(health.jobs.shutdown)
+        opened["health"] = health
+        health.show()
+    else:
+        open_main()
     if smoke_seconds is not None:
         log.info("smoke run: quitting after %s s", smoke_seconds)
         QTimer.singleShot(int(smoke_seconds * 1000), qt.quit)

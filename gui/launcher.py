@@ -109,17 +109,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
-    root, status = _prepare_workspace(_global)
+    root, status, findings = _prepare_workspace(_global)
     from gui.app import run_app  # imports Qt
 
     return run_app([sys.argv[0] if sys.argv else "ratchet"], smoke_seconds=args.smoke,
-                   status=status, workspace=root, bundle=bundle)
+                   status=status, workspace=root, bundle=bundle, findings=findings)
 
 
-def _prepare_workspace(global_options: list[str]) -> tuple[Path, str]:
-    """Open the workspace and, on first start, install the shipped demo model. Runs before Qt
-    is imported, so no window waits on it; returns the workspace root and the status line for
-    the main window."""
+def _prepare_workspace(global_options: list[str]) -> tuple[Path, str, list]:
+    """Open and check the workspace (the checks of `ratchet doctor`) and, on first start,
+    install the shipped demo model. Runs before Qt is imported, so no window waits on it;
+    returns the workspace root, the status line for the main window and the findings."""
+    from engine.doctor.checks import FATAL, run_checks
     from engine.errors import EngineError
     from engine.registry.first_start import first_start
     from engine.registry.registry import Registry
@@ -131,8 +132,12 @@ def _prepare_workspace(global_options: list[str]) -> tuple[Path, str]:
             root = Path(opt.split("=", 1)[1])
         elif opt == "--workspace":
             root = Path(global_options[i + 1])
+    findings: list = []
     try:
         ws = Workspace.open(root)
+        findings = run_checks(ws, quick=True)
+        if any(f.code in FATAL for f in findings):
+            return root, "The workspace needs repair.", findings
         first_start(ws)
         registry = Registry(ws)
         try:
@@ -140,11 +145,10 @@ def _prepare_workspace(global_options: list[str]) -> tuple[Path, str]:
         finally:
             registry.close()
     except EngineError as exc:
-        return root, f"No model is active: {exc.message}"
-    except OSError as exc:
-        return root, f"The workspace cannot be opened: {exc}"
-    return root, f"Active model: {label}"
-
+        return root, f"No model is active: {exc.message}", findings
+    except Exception as exc:
+        return root, f"The workspace cannot be opened: {exc}", findings
+    return root, f"Active model: {label}", findings
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -26,6 +27,7 @@ from engine.registry.workspace import Workspace
 from gui import dialogs
 from gui.alarm_notices import AlarmNotifier
 from gui.context import AppContext
+from gui.health import HealthBanner
 from gui.pages.backtest import BacktestPage
 from gui.pages.models import ModelsPage
 from gui.pages.models_tables import expiry
@@ -92,10 +94,15 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(page)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         central = QWidget()
-        row = QHBoxLayout(central)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.health = HealthBanner(ctx.workspace, ctx.jobs)
+        column.addWidget(self.health)
+        row = QHBoxLayout()
         row.setContentsMargins(0, 6, 6, 0)
         row.addWidget(self.sidebar)
         row.addWidget(self.stack, 1)
+        column.addLayout(row, 1)
         self.setCentralWidget(central)
 
         self._build_menus()

@@ -79,7 +79,8 @@ def commit_output(db: sqlite3.Connection, result, tmp: Path):
                 faults.step("predict.provenance-in-place")
                 db.execute("UPDATE batches SET state = ? WHERE id = ?", (DONE, batch_id))
         except (OSError, sqlite3.Error) as exc:
-            _raise_as_problem(exc, database, _what_exists(output, tmp, prov_tmp, batch_id))
+            _raise_as_problem(exc, database, _what_exists(output, tmp, prov_tmp, batch_id),
+                              output)
     except BaseException:
         prov_tmp.unlink(missing_ok=True)
         if tmp.exists():  # the output never appeared: say so on the record if we still can
@@ -100,10 +101,10 @@ def _what_exists(output: Path, tmp: Path, prov_tmp: Path, batch_id: int) -> str:
             "completes it.")
 
 
-def _raise_as_problem(exc: Exception, database, what: str) -> None:
+def _raise_as_problem(exc: Exception, database, what: str, path=None) -> None:
     """Raise the failure as one paragraph naming the path and the fix, then what exists now
     (a failure that is not the machine's is raised as it is)."""
-    problem = environment_problem(exc, database=database)
+    problem = environment_problem(exc, path=path, database=database)
     if problem is None:
         raise exc
     raise EnvironmentProblem(f"{problem.message} {what}", problem.code, problem.path) from exc

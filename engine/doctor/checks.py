@@ -14,8 +14,14 @@ BUNDLE_FIX = ("give the bundle file it was installed from: `ratchet doctor --rep
               "BUNDLE` puts it back after verifying it")
 
 
-def database_findings(ws: Workspace) -> tuple[list[Finding], bool]:
-    """Findings about ratchet.db, and whether it can be read for the other checks."""
+# Findings that leave the workspace unusable until repaired (the app opens on them).
+FATAL = frozenset({"E_WORKSPACE_DB_MISSING", "E_WORKSPACE_DB_DAMAGED", "E_WORKSPACE_DB_SCHEMA"})
+
+
+def database_findings(ws: Workspace, quick: bool = False) -> tuple[list[Finding], bool]:
+    """Findings about ratchet.db, and whether it can be read for the other checks. `quick`:
+    SQLite's quick_check (what the app runs at every start) instead of the full
+    integrity_check (which also checks every index against its table)."""
     path = ws.database
     size = path.stat().st_size if path.exists() else 0
     if size == 0:
@@ -31,7 +37,8 @@ def database_findings(ws: Workspace) -> tuple[list[Finding], bool]:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         try:
-            result = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+            check = "quick_check" if quick else "integrity_check"
+            result = [r[0] for r in conn.execute(f"PRAGMA {check}").fetchall()]
             tables = {r[0] for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:
@@ -166,9 +173,9 @@ def leftover_findings(ws: Workspace, conn: sqlite3.Connection | None) -> list[Fi
     return findings
 
 
-def run_checks(ws: Workspace) -> list[Finding]:
-    """Every check, in the order a person would fix things."""
-    findings, readable = database_findings(ws)
+def run_checks(ws: Workspace, quick: bool = False) -> list[Finding]:
+    """Every check, in the order a person would fix things (`quick`: see database_findings)."""
+    findings, readable = database_findings(ws, quick)
     conn = None
     if readable:
         conn = sqlite3.connect(f"file:{ws.database}?mode=ro", uri=True, timeout=30)
