@@ -7,7 +7,8 @@ writes. Normally that is a dictionary look-up and nothing else. Tests use it two
   OSError there, or run a competing writer);
 - across processes: `RATCHET_KILL_AT=predict.scored` (or `NAME#N` for its N-th occurrence) in
   a child's environment makes that process SIGKILL itself at that step, as a power cut or
-  `kill -9` would, so the fault suite can check what every step leaves behind.
+  `kill -9` would, so the fault suite can check what every step leaves behind;
+  `RATCHET_KILL_SIGNAL=TERM` (or INT, HUP) sends that signal instead, as an operator would.
 
 `STEPS` lists every step, so the fault suite can kill at each one and notice a new one.
 """
@@ -21,7 +22,6 @@ from collections.abc import Callable
 STEPS = (
     "predict.chunk-written",      # one chunk of output written to the temporary file
     "predict.scored",             # the temporary output complete and synced
-    "predict.output-renamed",     # (no database) the output in place, provenance not yet
     "predict.pending-recorded",   # the history row committed as pending
     "predict.output-in-place",    # the output renamed into place, provenance not yet
     "predict.provenance-in-place",  # both in place, history row not yet marked done
@@ -53,4 +53,5 @@ def step(name: str) -> None:
     if target == name:
         _counts[name] = _counts.get(name, 0) + 1
         if _counts[name] == nth:
-            os.kill(os.getpid(), signal.SIGKILL)
+            how = os.environ.get("RATCHET_KILL_SIGNAL", "KILL")
+            os.kill(os.getpid(), getattr(signal, f"SIG{how}"))

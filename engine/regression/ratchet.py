@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from engine import faults
 from engine.bundle.canonical import parse_strict
 from engine.errors import EngineError
 from engine.metrics import METRICS
@@ -251,6 +252,7 @@ def write_steps(db, model_id: str, proposals: list[Proposal], why: str,
             _check_active(db, model_id, active_version)
         kept, dropped = rejudge(db, model_id, proposals, requirements, mode, override)
         insert_steps(db, model_id, kept, why, override)
+        faults.step("ratchet.steps-written")
     return Written(kept, dropped)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine import faults
 from engine.errors import Cancelled, EngineError, InputError
 from engine.registry import history
 from engine.registry.workspace import Workspace
@@ -140,6 +141,7 @@ class FolderWatcher:
                     self._finished.add(version)
                 if state != "claimed":
                     continue
+                faults.step("watch.claimed")
                 event = self._work(conn, version)
                 self._finished.add(version)
                 events.append(event)
@@ -173,6 +175,7 @@ class FolderWatcher:
             release(conn, folder, version, self._owner)
             raise
         nowtest_id = getattr(outcome, "nowtest_id", None)
+        faults.step("watch.nowtest-recorded")
         finish(conn, folder, version, self._owner, "done", nowtest_id=nowtest_id)
         log.info("%s processed (now-test %s)", path, nowtest_id)
         return WatchEvent(path, "done", nowtest_id, None, outcome)

@@ -72,3 +72,14 @@ def json_cli(root: Path, capsys, *prefix: str):
         out = capsys.readouterr()
         return code, (json.loads(out.out) if out.out.strip() else None), out.err
     return run
+
+
+@pytest.fixture(autouse=True)
+def expiry_clock(monkeypatch):
+    """Model uses are judged at the test bundles' own time (bundle_kit.NOW), not the calendar's:
+    the kits' bundles expire a year after NOW, and a suite must not start failing on the day
+    they do. Tests of expiry set the clock themselves."""
+    from engine.registry import expiry
+    from tests.engine.bundle_kit import NOW
+
+    monkeypatch.setattr(expiry, "now", lambda: NOW)

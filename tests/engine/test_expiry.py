@@ -128,6 +128,9 @@ def test_after_the_expiry_an_allowed_use_scores_and_is_logged(ws, capsys, caplog
     model, label = loaded  # still the (model, label) pair every caller unpacks
     assert label == "test-model@1" and model.model_id == "test-model"
     assert loaded.expiry.state is ExpiryState.EXPIRED and loaded.expiry.allowed_expired
+    with Registry(ws) as reg:  # each allowed use is on the record: the CLI's, then this one
+        uses = reg.db.execute("SELECT model, expires FROM expired_uses").fetchall()
+    assert [tuple(u) for u in uses] == [("test-model@1", "2027-02-24T12:00:00Z")] * 2
 
 
 def test_an_expired_bundle_is_refused_as_expired_not_as_untrusted(tmp_path, monkeypatch,

@@ -17,13 +17,14 @@ DEMO_BUNDLE = shipped_dir("coefficients") / "demo-flight-delay-1.ratchet"
 SAMPLE = shipped_dir("resources") / "samples" / "flights-2013-07-sample.csv"
 
 
-def ratchet(root: Path, *args: str, kill_at: str | None = None, cwd: Path | None = None,
-            stdin: bytes | None = None) -> subprocess.CompletedProcess:
+def ratchet(root: Path, *args: str, kill_at: str | None = None, signal: str = "KILL",
+            cwd: Path | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     """`ratchet --workspace ROOT ARGS...` as a child process; `kill_at`: the fault step
-    (engine.faults) at which the child SIGKILLs itself."""
-    env = {k: v for k, v in os.environ.items() if k != "RATCHET_KILL_AT"}
+    (engine.faults) at which the child sends itself `signal` (KILL, TERM, INT, HUP)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RATCHET_KILL_")}
     if kill_at:
         env["RATCHET_KILL_AT"] = kill_at
+        env["RATCHET_KILL_SIGNAL"] = signal
     return subprocess.run([sys.executable, "-m", "engine.cli", "--workspace", str(root),
                            *args], capture_output=True, env=env, cwd=cwd, input=stdin,
                           timeout=300)

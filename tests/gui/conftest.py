@@ -93,3 +93,13 @@ def ctx(workspace):
     context = AppContext(workspace, Jobs())
     yield context
     context.jobs.shutdown()  # a QThread destroyed while running would abort the process
+
+
+@pytest.fixture(autouse=True)
+def expiry_clock(monkeypatch):
+    """Model uses are judged at the test bundles' own time, not the calendar's (see
+    tests/engine/conftest.py)."""
+    from engine.registry import expiry
+    from tests.engine.bundle_kit import NOW
+
+    monkeypatch.setattr(expiry, "now", lambda: NOW)
