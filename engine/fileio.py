@@ -86,9 +86,11 @@ def replace_into(tmp: Path, path: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, fsync it, then rename it into place."""
+    """Write `data` to a temporary file beside `path`, fsync it, then rename it into place
+    (first removing what stopped runs left in that folder)."""
     path = Path(path)
     check_output_path(path, "file", path.name)
+    sweep_leftovers(path.parent)
     fd, tmp = owned_temp(path)
     try:
         # mkstemp makes the file private (0600); give it the mode a plain write would have.

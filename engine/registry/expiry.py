@@ -81,8 +81,9 @@ def expiry_status(label: str, expires: str, at: dt.datetime) -> Expiry:
         moment = parse_time(expires)
     except (TypeError, ValueError):
         raise EngineError(f"the installed record of {label} has an unreadable expiry date "
-                          f"{expires!r}: the workspace database was changed outside Ratchet; "
-                          "restore it from a backup.", "E_INSTALLED_EXPIRY_INVALID") from None
+                          f"{expires!r}: the workspace database was changed outside Ratchet. "
+                          "Run `ratchet doctor` to check it, and restore ratchet.db from a "
+                          "backup if you have one.", "E_INSTALLED_EXPIRY_INVALID") from None
     left = moment - at
     days = left.days
     if moment <= at:
