@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import os
 import sqlite3
 from pathlib import Path
 
 from engine import faults
+from engine.batch.result import BatchResult, provenance_bytes, provenance_path
 from engine.environment import EnvironmentProblem, environment_problem
 from engine.fileio import check_output_path, owned_temp, replace_into, sync_folder, write_atomic
 from engine.process_identity import HOST, owner_alive, start_token
@@ -38,14 +38,6 @@ PENDING, DONE, FAILED = "pending", "done", "failed"
 
 def _owner() -> str:
     return f"{HOST} {os.getpid()} {start_token(os.getpid())}"
-
-
-def _provenance_path(output: Path) -> Path:
-    return output.with_name(output.name + ".provenance.json")
-
-
-def _provenance_bytes(result) -> bytes:
-    return (json.dumps(result.to_json(), indent=2) + "\n").encode("utf-8")
 
 
 def commit_output(db: sqlite3.Connection, result, tmp: Path):
@@ -63,10 +55,10 @@ def commit_output(db: sqlite3.Connection, result, tmp: Path):
                           "place.")
     faults.step("predict.pending-recorded")
     result = dataclasses.replace(result, batch_id=batch_id)
-    fd, prov_tmp = owned_temp(_provenance_path(output))
+    fd, prov_tmp = owned_temp(provenance_path(output))
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(_provenance_bytes(result))
+            fh.write(provenance_bytes(result))
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(prov_tmp, 0o644)
@@ -74,7 +66,7 @@ def commit_output(db: sqlite3.Connection, result, tmp: Path):
             with write_transaction(db):
                 replace_into(tmp, output)
                 faults.step("predict.output-in-place")
-                replace_into(prov_tmp, _provenance_path(output))
+                replace_into(prov_tmp, provenance_path(output))
                 sync_folder(output.parent)
                 faults.step("predict.provenance-in-place")
                 db.execute("UPDATE batches SET state = ? WHERE id = ?", (DONE, batch_id))
@@ -151,8 +143,6 @@ def pending_batches(db: sqlite3.Connection) -> list[dict]:
 
 def reconcile_batches(db: sqlite3.Connection) -> list[str]:
     """Settle the pending rows of processes that are gone; returns a sentence for each."""
-    from engine.batch.score import BatchResult
-
     said = []
     fields = [f.name for f in dataclasses.fields(BatchResult)]
     for row in pending_batches(db):
@@ -163,7 +153,7 @@ def reconcile_batches(db: sqlite3.Connection) -> list[str]:
                           (row["id"],)).fetchone()[0] != PENDING:
                 continue  # another run settled it meanwhile
             if _sha256(output) == row["output_sha256"]:
-                write_atomic(_provenance_path(output), _provenance_bytes(result))
+                write_atomic(provenance_path(output), provenance_bytes(result))
                 db.execute("UPDATE batches SET state = ? WHERE id = ?", (DONE, row["id"]))
                 said.append(f"batch {row['id']}: {output} was in place; its provenance was "
                             "rewritten and the batch recorded as done")

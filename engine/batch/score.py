@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine import __version__, faults
 from engine.batch.chunk_io import output_header, output_lines, parse_chunk
+from engine.batch.commit import commit_output
 from engine.batch.csv_input import check_columns, open_csv
 from engine.batch.records import iter_chunks
+from engine.batch.result import BatchResult, provenance_bytes, provenance_path
 from engine.errors import InputError
 from engine.fileio import (
     check_output_path,
@@ -30,30 +30,6 @@ from engine.fileio import (
 )
 from engine.model import Model
 from engine.progress import CancelToken, Progress, no_progress
-
-
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    model: str
-    rows: int
-    ok: int
-    rejected: int
-    input: str
-    input_sha256: str
-    output: str
-    bundle_sha256: str
-    started: str
-    finished: str
-    app_version: str
-    output_sha256: str = ""
-    batch_id: int | None = None  # its row in the workspace's history, when recorded
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-def provenance_path(output: Path) -> Path:
-    return output.with_name(output.name + ".provenance.json")
 
 
 def _check_paths(source: Path, output: Path) -> None:
@@ -113,8 +89,6 @@ def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
                              __version__, out_digest.hexdigest())
         faults.step("predict.scored")
         if db is not None:
-            from engine.batch.commit import commit_output
-
             result = commit_output(db, result, tmp)
         else:
             replace_into(tmp, output)
@@ -129,7 +103,3 @@ def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
 def _write(out, digest, data) -> None:
     out.write(data)
     digest.update(data)
-
-
-def provenance_bytes(result: BatchResult) -> bytes:
-    return (json.dumps(result.to_json(), indent=2) + "\n").encode("utf-8")

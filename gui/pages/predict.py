@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.batch.score import BatchResult
+from engine.batch.result import BatchResult
 from engine.errors import EngineError
 from gui import dialogs, errors
 from gui.context import AppContext

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.batch.score import BatchResult
+from engine.batch.result import BatchResult
 from gui.tasks.preview import Preview
 
 REJECTED_BACKGROUND = QColor(253, 231, 231)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from engine.batch.commit import reconcile_batches
 from engine.batch.inspect import Inspection, inspect_csv
-from engine.batch.score import BatchResult, score_csv
+from engine.batch.result import BatchResult
+from engine.batch.score import score_csv
 from engine.progress import CancelToken, Progress
 from engine.registry.registry import Registry
 from engine.registry.workspace import Workspace
