@@ -205,7 +205,7 @@ def cli_once(tmp: Path) -> tuple[float, int]:
     env = {**os.environ, "RATCHET_HOME": str(tmp / "ws")}
     env.pop("RATCHET_TRUST_STORE", None)
     code = "from engine.registry.first_start import first_start\n" \
-           "from engine.registry.workspace import Workspace\nfirst_start(Workspace.open())"
+           "from engine.ground.paths import Workspace\nfirst_start(Workspace.open())"
     subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=ROOT)
     start = time.perf_counter()
     proc = subprocess.run(

@@ -26,8 +26,8 @@ from engine.commands import (
     search,
     trial,
 )
-from engine.environment import environment_problem
 from engine.errors import Cancelled, EngineError
+from engine.ground.environment import environment_problem
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ WORKSPACE_COMMANDS = {"predict", "regress", "outliers", "requirements", "models"
 def _log_to_workspace(root) -> None:
     """Workstation commands also log (INFO and up) to the workspace's logs/ratchet.log, where
     refusals are recorded with their precise code."""
-    from engine.registry.workspace import Workspace
+    from engine.ground.paths import Workspace
 
     try:
         handler = logging.FileHandler(Workspace.open(root).logs_dir / "ratchet.log",
@@ -187,7 +187,7 @@ def _stop_cleanly_on_signals() -> None:
 
 def _database_of(workspace) -> Path | None:
     try:
-        from engine.registry.workspace import default_workspace
+        from engine.ground.paths import default_workspace
 
         return Path(workspace or default_workspace()) / "ratchet.db"
     except Exception:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.alarms.store import Alarm, get_alarm, mark_emailed, raise_in_transaction
+from engine.ground.database import write_transaction
 from engine.nowtest.result import NowtestResult
 from engine.nowtest.store import insert_nowtest
 from engine.progress import CancelToken, Progress, no_progress
-from engine.registry.history import write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def email_new_alarms(conn, root, alarms: list[Alarm], ssl_context=None) -> str |
     """E-mail the alarms when e-mail is configured; the error text when sending failed (it is
     also recorded on the alarms). Never raises: the alarms are already safely stored."""
     from engine.alarms.email import email_configured, send_alarm_email
-    from engine.settings import load_settings
+    from engine.ground.settings import load_settings
 
     if not alarms:
         return None

@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.doctor.checks import FATAL
-from engine.registry.workspace import Workspace
+from engine.ground.paths import Workspace
 from gui import logs, qtcompat
 from gui.context import AppContext
 from gui.excepthooks import ExceptionRelay, install_excepthooks

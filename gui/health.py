@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from engine.doctor import Finding
 from engine.doctor.checks import FATAL, run_checks
-from engine.registry.workspace import Workspace
+from engine.ground.paths import Workspace
 from gui.workers import Jobs
 
 log = logging.getLogger(__name__)

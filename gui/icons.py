@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
-from engine.shipped import shipped_dir
+from engine.ground.shipped import shipped_dir
 
 
 def app_icon() -> QIcon:

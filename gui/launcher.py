@@ -122,9 +122,9 @@ def _prepare_workspace(global_options: list[str]) -> tuple[Path, str, list]:
     returns the workspace root, the status line for the main window and the findings."""
     from engine.doctor.checks import FATAL, run_checks
     from engine.errors import EngineError
+    from engine.ground.paths import Workspace, default_workspace
     from engine.registry.first_start import first_start
     from engine.registry.registry import Registry
-    from engine.registry.workspace import Workspace, default_workspace
 
     root = default_workspace()
     for i, opt in enumerate(global_options):

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.registry.workspace import Workspace
+from engine.ground.paths import Workspace
 from gui import dialogs
 from gui.alarm_notices import AlarmNotifier
 from gui.context import AppContext

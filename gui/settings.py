@@ -14,7 +14,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from engine.fileio import write_atomic
+from engine.ground.fileio import write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -200,8 +200,8 @@ class FolderWatch(QObject):
         n = run.number
         folder = ""
         try:
+            from engine.ground.settings import load_settings
             from engine.monitoring import nowtest_and_alarm
-            from engine.settings import load_settings
             from engine.watch.watcher import FolderWatcher
 
             settings = load_settings(self.workspace)

@@ -1,4 +1,4 @@
-"""Alarm e-mails through the SMTP server of the workspace settings (engine.settings).
+"""Alarm e-mails through the SMTP server of the workspace settings (engine.ground.settings).
 
 STARTTLS (verified against the system's certificate authorities, or smtp.cafile) before the
 login; port 465 speaks TLS from the start. A password is never sent over a connection that is
@@ -20,8 +20,8 @@ from email.utils import formatdate, make_msgid
 
 from engine.alarms.store import Alarm
 from engine.errors import EngineError
+from engine.ground.settings import MASK
 from engine.nowtest.result import ALARM_KINDS, AlarmReason
-from engine.settings import MASK
 
 log = logging.getLogger(__name__)
 

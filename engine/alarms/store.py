@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from engine.errors import InputError
+from engine.ground.clock import current_user, now_text
+from engine.ground.database import write_transaction
 from engine.nowtest.result import AlarmReason
-from engine.registry.history import current_user, now_text, write_transaction
 
 
 @dataclass(frozen=True, slots=True)

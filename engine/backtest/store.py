@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from engine.backtest.result import BacktestResult
-from engine.registry.history import current_user, now_text
+from engine.ground.clock import current_user, now_text
 
 
 def report_path(workspace, champion: str) -> Path:

@@ -24,12 +24,19 @@ import os
 import sqlite3
 from pathlib import Path
 
-from engine import faults
 from engine.batch.result import BatchResult, provenance_bytes, provenance_path
-from engine.environment import EnvironmentProblem, environment_problem
-from engine.fileio import check_output_path, owned_temp, replace_into, sync_folder, write_atomic
-from engine.process_identity import HOST, owner_alive, start_token
-from engine.registry.history import record_batch, write_transaction
+from engine.ground import faults
+from engine.ground.clock import current_user
+from engine.ground.database import write_transaction
+from engine.ground.environment import EnvironmentProblem, environment_problem
+from engine.ground.fileio import (
+    check_output_path,
+    owned_temp,
+    replace_into,
+    sync_folder,
+    write_atomic,
+)
+from engine.ground.process_identity import HOST, owner_alive, start_token
 
 log = logging.getLogger(__name__)
 
@@ -165,3 +172,17 @@ def reconcile_batches(db: sqlite3.Connection) -> list[str]:
     for sentence in said:
         log.info("%s", sentence)
     return said
+
+
+def record_batch(conn: sqlite3.Connection, result, state: str = "done", owner: str = "") -> int:
+    """Store a prediction batch (an engine.batch.score.BatchResult); see engine.batch.commit
+    for `state` and `owner`."""
+    cur = conn.execute(
+        "INSERT INTO batches (model, bundle_sha256, input, input_sha256, output, rows, ok, "
+        "rejected, started, finished, user, app_version, state, output_sha256, owner) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (result.model, result.bundle_sha256, result.input, result.input_sha256,
+         result.output, result.rows, result.ok, result.rejected, result.started,
+         result.finished, current_user(), result.app_version, state,
+         getattr(result, "output_sha256", ""), owner))
+    return int(cur.lastrowid)

@@ -14,14 +14,15 @@ import hashlib
 import os
 from pathlib import Path
 
-from engine import __version__, faults
+from engine import __version__
 from engine.batch.chunk_io import output_header, output_lines, parse_chunk
 from engine.batch.commit import commit_output
 from engine.batch.csv_input import check_columns, open_csv
 from engine.batch.records import iter_chunks
 from engine.batch.result import BatchResult, provenance_bytes, provenance_path
 from engine.errors import InputError
-from engine.fileio import (
+from engine.ground import faults
+from engine.ground.fileio import (
     check_output_path,
     owned_temp,
     replace_into,

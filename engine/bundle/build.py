@@ -7,8 +7,8 @@ import datetime as dt
 from engine.bundle.manifest import MANIFEST, MODEL_ID, PAYLOAD_MEMBERS, SIGNATURE, Manifest
 from engine.bundle.signing import sign_manifest
 from engine.bundle.ziparchive import write_members
-from engine.clock import build_time
 from engine.errors import EngineError, InputError
+from engine.ground.clock import build_time
 from engine.model import load_coefficients
 from engine.regression.cases import run_cases
 from engine.regression.requirements import check_requirements

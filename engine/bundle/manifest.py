@@ -7,8 +7,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from engine.bundle.canonical import NotCanonical, dumps, parse_canonical
 from engine.errors import BundleRejected
+from engine.ground.strict_json import NotCanonical, dumps, parse_canonical
 
 BUNDLE_FORMAT = "ratchet-bundle/1"
 MANIFEST = "manifest.json"

@@ -16,8 +16,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from engine.bundle.canonical import NotCanonical, dumps, parse_strict
 from engine.errors import BundleRejected, InputError
+from engine.ground.strict_json import NotCanonical, dumps, parse_strict
 
 PAYLOAD_TYPE = "application/vnd.ratchet.manifest+json"
 MAX_SIGNATURE_BYTES = 16 * 1024  # 16 signatures of ~150 bytes fit many times over

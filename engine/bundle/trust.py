@@ -18,7 +18,7 @@ from pathlib import Path
 from engine.bundle.manifest import format_time, parse_time
 from engine.bundle.signing import key_id, public_from_raw, raw_public
 from engine.errors import EngineError, InputError
-from engine.fileio import write_atomic
+from engine.ground.fileio import write_atomic
 
 TRUST_FORMAT = "ratchet-trust/1"
 SYSTEM_TRUST_STORE = Path("/etc/ratchet/trust.json")

@@ -47,7 +47,7 @@ def _progress_to_stderr(fraction: float, message: str) -> None:
 def _check_args(args) -> None:
     from engine.backtest.corpus import corpus_files
     from engine.backtest.partitions import check_period, check_timezone
-    from engine.fileio import check_report_path
+    from engine.ground.fileio import check_report_path
 
     check_period(args.by)
     check_timezone(getattr(args, "timezone", None))
@@ -60,7 +60,7 @@ def cmd_backtest(args, ws_root) -> tuple[int, dict]:
     from engine.backtest.report import render
     from engine.backtest.run import run_backtest
     from engine.backtest.store import record_backtest, report_path, report_title
-    from engine.fileio import write_atomic
+    from engine.ground.fileio import write_atomic
 
     _check_args(args)
     registry = open_registry(ws_root)

@@ -17,7 +17,7 @@ def cmd_doctor(args, ws_root) -> tuple[int, dict]:
     """Exit 0 when the workspace is healthy (after the repair, with --repair), 1 when
     something is still wrong: each finding says what, and what to do."""
     from engine.doctor.checks import run_checks
-    from engine.registry.workspace import Workspace, default_workspace
+    from engine.ground.paths import Workspace, default_workspace
 
     ws = Workspace(Path(ws_root) if ws_root else default_workspace())
     if not ws.root.is_dir():

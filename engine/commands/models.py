@@ -101,7 +101,7 @@ def cmd_rollback(args, ws_root) -> tuple[int, dict]:
 
 def _store(ws_root):
     from engine.bundle.trust import load_trust_store, trust_store_path
-    from engine.registry.workspace import Workspace
+    from engine.ground.paths import Workspace
 
     return load_trust_store(trust_store_path(Workspace.open(ws_root).root))
 

@@ -55,7 +55,7 @@ def register(sub) -> None:
 
 # -- nowtest -------------------------------------------------------------------------------
 def cmd_nowtest(args, ws_root) -> tuple[int, dict]:
-    from engine.fileio import check_report_path, write_atomic
+    from engine.ground.fileio import check_report_path, write_atomic
     from engine.monitoring import nowtest_and_alarm
     from engine.nowtest.report import render
 
@@ -123,9 +123,9 @@ def _stop_on_signals(stop: threading.Event, cancel) -> dict:
 
 
 def cmd_watch(args, ws_root) -> tuple[int, dict]:
+    from engine.ground.settings import load_settings
     from engine.monitoring import nowtest_and_alarm
     from engine.progress import CancelToken
-    from engine.settings import load_settings
     from engine.watch.watcher import FolderWatcher
 
     settings = load_settings(ws_root)
@@ -201,13 +201,13 @@ def cmd_alarms_ack(args, ws_root) -> tuple[int, dict]:
 
 # -- settings ------------------------------------------------------------------------------
 def cmd_settings_list(args, ws_root) -> tuple[int, dict]:
-    from engine.settings import describe_settings
+    from engine.ground.settings import describe_settings
 
     return 0, {"settings": describe_settings(ws_root)}
 
 
 def cmd_settings_get(args, ws_root) -> tuple[int, dict]:
-    from engine.settings import get_setting, spec
+    from engine.ground.settings import get_setting, spec
 
     setting = spec(args.key)
     return 0, {"key": setting.key, "value": setting.shown(get_setting(ws_root, args.key))}
@@ -225,7 +225,7 @@ def _read_secret(key: str) -> str:
 
 
 def cmd_settings_set(args, ws_root) -> tuple[int, dict]:
-    from engine.settings import set_setting, spec
+    from engine.ground.settings import set_setting, spec
 
     setting = spec(args.key)
     text = _read_secret(setting.key) if args.value == "-" and setting.secret else args.value

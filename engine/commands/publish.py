@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.commands import open_registry
 from engine.errors import InputError
-from engine.fileio import write_atomic
+from engine.ground.fileio import write_atomic
 
 
 def register(sub) -> None:

@@ -17,11 +17,11 @@ def register(sub) -> None:
 
 
 def cmd_regress(args, ws_root) -> tuple[int, dict]:
-    from engine.fileio import check_report_path, write_atomic
-    from engine.registry.history import record_regression_run
+    from engine.ground.fileio import check_report_path, write_atomic
     from engine.regression.outliers import pinned_csv
     from engine.regression.ratchet import effective_requirements
     from engine.regression.report import render
+    from engine.regression.store import record_regression_run
     from engine.regression.suite import run_suite
 
     report = Path(args.report) if args.report else None
@@ -137,7 +137,7 @@ def cmd_list_pinned(args, ws_root) -> tuple[int, dict]:
 
 
 def cmd_export_pinned(args, ws_root) -> tuple[int, dict]:
-    from engine.fileio import check_output_path, write_atomic
+    from engine.ground.fileio import check_output_path, write_atomic
     from engine.regression.outliers import pinned_csv
 
     out = Path(args.output)

@@ -93,7 +93,7 @@ def _progress_to_stderr(fraction: float, message: str) -> None:
 
 def _gate_kwargs(args) -> dict:
     from engine.backtest.partitions import check_timezone
-    from engine.fileio import check_report_path
+    from engine.ground.fileio import check_report_path
     from engine.trial.gate import TOLERANCE
 
     report = Path(args.report) if args.report else None

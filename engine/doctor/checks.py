@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 from engine.doctor import Finding
-from engine.fileio import leftovers
-from engine.registry.workspace import Workspace
+from engine.ground.fileio import leftovers
+from engine.ground.paths import Workspace
 
 BUNDLE_FIX = ("give the bundle file it was installed from: `ratchet doctor --repair "
               "BUNDLE` puts it back after verifying it")
@@ -61,7 +61,7 @@ def database_findings(ws: Workspace, quick: bool = False) -> tuple[list[Finding]
 
 
 def _schema_tables() -> set[str]:
-    from engine.registry.history import SCHEMA
+    from engine.ground.database import SCHEMA
 
     return {line.split()[5] for line in SCHEMA.splitlines()
             if line.startswith("CREATE TABLE IF NOT EXISTS")}
@@ -122,7 +122,7 @@ def trust_findings(ws: Workspace) -> list[Finding]:
 
 
 def settings_findings(ws: Workspace) -> list[Finding]:
-    from engine.settings import check_settings, settings_path
+    from engine.ground.settings import check_settings, settings_path
 
     return [Finding("E_SETTINGS_CORRUPT", str(settings_path(ws.root)), problem,
                     "set the unreadable file aside (kept, renamed) and start again from the "

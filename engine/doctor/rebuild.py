@@ -11,8 +11,8 @@ import sqlite3
 from pathlib import Path
 
 from engine.errors import EngineError
-from engine.registry import history
-from engine.registry.workspace import Workspace
+from engine.ground.database import connect, write_transaction
+from engine.ground.paths import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _copy_table(src: sqlite3.Connection, new: sqlite3.Connection, table: str) ->
         error = exc
     if rows:
         names, marks = ", ".join(columns), ", ".join("?" * len(columns))
-        with history.write_transaction(new):
+        with write_transaction(new):
             new.executemany(f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({marks})", rows)
     copied = len(rows)
     if error is None:
@@ -102,7 +102,7 @@ def rebuild_installed(ws: Workspace) -> list[str]:
 
 def rebuild_database(ws: Workspace) -> list[str]:
     kept = set_database_aside(ws)
-    conn = history.connect(ws.database)
+    conn = connect(ws.database)
     try:
         said = [f"the damaged database was kept as {kept}"] if kept else []
         if kept is not None:

@@ -8,8 +8,8 @@ from engine.doctor import Finding
 from engine.doctor.checks import database_findings, run_checks
 from engine.doctor.rebuild import rebuild_database
 from engine.errors import EngineError, InputError
-from engine.fileio import sweep_leftovers
-from engine.registry.workspace import Workspace
+from engine.ground.fileio import sweep_leftovers
+from engine.ground.paths import Workspace
 
 REBUILD = {"E_WORKSPACE_DB_MISSING", "E_WORKSPACE_DB_DAMAGED"}
 
@@ -64,14 +64,14 @@ def _repair_bundles(registry, findings: list[Finding], bundles: list[Path]) -> l
 
 def _repair_records(registry, findings: list[Finding]) -> list[str]:
     from engine.batch.commit import reconcile_batches
-    from engine.registry import history
+    from engine.ground.database import write_transaction
     from engine.registry.rollback_state import save_state
 
     said = []
     for f in findings:
         if f.code == "E_ACTIVE_NOT_INSTALLED":
             model_id = f.subject.rsplit("@", 1)[0]
-            with history.write_transaction(registry.db):
+            with write_transaction(registry.db):
                 registry.db.execute("DELETE FROM active WHERE model_id = ?", (model_id,))
             said.append(f"{f.subject} is no longer recorded as active")
         elif f.code == "E_ROLLBACK_STATE":
@@ -83,7 +83,7 @@ def _repair_records(registry, findings: list[Finding]) -> list[str]:
 
 
 def _repair_files(ws: Workspace, findings: list[Finding]) -> list[str]:
-    from engine.settings import set_aside_corrupt
+    from engine.ground.settings import set_aside_corrupt
 
     said = []
     if any(f.code == "E_SETTINGS_CORRUPT" for f in findings):

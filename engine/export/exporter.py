@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 
 from engine import __version__
-from engine.clock import build_time
 from engine.errors import EngineError, InputError
 from engine.export.estimators import export_estimator
 from engine.export.schema import feature_schema, probe_missing
 from engine.export.transformers import export_transformer
+from engine.ground.clock import build_time
 from engine.model import FORMAT, load_coefficients
 from engine.model.categories import CATEGORY
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.bundle.canonical import NotCanonical, parse_strict
 from engine.errors import CoefficientsInvalid, InputError
+from engine.ground.strict_json import NotCanonical, parse_strict
 from engine.model import outputs
 from engine.model.categories import CATEGORY, NUMBER
 from engine.model.estimators import ESTIMATORS

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from engine.ground.clock import current_user, now_text
+from engine.ground.database import write_transaction
 from engine.nowtest.result import NowtestResult
-from engine.registry.history import current_user, now_text, write_transaction
 
 SOURCES = ("cli", "watch", "app")
 

@@ -95,7 +95,7 @@ def expiry_status(label: str, expires: str, at: dt.datetime) -> Expiry:
 
 def allow_expired(root: Path | str | None) -> bool:
     """Whether the workspace's settings allow using expired models."""
-    from engine.settings import get_setting
+    from engine.ground.settings import get_setting
 
     return get_setting(root, ALLOW_SETTING) is True
 

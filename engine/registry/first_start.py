@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 
 from engine.errors import EngineError
+from engine.ground.paths import Workspace
+from engine.ground.shipped import shipped_dir
 from engine.registry.registry import Registry, read_bundle_file
-from engine.registry.workspace import Workspace
-from engine.shipped import shipped_dir
 
 log = logging.getLogger(__name__)
 

@@ -14,19 +14,20 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import faults
 from engine.bundle.manifest import format_time
 from engine.bundle.trust import load_trust_store, trust_store_path
 from engine.bundle.verify import Accepted, VerifiedBundle, verify_bundle
 from engine.bundle.ziparchive import LIMITS, read_members
-from engine.environment import environment_problem
 from engine.errors import BundleRejected, EngineError, InputError
-from engine.fileio import write_atomic
+from engine.ground import faults
+from engine.ground.clock import current_user, now_text
+from engine.ground.database import connect, write_transaction
+from engine.ground.environment import environment_problem
+from engine.ground.fileio import write_atomic
+from engine.ground.paths import Workspace
 from engine.model import Model, load_coefficients
-from engine.registry import history
 from engine.registry.refs import parse_ref
 from engine.registry.rollback_state import load_state, save_state
-from engine.registry.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class Registry:
         self.ws = workspace
         check_database_present(workspace)
         try:
-            self.db = history.connect(workspace.database)
+            self.db = connect(workspace.database)
         except sqlite3.Error as exc:
             problem = environment_problem(exc, database=workspace.database)
             if problem is None:
@@ -167,10 +168,10 @@ class Registry:
         checked = expiry.check_use(label, row["expires"], self.ws.root, now)
         model = load_coefficients(self.bundle_members(label)["coefficients.json"])
         if checked is not None and checked.allowed_expired:  # on the record, every time
-            with history.write_transaction(self.db):
+            with write_transaction(self.db):
                 self.db.execute("INSERT INTO expired_uses (model, expires, at, user) "
-                                "VALUES (?,?,?,?)", (label, row["expires"], history.now_text(),
-                                                     history.current_user()))
+                                "VALUES (?,?,?,?)", (label, row["expires"], now_text(),
+                                                     current_user()))
         return expiry.LoadedModel(model, label, checked)
 
     # -- changes -----------------------------------------------------------------------------
@@ -239,7 +240,7 @@ class Registry:
             "INSERT OR REPLACE INTO installed VALUES (?,?,?,?,?,?,?,?,?)",
             (m.model_id, m.version, bundle.sha256, bundle.manifest_sha256,
              ",".join(bundle.signers), format_time(m.created), format_time(m.expires),
-             history.now_text(), str(path)))
+             now_text(), str(path)))
         if activate:
             self._activate(m.model_id, m.version, previous, "import", bundle.sha256)
         log.info("installed %s %s (bundle %s)", "and activated" if activate else
@@ -269,7 +270,7 @@ class Registry:
         self.db.execute("INSERT INTO activations (model_id, version, previous_version, action, "
                         "user, at, bundle_sha256) VALUES (?,?,?,?,?,?,?)",
                         (m.model_id, m.version, self.active_version(m.model_id), "repair",
-                         history.current_user(), history.now_text(), bundle.sha256))
+                         current_user(), now_text(), bundle.sha256))
         log.info("repaired the installed file of %s from a verified bundle (%s)",
                     bundle.label, bundle.sha256)
         return m.model_id, m.version, "repaired"
@@ -279,11 +280,11 @@ class Registry:
         self.db.execute("INSERT OR REPLACE INTO active VALUES (?, ?)", (model_id, version))
         self.db.execute("INSERT INTO activations (model_id, version, previous_version, action, "
                         "user, at, bundle_sha256) VALUES (?,?,?,?,?,?,?)",
-                        (model_id, version, previous, action, history.current_user(),
-                         history.now_text(), sha))
+                        (model_id, version, previous, action, current_user(),
+                         now_text(), sha))
 
     def activate(self, model_id: str, version: int, action: str = "activate") -> str:
-        with history.write_transaction(self.db):
+        with write_transaction(self.db):
             return self.activate_in_transaction(model_id, version, action)
 
     def activate_in_transaction(self, model_id: str, version: int,
@@ -310,7 +311,7 @@ class Registry:
         previous champion comes back with its own requirements (engine.trial.rollback)."""
         from engine.trial.rollback import restore_requirements
 
-        with history.write_transaction(self.db):
+        with write_transaction(self.db):
             current = self.active_version(model_id)
             if current is None:
                 raise InputError(f"the model {model_id!r} has no active version.",

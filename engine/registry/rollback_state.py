@@ -17,9 +17,9 @@ from engine.bundle.manifest import MANIFEST, manifest_sha256, parse_manifest
 from engine.bundle.verify import Accepted
 from engine.bundle.ziparchive import read_members
 from engine.errors import EngineError
-from engine.fileio import write_atomic
-from engine.registry.workspace import Workspace
-from engine.settings import exclusive_lock
+from engine.ground.fileio import write_atomic
+from engine.ground.paths import Workspace
+from engine.ground.settings import exclusive_lock
 
 log = logging.getLogger(__name__)
 STATE_FORMAT = "ratchet-rollback-state/1"

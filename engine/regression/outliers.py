@@ -14,8 +14,8 @@ import json
 import pandas as pd
 
 from engine.errors import EngineError
+from engine.ground.clock import current_user, now_text
 from engine.model import Model
-from engine.registry.history import current_user, now_text
 from engine.regression.cases import inputs_of
 
 TOLERANCE = "1e-09"

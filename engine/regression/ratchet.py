@@ -20,11 +20,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from engine import faults
-from engine.bundle.canonical import parse_strict
 from engine.errors import EngineError
+from engine.ground import faults
+from engine.ground.clock import current_user, now_text
+from engine.ground.database import write_transaction
+from engine.ground.strict_json import parse_strict
 from engine.metrics import METRICS
-from engine.registry.history import current_user, now_text, write_transaction
 from engine.regression.requirements import Requirement, parse_requirements
 from engine.trial.store import ROLLED_BACK
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from engine.bundle.canonical import NotCanonical, parse_strict
 from engine.errors import EngineError
+from engine.ground.strict_json import NotCanonical, parse_strict
 from engine.metrics import GREATER_IS_BETTER, METRICS
 
 REQUIREMENTS_FORMAT = "ratchet-requirements/1"

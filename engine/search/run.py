@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.clock import build_time
 from engine.errors import EngineError, InputError
+from engine.ground.clock import build_time
 from engine.progress import CancelToken, Progress, no_progress
 from engine.search import record as rec
 from engine.search.candidate import Candidate, make_candidate

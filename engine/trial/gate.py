@@ -28,10 +28,10 @@ from engine.backtest.partitions import check_period, check_timezone
 from engine.backtest.run import run_backtest
 from engine.batch.csv_input import check_columns, open_csv
 from engine.errors import InputError
-from engine.fileio import check_report_path, write_atomic
+from engine.ground.clock import now_text
+from engine.ground.fileio import check_report_path, write_atomic
 from engine.nowtest.run import run_nowtest
 from engine.progress import CancelToken, Progress, no_progress
-from engine.registry.history import now_text
 from engine.regression.outliers import pinned_csv
 from engine.regression.ratchet import effective_requirements
 from engine.regression.suite import run_suite

@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 
 from engine.errors import Cancelled
-from engine.fileio import write_atomic
+from engine.ground.fileio import write_atomic
 from engine.progress import CancelToken
 from engine.registry.refs import parse_ref
 from engine.trial.compare import compare_on_file

@@ -1,5 +1,5 @@
 """Gate runs, trials and their shadow observations in the workspace history (the tables
-gate_runs, trials and trial_shadow of engine.registry.history)."""
+gate_runs, trials and trial_shadow of engine.ground.database)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 import sqlite3
 
 from engine.errors import EngineError
-from engine.registry.history import current_user, now_text, write_transaction
+from engine.ground.clock import current_user, now_text
+from engine.ground.database import write_transaction
 
 RUNNING, ACCEPTED, REJECTED, ROLLED_BACK = "running", "accepted", "rejected", "rolled-back"
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import EngineError, InputError
+from engine.ground.database import write_transaction
 from engine.progress import CancelToken, Progress, no_progress
-from engine.registry.history import write_transaction
 from engine.regression import ratchet
 from engine.regression.ratchet import (
     Proposal,

@@ -26,8 +26,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.process_identity import HOST, pid_alive, start_token
-from engine.registry.history import now_text, write_transaction
+from engine.ground.clock import now_text
+from engine.ground.database import write_transaction
+from engine.ground.process_identity import HOST, pid_alive, start_token
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import faults
 from engine.errors import Cancelled, EngineError, InputError
-from engine.registry import history
-from engine.registry.workspace import Workspace
+from engine.ground import faults
+from engine.ground.database import connect
+from engine.ground.paths import Workspace
 from engine.watch.claims import STALE_AFTER_SECONDS, FileVersion, Owner, claim, finish, release
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class FolderWatcher:
         if not ready:
             return []
         events = []
-        conn = history.connect(self.database)
+        conn = connect(self.database)
         try:
             for version in ready:
                 if stop is not None and stop.is_set():

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.registry.workspace import Workspace
+from engine.ground.paths import Workspace
 from engine.regression.suite import SuiteResult
 from gui import dialogs, errors
 from gui.context import AppContext

@@ -1,7 +1,7 @@
 """The Settings page: the SMTP server alarm e-mails go through, who gets them, and the folder
 whose new CSV files are now-tested in the background.
 
-The values live in the workspace settings (engine.settings, the same ones `ratchet settings`
+The values live in the workspace settings (engine.ground.settings, the same ones `ratchet settings`
 reads and writes). The password is never shown or prefilled: its field stays empty, with a
 placeholder saying one is stored, and an empty field on Save keeps the stored password. Save
 writes all the changed values or, when one is refused, none of them.

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.registry.workspace import Workspace
+from engine.ground.paths import Workspace
 from engine.trial.gate_result import GateResult
 from engine.trial.trial import DEFAULT_BATCHES
 from gui import dialogs, errors

@@ -20,7 +20,7 @@ from engine.backtest.report import render
 from engine.backtest.run import BacktestResult, run_backtest
 from engine.backtest.store import list_backtests, record_backtest, report_path, report_title
 from engine.batch.csv_input import open_csv
-from engine.fileio import write_atomic
+from engine.ground.fileio import write_atomic
 from engine.progress import CancelToken, Progress
 from engine.registry.registry import Registry
 

@@ -129,7 +129,7 @@ def nowtest_file(workspace: Path, path: Path, model_ref: str | None = None, *,
 # -- the Settings page ------------------------------------------------------------------------
 def describe(workspace: Path, *, progress: Progress, cancel: CancelToken) -> list[dict]:
     """Every setting with its value (the password masked), default and help."""
-    from engine.settings import describe_settings
+    from engine.ground.settings import describe_settings
 
     return describe_settings(Path(workspace))
 
@@ -139,7 +139,7 @@ def save_changes(workspace: Path, changes: dict[str, str], *, progress: Progress
     """Set the changed settings all or nothing, in one atomic write: every value is parsed
     and validated first, so a bad one (InputError naming the setting) leaves them all as they
     were. Returns the settings as now stored."""
-    from engine.settings import describe_settings, set_settings
+    from engine.ground.settings import describe_settings, set_settings
 
     set_settings(Path(workspace), changes)
     return describe_settings(Path(workspace))
@@ -148,7 +148,7 @@ def save_changes(workspace: Path, changes: dict[str, str], *, progress: Progress
 def send_test(workspace: Path, *, progress: Progress, cancel: CancelToken) -> str:
     """Send the test e-mail with the saved settings; returns whom it went to."""
     from engine.alarms.email import send_test_email
-    from engine.settings import load_settings
+    from engine.ground.settings import load_settings
 
     settings = load_settings(Path(workspace))
     send_test_email(settings)

@@ -10,10 +10,10 @@ from engine.batch.commit import reconcile_batches
 from engine.batch.inspect import Inspection, inspect_csv
 from engine.batch.result import BatchResult
 from engine.batch.score import score_csv
+from engine.ground.paths import Workspace
+from engine.ground.shipped import shipped_dir
 from engine.progress import CancelToken, Progress
 from engine.registry.registry import Registry
-from engine.registry.workspace import Workspace
-from engine.shipped import shipped_dir
 from engine.trial.shadow import has_running_trial, shadow_batch
 
 OUTPUT_SUFFIX = ".predictions.csv"

@@ -8,12 +8,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.fileio import write_atomic
+from engine.ground.fileio import write_atomic
 from engine.progress import CancelToken, Progress
-from engine.registry.history import record_regression_run
 from engine.registry.refs import parse_ref
 from engine.registry.registry import Registry
 from engine.regression.report import render
+from engine.regression.store import record_regression_run
 from engine.regression.suite import SuiteResult, run_suite
 
 HISTORY_LIMIT = 200

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import InputError
-from engine.fileio import write_atomic
+from engine.ground.fileio import write_atomic
 from engine.progress import CancelToken, Progress
 from engine.registry.registry import Registry
 from engine.trial import gate as gates

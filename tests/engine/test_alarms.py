@@ -10,11 +10,11 @@ import pytest
 
 from engine.alarms.store import acknowledge, list_alarms, mark_emailed, raise_alarms
 from engine.errors import InputError
+from engine.ground import database
+from engine.ground.paths import Workspace
 from engine.monitoring import record_and_raise
 from engine.nowtest.result import AlarmReason, NowtestResult
 from engine.nowtest.store import list_nowtests, record_nowtest
-from engine.registry import history
-from engine.registry.workspace import Workspace
 
 MODEL = "demo-flight-delay@1"
 AUC = AlarmReason("metric", "roc_auc", 0.884, 0.92,
@@ -36,7 +36,7 @@ def db(tmp_path):
     conns = []
 
     def connect(closed_by_caller: bool = False):
-        conn = history.connect(path)
+        conn = database.connect(path)
         if not closed_by_caller:
             conns.append(conn)
         return conn

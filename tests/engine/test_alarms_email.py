@@ -33,11 +33,11 @@ from engine.alarms.email import (
     send_test_email,
 )
 from engine.alarms.store import list_alarms, raise_alarms
+from engine.ground.database import connect
+from engine.ground.paths import Workspace
+from engine.ground.settings import load_settings, set_setting
 from engine.monitoring import email_new_alarms
 from engine.nowtest.result import AlarmReason
-from engine.registry import history
-from engine.registry.workspace import Workspace
-from engine.settings import load_settings, set_setting
 
 
 def free_port() -> int:
@@ -174,7 +174,7 @@ def ws(tmp_path):
 
 @pytest.fixture
 def alarms(ws):
-    conn = history.connect(ws.database)
+    conn = connect(ws.database)
     try:
         raise_alarms(conn, MODEL, 7, [
             AlarmReason("metric", "roc_auc", 0.8843, 0.92,
@@ -245,7 +245,7 @@ def test_a_refused_login_says_so_without_the_password_even_if_the_server_echoes_
         with pytest.raises(AlarmEmailError) as info:
             send_alarm_email(settings, alarms)
         # the monitoring glue records the failure on the alarms and logs it
-        conn = history.connect(ws.database)
+        conn = connect(ws.database)
         try:
             error = email_new_alarms(conn, ws.root, alarms)
             stored = list_alarms(conn)
@@ -319,7 +319,7 @@ def test_without_host_or_recipients_email_is_off(ws, alarms):
     assert "smtp.host and alarms.email_to" in info.value.message
     set_setting(ws.root, "smtp.host", "127.0.0.1")
     assert not email_configured(load_settings(ws.root))  # still no recipient
-    conn = history.connect(ws.database)
+    conn = connect(ws.database)
     try:
         assert email_new_alarms(conn, ws.root, alarms) is None
         assert all(a.email_error is None for a in list_alarms(conn))

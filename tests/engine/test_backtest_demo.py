@@ -18,11 +18,11 @@ from sklearn import metrics as skm
 from engine.backtest.run import Contender, run_backtest
 from engine.backtest.store import list_backtests
 from engine.bundle.ziparchive import read_members
+from engine.ground.paths import Workspace
+from engine.ground.shipped import shipped_dir
 from engine.model import load_coefficients
 from engine.registry.registry import Registry
-from engine.registry.workspace import Workspace
 from engine.regression.requirements import parse_requirements
-from engine.shipped import shipped_dir
 from tests.engine.conftest import find_flights_csv, json_cli
 
 CHAMPION = "demo-flight-delay@1"

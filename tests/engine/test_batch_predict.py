@@ -199,10 +199,10 @@ def test_cancel_leaves_no_output(tmp_path):
 
 def test_cli_predict_records_the_batch_and_exit_codes(tmp_path, capsys, monkeypatch):
     from engine.cli import main
+    from engine.ground.paths import Workspace
+    from engine.ground.shipped import shipped_dir
     from engine.registry.first_start import first_start
     from engine.registry.registry import Registry
-    from engine.registry.workspace import Workspace
-    from engine.shipped import shipped_dir
 
     monkeypatch.delenv("RATCHET_TRUST_STORE", raising=False)
     ws = Workspace.open(tmp_path / "ws")

@@ -10,12 +10,12 @@ from functools import cache
 
 import pytest
 
-from engine.bundle.canonical import dumps
 from engine.bundle.manifest import MANIFEST, Manifest
 from engine.bundle.signing import sign_manifest
 from engine.errors import BundleRejected
+from engine.ground.paths import Workspace
+from engine.ground.strict_json import dumps
 from engine.registry.registry import Registry
-from engine.registry.workspace import Workspace
 from tests.engine.bundle_kit import NOW, Publisher, assemble, make_store, payload_for, snapshot
 
 ALICE, MALLORY, BOB = Publisher("alice"), Publisher("mallory"), Publisher("bob")
@@ -206,7 +206,7 @@ def test_rollback_state_survives_deletion(registry):
 
 
 def test_rollback_state_is_never_half_written(registry, monkeypatch):
-    import engine.fileio as fileio
+    import engine.ground.fileio as fileio
 
     registry.import_bundle(good(1), now=NOW)
     before = registry.ws.rollback_state.read_bytes()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from engine.ground.paths import Workspace
 from engine.registry.first_start import first_start
 from engine.registry.registry import Registry
-from engine.registry.workspace import Workspace
 from tests.engine.conftest import find_flights_csv
 
 

@@ -16,10 +16,10 @@ import pytest
 
 from engine.bundle.trust import parse_not_after
 from engine.errors import BundleRejected, InputError
+from engine.ground.paths import Workspace
 from engine.registry import expiry
 from engine.registry.expiry import ExpiryState, ModelExpired, expiry_status
 from engine.registry.registry import Registry
-from engine.registry.workspace import Workspace
 from tests.engine.bundle_kit import NOW, Publisher, assemble, make_store, payload_for
 from tests.engine.conftest import json_cli
 

@@ -1,5 +1,5 @@
 """The fault suite: every write step of predict, import, activate, rollback, ratchet and the
-watcher (engine.faults.STEPS) is killed with SIGKILL in a real `ratchet` process. After each
+watcher (engine.ground.faults.STEPS) is killed with SIGKILL in a real `ratchet` process. After each
 kill the workspace is consistent (the doctor finds at most what a stopped run leaves: a
 leftover, a pending batch, an unrecorded bundle file), and after the same work runs again the
 doctor reports it clean and the work is done exactly once."""
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import faults
 from engine.doctor.checks import run_checks
-from engine.registry.workspace import Workspace
-from engine.shipped import shipped_dir
+from engine.ground import faults
+from engine.ground.paths import Workspace
+from engine.ground.shipped import shipped_dir
 from tests.engine.workspace_kit import DEMO_BUNDLE, SAMPLE, demo_workspace, ratchet, sha256
 
 STOPPED_RUN_LEAVES = {"W_LEFTOVER", "W_BATCH_PENDING", "W_UNRECORDED_BUNDLE"}

@@ -23,10 +23,10 @@ from engine.batch import records
 from engine.batch.chunk_io import MAX_FIELD_BYTES
 from engine.batch.score import score_csv
 from engine.errors import InputError
+from engine.ground.database import connect
+from engine.ground.paths import Workspace
+from engine.ground.shipped import shipped_dir
 from engine.model import load_coefficients
-from engine.registry import history
-from engine.registry.workspace import Workspace
-from engine.shipped import shipped_dir
 from engine.watch.watcher import FolderWatcher
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -230,7 +230,7 @@ def test_an_empty_csv_in_the_watch_folder_is_recorded_as_failed(tmp_path):
     assert [(e.path.name, e.state) for e in events] == [("empty.csv", "failed")]
     assert "empty" in events[0].error and "0 bytes" in events[0].error
     assert watcher.poll_once() == [] and calls == []
-    conn = history.connect(ws.database)
+    conn = connect(ws.database)
     try:
         row = conn.execute("SELECT state, error FROM watched_files WHERE name = 'empty.csv'"
                            ).fetchone()

@@ -22,11 +22,11 @@ import pytest
 from engine.alarms.store import list_alarms
 from engine.commands import monitor
 from engine.errors import InputError
+from engine.ground.database import connect
+from engine.ground.paths import Workspace
+from engine.ground.settings import load_settings, set_setting
 from engine.nowtest.store import list_nowtests
-from engine.registry import history
 from engine.registry.first_start import first_start
-from engine.registry.workspace import Workspace
-from engine.settings import load_settings, set_setting
 from tests.engine.conftest import find_flights_csv
 from tests.engine.test_alarms_email import SmtpServer, free_port, make_certificates
 
@@ -64,7 +64,7 @@ def ns(**kwargs) -> argparse.Namespace:
 
 
 def stored(ws) -> tuple[list, list]:
-    conn = history.connect(ws.database)
+    conn = connect(ws.database)
     try:
         return list_nowtests(conn), list_alarms(conn)
     finally:

@@ -203,9 +203,9 @@ def test_refused_rows_and_labels_written_as_numbers(demo, flights, tmp_path):
 
 
 def test_nowtest_file_uses_the_ratcheted_requirements(tmp_path, files, monkeypatch):
+    from engine.ground.paths import Workspace
     from engine.registry.first_start import first_start
     from engine.registry.registry import Registry
-    from engine.registry.workspace import Workspace
     from engine.regression.ratchet import Proposal, apply_steps
 
     monkeypatch.delenv("RATCHET_TRUST_STORE", raising=False)

@@ -11,12 +11,12 @@ import stat
 
 import pytest
 
-from engine import faults
 from engine.batch.commit import reconcile_batches
 from engine.batch.score import score_csv
-from engine.environment import EnvironmentProblem
 from engine.errors import InputError
-from engine.fileio import leftovers, write_atomic
+from engine.ground import faults
+from engine.ground.environment import EnvironmentProblem
+from engine.ground.fileio import leftovers, write_atomic
 from engine.registry.registry import Registry
 from tests.engine.workspace_kit import (
     SAMPLE,
@@ -202,7 +202,7 @@ def test_a_killed_predict_is_settled_and_cleaned_by_the_next_run(ws, tmp_path, s
 
 
 def test_a_leftover_is_removed_only_when_its_owner_is_gone(tmp_path):
-    from engine.fileio import owned_temp, sweep_leftovers
+    from engine.ground.fileio import owned_temp, sweep_leftovers
 
     fd, mine = owned_temp(tmp_path / "x.csv", "part")
     os.close(fd)

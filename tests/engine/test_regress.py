@@ -13,8 +13,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from engine.cli import main
+from engine.ground.paths import Workspace
 from engine.registry.registry import Registry
-from engine.registry.workspace import Workspace
 from tests.engine.bundle_kit import NOW, Publisher, assemble, make_store, payload_for
 
 ALICE = Publisher("alice")
@@ -245,7 +245,7 @@ def _requirements(*metrics: dict) -> bytes:
 
 def _accepted_trial(db, model_id: str, champion_bounds: list[dict]) -> int:
     """A trial of `model_id`@2 against @1, accepted, as engine.trial.trial records it."""
-    from engine.registry.history import write_transaction
+    from engine.ground.database import write_transaction
     from engine.trial.store import ACCEPTED, close_trial, insert_trial
 
     trial_id = insert_trial(db, model_id, f"{model_id}@1", f"{model_id}@2", "0" * 64, 1, 1,

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from engine.errors import InputError
-from engine.settings import (
+from engine.ground.settings import (
     MASK,
     describe_settings,
     get_setting,
@@ -132,7 +132,7 @@ def test_the_password_is_masked_in_listings_and_absent_from_logs_and_errors(root
 
 
 def test_several_settings_are_saved_together_or_not_at_all(root):
-    from engine.settings import set_settings
+    from engine.ground.settings import set_settings
 
     assert set_settings(root, {"smtp.host": "mail.example.com", "smtp.port": "25"}) == \
         {"smtp.host": "mail.example.com", "smtp.port": 25}

@@ -15,10 +15,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from engine import settings as settings_module
 from engine.cli import main
 from engine.errors import EngineError, InputError
-from engine.settings import (
+from engine.ground import settings as settings_module
+from engine.ground.settings import (
     LOCK_NAME,
     SettingsCorrupt,
     check_settings,
@@ -65,7 +65,7 @@ def write(root, data: bytes):
 @pytest.mark.parametrize("kind", list(CORRUPT))
 def test_an_unusable_file_is_reported_not_defaulted(root, kind, caplog):
     path = write(root, CORRUPT[kind])
-    with caplog.at_level(logging.WARNING, logger="engine.settings"), \
+    with caplog.at_level(logging.WARNING, logger="engine.ground.settings"), \
             pytest.raises(SettingsCorrupt) as info:
         load_settings(root)
     error = info.value
@@ -108,8 +108,8 @@ def test_the_watcher_does_not_silently_switch_off(root, tmp_path):
 
 
 def test_an_alarm_email_says_the_settings_are_unusable(root):
+    from engine.ground.database import connect
     from engine.monitoring import email_new_alarms
-    from engine.registry.history import connect
 
     write(root, CORRUPT["a newer version"])
     conn = connect(root / "ratchet.db")
@@ -155,7 +155,7 @@ def test_settings_notes_name_wrongly_typed_values_and_load_stays_tolerant(root, 
     assert "not a whole number" in notes[0]
     assert "smtp.password" in notes[1] and "12345" not in notes[1]
     assert "readable by other users" in notes[2] and "chmod 600" in notes[2]
-    with caplog.at_level(logging.WARNING, logger="engine.settings"):
+    with caplog.at_level(logging.WARNING, logger="engine.ground.settings"):
         values = load_settings(root)
     assert values["smtp.port"] == 587 and values["smtp.host"] == "mail.example.com"
     assert "smtp.port" in caplog.text and "12345" not in caplog.text
@@ -238,7 +238,7 @@ def test_two_settings_set_at_once_both_keep_their_change(root, monkeypatch):
 # -- the rollback state -----------------------------------------------------------------------
 @pytest.fixture
 def ws(tmp_path):
-    from engine.registry.workspace import Workspace
+    from engine.ground.paths import Workspace
 
     return Workspace.open(tmp_path / "rs")
 

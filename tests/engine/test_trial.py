@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from engine.registry.history import connect
+from engine.ground.database import connect
 from engine.registry.registry import Registry
 from engine.regression.ratchet import steps
 from engine.trial.trial import accept_trial, start_trial, trial_status
@@ -154,7 +154,7 @@ def with_requirements(bundle: Path, version: int, out: Path,
     from engine.bundle.build import PAYLOAD_MEMBERS, build_bundle
     from engine.bundle.signing import load_private_key
     from engine.bundle.ziparchive import read_members
-    from engine.shipped import shipped_dir
+    from engine.ground.shipped import shipped_dir
 
     members = read_members(bundle.read_bytes())
     payload = {name: members[name] for name in PAYLOAD_MEMBERS}
@@ -285,8 +285,8 @@ def test_a_failing_shadow_never_touches_the_operators_work(cli, ws, bundles, dat
 
 
 def test_forced_acceptance_is_recorded(ws, bundles, data, tmp_path):
+    from engine.batch.commit import record_batch
     from engine.batch.score import score_csv
-    from engine.registry.history import record_batch
     from engine.trial.shadow import shadow_batch
 
     reg = Registry(ws)
@@ -316,8 +316,8 @@ def test_the_same_input_twice_is_one_batch_of_evidence(ws, bundles, data, tmp_pa
     under another name, does not bring the trial closer to due."""
     import shutil
 
+    from engine.batch.commit import record_batch
     from engine.batch.score import score_csv
-    from engine.registry.history import record_batch
     from engine.trial.shadow import shadow_batch
 
     copy = tmp_path / "same-content-other-name.csv"
@@ -344,10 +344,10 @@ def test_a_cancelled_shadow_records_nothing(ws, bundles, data, tmp_path):
     and the operator's batch stands."""
     import pytest
 
+    from engine.batch.commit import record_batch
     from engine.batch.score import score_csv
     from engine.errors import Cancelled
     from engine.progress import CancelToken
-    from engine.registry.history import record_batch
     from engine.trial.shadow import shadow_batch, trial_folder
 
     reg = Registry(ws)

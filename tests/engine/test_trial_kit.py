@@ -28,11 +28,11 @@ from threadpoolctl import threadpool_limits
 from engine.bundle.build import build_bundle
 from engine.bundle.signing import load_private_key
 from engine.export.exporter import export_model
+from engine.ground.paths import Workspace
+from engine.ground.shipped import shipped_dir
 from engine.model import load_coefficients
 from engine.registry.first_start import first_start
 from engine.registry.registry import Registry
-from engine.registry.workspace import Workspace
-from engine.shipped import shipped_dir
 from tests.engine.conftest import find_flights_csv, json_cli
 
 MODEL_ID = "demo-flight-delay"

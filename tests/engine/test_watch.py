@@ -18,9 +18,9 @@ from types import SimpleNamespace
 import pytest
 
 from engine.errors import Cancelled, InputError
-from engine.registry import history
-from engine.registry.history import now_text
-from engine.registry.workspace import Workspace
+from engine.ground.clock import now_text
+from engine.ground.database import connect
+from engine.ground.paths import Workspace
 from engine.watch.claims import HOST, start_token
 from engine.watch.watcher import FolderWatcher, is_candidate
 
@@ -77,7 +77,7 @@ def write_csvs(folder: Path, n: int, prefix: str = "f") -> list[str]:
 
 
 def rows(ws, folder: Path) -> dict[str, dict]:
-    conn = history.connect(ws.database)
+    conn = connect(ws.database)
     try:
         found = conn.execute("SELECT * FROM watched_files WHERE folder = ?",
                              (str(folder.resolve()),)).fetchall()
@@ -212,7 +212,7 @@ def test_after_a_restart_done_is_skipped_and_a_killed_watchers_claim_is_redone(w
         token = ""
         while not token:  # the sleeper's start token, as its watcher would have stored it
             token = start_token(sleeper.pid)
-        conn = history.connect(ws.database)
+        conn = connect(ws.database)
         try:
             for name, pid, started in (("killed.csv", gone.pid, "boot:1"),
                                        ("live.csv", sleeper.pid, token)):
@@ -243,7 +243,7 @@ def test_a_reused_pid_or_an_old_claim_from_elsewhere_is_stale(ws, inbox):
     (inbox / "reused.csv").write_text("a\n1\n")
     (inbox / "elsewhere-old.csv").write_text("a\n2\n")
     (inbox / "elsewhere-new.csv").write_text("a\n3\n")
-    conn = history.connect(ws.database)
+    conn = connect(ws.database)
     try:
         for name, host, pid, started, at in (
                 # our own pid, but another run of it (before a reboot): stale
@@ -296,7 +296,7 @@ def test_a_file_replaced_with_new_content_is_new_work(ws, inbox):
     watcher.poll_once()
     assert len(watcher.poll_once()) == 1
     assert process.calls["daily.csv"] == 2 and process.contents["daily.csv"].endswith("3,4\n")
-    conn = history.connect(ws.database)
+    conn = connect(ws.database)
     try:
         assert conn.execute("SELECT COUNT(*) FROM watched_files WHERE name = 'daily.csv' "
                             "AND state = 'done'").fetchone()[0] == 2
@@ -414,7 +414,7 @@ def test_a_claim_of_this_process_that_no_watcher_is_working_on_is_retaken(ws, in
     restart)."""
     (inbox / "orphan.csv").write_text("a\n1\n")
     st = (inbox / "orphan.csv").stat()
-    conn = history.connect(ws.database)
+    conn = connect(ws.database)
     try:
         conn.execute("INSERT INTO watched_files (folder, name, size, mtime_ns, state, "
                      "claimed_at, owner_host, owner_pid, owner_started) VALUES "
@@ -436,7 +436,7 @@ def test_a_watcher_killed_after_recording_its_nowtest_does_not_count_the_file_tw
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     st = (inbox / "august.csv").stat()
-    conn = history.connect(ws.database)
+    conn = connect(ws.database)
     try:
         conn.execute("INSERT INTO watched_files (folder, name, size, mtime_ns, state, "
                      "claimed_at, owner_host, owner_pid, owner_started) VALUES "
@@ -465,7 +465,7 @@ def test_stopped_after_its_nowtest_was_recorded_the_file_is_done_not_given_back(
     clock = FakeClock()
 
     def recorded_then_interrupted(path):
-        conn = history.connect(ws.database)
+        conn = connect(ws.database)
         try:
             conn.execute("INSERT INTO nowtests (model, input, input_sha256, rows, labelled, "
                          "alarm, result_json, source, at, user) VALUES ('m@1', ?, 'x', 1, 0, "

@@ -10,10 +10,10 @@ import sqlite3
 
 import pytest
 
-from engine import fileio
-from engine.environment import environment_problem
+from engine.ground import fileio
+from engine.ground.environment import environment_problem
+from engine.ground.paths import Workspace
 from engine.registry.registry import Registry
-from engine.registry.workspace import Workspace
 from tests.engine.workspace_kit import (
     DEMO_BUNDLE,
     SAMPLE,
@@ -172,7 +172,7 @@ def test_corrupt_settings_are_reported_and_never_overwritten(ws, capsys):
 def test_environment_failures_are_one_paragraph_naming_the_path(ws, tmp_path, capsys,
                                                                 monkeypatch, exc, code, words):
     """The failure is injected at the step where the output is renamed into place."""
-    from engine import faults
+    from engine.ground import faults
 
     def fail():
         raise exc
@@ -190,12 +190,13 @@ def test_environment_failures_are_one_paragraph_naming_the_path(ws, tmp_path, ca
 
 def test_a_read_only_database_is_not_called_damaged(ws, capsys, monkeypatch):
     """Opening a healthy database that cannot be written: a read-only folder, not damage."""
-    from engine.registry import history
 
     def read_only(path):
         raise sqlite3.OperationalError("attempt to write a readonly database")
 
-    monkeypatch.setattr(history, "connect", read_only)
+    from engine.registry import registry
+
+    monkeypatch.setattr(registry, "connect", read_only)
     code, _, err = in_process(ws, capsys, "models", "list")
     assert code == 2 and "E_READ_ONLY" in err and str(ws / "ratchet.db") in err
     assert "backup" not in err and "damaged" not in err

@@ -13,8 +13,8 @@ import pytest
 
 from engine.cli import main
 from engine.errors import EngineError
+from engine.ground.paths import Workspace
 from engine.registry.registry import Registry
-from engine.registry.workspace import Workspace
 from engine.regression import ratchet
 from engine.regression.ratchet import effective_requirements, steps
 from engine.trial.store import insert_trial

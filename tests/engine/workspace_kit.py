@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.shipped import shipped_dir
+from engine.ground.shipped import shipped_dir
 
 DEMO_BUNDLE = shipped_dir("coefficients") / "demo-flight-delay-1.ratchet"
 SAMPLE = shipped_dir("resources") / "samples" / "flights-2013-07-sample.csv"
@@ -20,7 +20,7 @@ SAMPLE = shipped_dir("resources") / "samples" / "flights-2013-07-sample.csv"
 def ratchet(root: Path, *args: str, kill_at: str | None = None, signal: str = "KILL",
             cwd: Path | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     """`ratchet --workspace ROOT ARGS...` as a child process; `kill_at`: the fault step
-    (engine.faults) at which the child sends itself `signal` (KILL, TERM, INT, HUP)."""
+    (engine.ground.faults) at which the child sends itself `signal` (KILL, TERM, INT, HUP)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RATCHET_KILL_")}
     if kill_at:
         env["RATCHET_KILL_AT"] = kill_at

@@ -19,8 +19,8 @@ import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 import gui.qtcompat  # noqa: F401  (the PySide6 6.12.0 guard, before any widget exists)
+from engine.ground.paths import Workspace
 from engine.registry.first_start import first_start
-from engine.registry.workspace import Workspace
 from gui import errors
 from gui.context import AppContext
 from gui.workers import Jobs

@@ -38,7 +38,7 @@ def build_test_bundles(tmp_path: Path, versions=(1, 2), model_id: str = "test-mo
     """
     from engine.bundle.build import build_bundle
     from engine.bundle.trust import load_trust_store
-    from engine.shipped import shipped_dir
+    from engine.ground.shipped import shipped_dir
     from tests.engine.bundle_kit import Publisher, payload_for
 
     publisher = Publisher("Test publisher")

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import QFileDialog
 from engine.backtest.contenders import bundle_contender, installed_contender
 from engine.backtest.run import run_backtest
 from engine.errors import BundleRejected, InputError
+from engine.ground.shipped import shipped_dir
 from engine.progress import CancelToken, no_progress
 from engine.registry.registry import Registry
-from engine.shipped import shipped_dir
 from gui.pages.backtest import BacktestPage
 from gui.pages.backtest_results import VALUE_ROLE
 from gui.tasks import backtest as tasks

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
+from engine.ground.shipped import shipped_dir
 from engine.registry.registry import Registry
-from engine.shipped import shipped_dir
 from gui.health import HealthWindow, check_workspace, is_fatal
 from gui.launcher import _prepare_workspace
 from gui.main_window import MainWindow

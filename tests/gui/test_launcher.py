@@ -107,8 +107,8 @@ def test_a_bundle_path_opens_the_app_on_it(form, tmp_path, monkeypatch):
 
 def test_the_window_verifies_an_opened_bundle_and_installs_it_when_confirmed(
         ctx, tmp_path, qtbot, monkeypatch, answers):
+    from engine.ground.paths import Workspace
     from engine.registry.registry import Registry
-    from engine.registry.workspace import Workspace
     from gui.main_window import MainWindow
     from tests.gui.kit import TIMEOUT_MS, build_test_bundles
 

@@ -4,9 +4,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from engine.errors import BundleRejected
+from engine.ground.paths import Workspace
+from engine.ground.shipped import shipped_dir
 from engine.registry.registry import Registry, read_bundle_file
-from engine.registry.workspace import Workspace
-from engine.shipped import shipped_dir
 from gui.errors import error_box
 from gui.pages.models import ModelsPage
 from tests.engine.bundle_kit import snapshot

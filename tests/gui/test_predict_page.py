@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QMessageBox
 
 from engine.batch.score import provenance_path
 from engine.errors import Cancelled
+from engine.ground.paths import Workspace
 from engine.progress import CancelToken, no_progress
 from engine.registry.registry import Registry, read_bundle_file
-from engine.registry.workspace import Workspace
 from gui.pages.predict import PredictPage, State
 from gui.tasks.models import snapshot
 from tests.engine import test_trial_kit as kit

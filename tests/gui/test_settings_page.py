@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QLineEdit
 
 from engine.errors import InputError
-from engine.settings import load_settings, set_setting, settings_path
+from engine.ground.settings import load_settings, set_setting, settings_path
 from gui.pages.settings_page import SettingsPage
 from tests.gui.kit import TIMEOUT_MS
 

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from engine.alarms.store import Alarm
-from engine.settings import set_setting
+from engine.ground.settings import set_setting
 from gui.alarm_notices import AlarmNotifier, balloon_text
 from gui.app import build_app
 from gui.pages.monitor import MonitorPage

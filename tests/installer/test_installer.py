@@ -308,8 +308,8 @@ def test_the_frozen_app_starts_installs_the_demo_model_and_quits_cleanly(frozen,
 def test_the_frozen_predict_equals_the_engine_byte_for_byte(frozen, scratch, tmp_path, capsys,
                                                              monkeypatch):
     from engine.cli import main
+    from engine.ground.paths import Workspace
     from engine.registry.first_start import first_start
-    from engine.registry.workspace import Workspace
 
     frozen("gui", "--smoke", "0")  # the app's first start installs the demo model
     before = _listing(scratch / "opt")

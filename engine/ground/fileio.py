@@ -20,7 +20,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from engine.process_identity import pid_alive, start_token
+from engine.ground.process_identity import pid_alive, start_token
 
 log = logging.getLogger(__name__)
 

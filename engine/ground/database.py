@@ -1,4 +1,4 @@
-"""The workspace's SQLite history: installed versions, the active one, every activation.
+"""The workspace database: its schema, migrations, connections and transactions.
 
 WAL mode and short transactions, so the app, its watcher thread and a command-line run can
 write at the same time without losing a record; a process killed mid-transaction leaves the
@@ -8,9 +8,6 @@ database as it was before the transaction.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import getpass
-import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -108,17 +105,6 @@ ADDED_COLUMNS = (
 )
 
 
-def now_text() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-
-
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30, isolation_level=None)
     conn.row_factory = sqlite3.Row
@@ -169,29 +155,3 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def record_batch(conn: sqlite3.Connection, result, state: str = "done", owner: str = "") -> int:
-    """Store a prediction batch (an engine.batch.score.BatchResult); see engine.batch.commit
-    for `state` and `owner`."""
-    cur = conn.execute(
-        "INSERT INTO batches (model, bundle_sha256, input, input_sha256, output, rows, ok, "
-        "rejected, started, finished, user, app_version, state, output_sha256, owner) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (result.model, result.bundle_sha256, result.input, result.input_sha256,
-         result.output, result.rows, result.ok, result.rejected, result.started,
-         result.finished, current_user(), result.app_version, state,
-         getattr(result, "output_sha256", ""), owner))
-    return int(cur.lastrowid)
-
-
-def record_regression_run(conn: sqlite3.Connection, result) -> int:
-    """Store a regression run (an engine.regression.suite.SuiteResult)."""
-    doc = result.to_json()
-    with conn:
-        cur = conn.execute(
-            "INSERT INTO regression_runs (model, passed, cases, cases_failed, result_json, at, "
-            "user) VALUES (?,?,?,?,?,?,?)",
-            (result.model, int(result.passed), doc["cases"]["total"], doc["cases"]["failed"],
-             json.dumps(doc), now_text(), current_user()))
-    return int(cur.lastrowid)

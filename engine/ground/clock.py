@@ -1,8 +1,10 @@
-"""The time publisher-side artifacts are stamped with."""
+"""The clock and the user: what records are stamped with (workspace history, publisher-side
+artifacts)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import os
 
 
@@ -12,3 +14,14 @@ def build_time() -> dt.datetime:
     if epoch and epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def now_text() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

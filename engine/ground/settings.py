@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import EngineError, InputError
-from engine.fileio import write_atomic
+from engine.ground.fileio import write_atomic
 
 try:
     import fcntl
@@ -102,7 +102,7 @@ BY_KEY = {s.key: s for s in SETTINGS}
 
 def settings_path(root: Path | str | None = None) -> Path:
     """WORKSPACE/settings.json of the workspace at `root` (None: the default workspace)."""
-    from engine.registry.workspace import default_workspace
+    from engine.ground.paths import default_workspace
 
     return (Path(root) if root is not None else default_workspace()) / FILE_NAME
 

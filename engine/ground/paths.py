@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.fileio import write_atomic
-from engine.shipped import shipped_dir
+from engine.ground.fileio import write_atomic
+from engine.ground.shipped import shipped_dir
 
 
 def default_workspace() -> Path:
