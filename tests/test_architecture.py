@@ -51,6 +51,22 @@ def test_import_linter_contracts_hold():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_layers_and_acyclic_contracts_are_declared():
+    """The engine's layers and the no-cycles rule are contracts of the build (pyproject.toml):
+    taking one out must be a visible change, not a silent one."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
+        "contracts"]
+    kinds = {c["type"]: c for c in contracts}
+    assert {"forbidden", "layers", "acyclic_siblings"} <= set(kinds)
+    layers = kinds["layers"]["layers"]
+    assert layers[0] == "engine.cli" and layers[-1] == "engine.errors"
+    assert "engine.ground" in layers and "engine.trial" in layers
+    assert any(c["source_modules"] == ["gui.tasks"] and "PySide6" in c["forbidden_modules"]
+               for c in contracts if c["type"] == "forbidden")
+
+
 def test_ruff_is_clean():
     result = _run([str(BIN / "ruff"), "check", "."])
     assert result.returncode == 0, result.stdout + result.stderr

@@ -23,11 +23,11 @@ from engine.backtest.resample import (
 from engine.backtest.result import Comparison, PartitionResult
 from engine.backtest.score import ModelOutput, Scored
 from engine.errors import EngineError
+from engine.formats.requirements import Requirement
 from engine.metrics import GREATER_IS_BETTER, METRICS
 from engine.model import Model
+from engine.model.scoring import metric_value
 from engine.progress import CancelToken, Progress, no_progress
-from engine.regression.requirements import Requirement
-from engine.regression.scoring import metric_value
 
 
 @dataclass(frozen=True, slots=True)

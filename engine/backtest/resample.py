@@ -30,7 +30,7 @@ import numpy as np
 from engine.errors import EngineError
 from engine.metrics import METRICS
 from engine.model import Model
-from engine.regression.scoring import metric_value
+from engine.model.scoring import metric_value
 
 CELLS_PER_BLOCK = 1 << 18  # draws x rows held at once: 1 MB of int32 counts, in cache
 _LOW = np.uint64(0xFFFFFFFF)

@@ -8,10 +8,10 @@ from engine.bundle.manifest import MANIFEST, MODEL_ID, PAYLOAD_MEMBERS, SIGNATUR
 from engine.bundle.signing import sign_manifest
 from engine.bundle.ziparchive import write_members
 from engine.errors import EngineError, InputError
+from engine.formats.cases import run_cases
+from engine.formats.requirements import check_requirements
 from engine.ground.clock import build_time
 from engine.model import load_coefficients
-from engine.regression.cases import run_cases
-from engine.regression.requirements import check_requirements
 
 DEFAULT_LIFETIME = dt.timedelta(days=365)
 

@@ -25,9 +25,9 @@ from engine.bundle.signing import parse_signatures, public_from_raw, signature_v
 from engine.bundle.trust import TrustedKey, TrustStore
 from engine.bundle.ziparchive import read_members, write_members
 from engine.errors import BundleRejected, CoefficientsInvalid, EngineError
+from engine.formats.cases import CaseResult, run_cases
+from engine.formats.requirements import check_requirements
 from engine.model import Model, load_coefficients
-from engine.regression.cases import CaseResult, run_cases
-from engine.regression.requirements import check_requirements
 
 CLOCK_SKEW = dt.timedelta(minutes=10)
 

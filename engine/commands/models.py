@@ -91,9 +91,11 @@ def cmd_activate(args, ws_root) -> tuple[int, dict]:
 
 
 def cmd_rollback(args, ws_root) -> tuple[int, dict]:
+    from engine.services.models import rollback
+
     reg = open_registry(ws_root)
     try:
-        version, status = reg.rollback(args.model_id)
+        version, status = rollback(reg, args.model_id)
     finally:
         reg.close()
     return 0, {"model_id": args.model_id, "version": version, "status": status}

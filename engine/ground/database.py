@@ -93,6 +93,10 @@ CREATE TABLE IF NOT EXISTS trial_shadow (
     at TEXT NOT NULL);
 """
 
+# The states of a trial (trials.status): the schema's own vocabulary, which the ratchet reads too
+# (the steps of a rolled-back trial no longer count).
+RUNNING, ACCEPTED, REJECTED, ROLLED_BACK = "running", "accepted", "rejected", "rolled-back"
+
 # Columns added after a table first shipped (and declared in SCHEMA above for new databases):
 # (table, column, declaration). A database made by an older version gets them when next opened.
 ADDED_COLUMNS = (

@@ -19,14 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import EngineError
+from engine.formats.cases import inputs_of, read_cases, reference_rows
 from engine.metrics import METRICS
 from engine.model import Model
 from engine.model.categories import NUMBER
 from engine.model.rows import parse_numbers
+from engine.model.scoring import metric_value, true_labels
 from engine.nowtest.drift import category_counts, spread_integral
 from engine.nowtest.estimate import Calibration, estimate_metrics
-from engine.regression.cases import inputs_of, read_cases, reference_rows
-from engine.regression.scoring import metric_value, true_labels
 
 
 def task_metrics(task: str) -> list[str]:

@@ -3,9 +3,9 @@ and the bound it crossed, and the file it was measured on."""
 
 from __future__ import annotations
 
+from engine.formats.requirements import Requirement
 from engine.model import Feature
 from engine.nowtest.result import AlarmReason, FeatureDrift
-from engine.regression.requirements import Requirement
 
 # An alarm when more than this share of a column's values lies outside what the model was
 # trained on. The schema's [min, max] is the training sample's own range, so a new value from

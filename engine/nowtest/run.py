@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.formats.requirements import Requirement
 from engine.model import Model
 from engine.model.categories import NUMBER
 from engine.nowtest import reasons as why
@@ -29,7 +30,6 @@ from engine.nowtest.profile import (
 )
 from engine.nowtest.result import AlarmReason, FeatureDrift, NowtestResult
 from engine.progress import CancelToken, Progress, no_progress
-from engine.regression.requirements import Requirement
 
 # The chance of a drift alarm on a file that has not drifted, over all its p-value tests
 # together (Bonferroni): one file in a hundred, not one column in twenty.

@@ -302,28 +302,21 @@ class Registry:
         faults.step("activate.recorded")
         return {"rollback": "rolled-back", "trial-accept": "accepted"}.get(action, "activated")
 
-    def rollback(self, model_id: str) -> tuple[int, str]:
+    def rollback_in_transaction(self, model_id: str) -> tuple[int, int, str]:
         """Re-activate the version that was active before the current one was activated
-        (rollbacks themselves are skipped, so repeated rollbacks keep stepping back).
-
-        When the current version became active by accepting a trial, the requirement steps
-        taken at that acceptance are undone on the record in the same transaction, so the
-        previous champion comes back with its own requirements (engine.trial.rollback)."""
-        from engine.trial.rollback import restore_requirements
-
-        with write_transaction(self.db):
-            current = self.active_version(model_id)
-            if current is None:
-                raise InputError(f"the model {model_id!r} has no active version.",
-                                 "E_MODEL_UNKNOWN")
-            target = rollback_target(self.activations(model_id), current)
-            if target is None:
-                raise InputError(f"{model_id}@{current} has no earlier version to roll back "
-                                 "to.", "E_NOTHING_TO_ROLL_BACK")
-            status = self.activate_in_transaction(model_id, target, action="rollback")
-            restore_requirements(self.db, model_id, current, target)
-            faults.step("rollback.requirements-restored")
-        return target, status
+        (rollbacks themselves are skipped, so repeated rollbacks keep stepping back), for a
+        caller that holds the write transaction and records more in it (the requirements
+        that go with it: engine.services.models.rollback). Returns (from, to, status)."""
+        current = self.active_version(model_id)
+        if current is None:
+            raise InputError(f"the model {model_id!r} has no active version.",
+                             "E_MODEL_UNKNOWN")
+        target = rollback_target(self.activations(model_id), current)
+        if target is None:
+            raise InputError(f"{model_id}@{current} has no earlier version to roll back "
+                             "to.", "E_NOTHING_TO_ROLL_BACK")
+        status = self.activate_in_transaction(model_id, target, action="rollback")
+        return current, target, status
 
 
 def check_database_present(ws: Workspace) -> None:

@@ -14,9 +14,9 @@ import json
 import pandas as pd
 
 from engine.errors import EngineError
+from engine.formats.cases import inputs_of
 from engine.ground.clock import current_user, now_text
 from engine.model import Model
-from engine.regression.cases import inputs_of
 
 TOLERANCE = "1e-09"
 

@@ -21,13 +21,12 @@ import math
 from dataclasses import dataclass, replace
 
 from engine.errors import EngineError
+from engine.formats.requirements import Requirement, parse_requirements
 from engine.ground import faults
 from engine.ground.clock import current_user, now_text
-from engine.ground.database import write_transaction
+from engine.ground.database import ROLLED_BACK, write_transaction
 from engine.ground.strict_json import parse_strict
 from engine.metrics import METRICS
-from engine.regression.requirements import Requirement, parse_requirements
-from engine.trial.store import ROLLED_BACK
 
 # A proposal keeps this much room below the measured value (above it for error metrics), so a
 # model does not fail its next run on noise alone.

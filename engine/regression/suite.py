@@ -6,9 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from engine.model import Model, Prediction
-from engine.progress import CancelToken, Progress, no_progress
-from engine.regression.cases import (
+from engine.formats.cases import (
     CaseResult,
     check_cases,
     inputs_of,
@@ -16,8 +14,10 @@ from engine.regression.cases import (
     reference_rows,
     run_cases,
 )
-from engine.regression.requirements import Requirement, parse_requirements
-from engine.regression.scoring import metric_value, true_labels
+from engine.formats.requirements import Requirement, parse_requirements
+from engine.model import Model, Prediction
+from engine.model.scoring import metric_value, true_labels
+from engine.progress import CancelToken, Progress, no_progress
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,11 @@ import pandas as pd
 
 from engine.errors import EngineError
 from engine.export.exporter import export_model
+from engine.formats.cases import inputs_of, read_cases, reference_rows
+from engine.formats.requirements import REQUIREMENTS_FORMAT
 from engine.metrics import GREATER_IS_BETTER
 from engine.model import Model, load_coefficients
-from engine.regression.cases import inputs_of, read_cases, reference_rows
-from engine.regression.requirements import REQUIREMENTS_FORMAT
-from engine.regression.scoring import metric_value, true_labels
+from engine.model.scoring import metric_value, true_labels
 from engine.regression.suite import run_suite
 from engine.search.cases import case_table
 from engine.search.runner import Trial

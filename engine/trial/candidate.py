@@ -15,10 +15,10 @@ from pathlib import Path
 from engine.backtest.contenders import installed_contender, is_bundle_path
 from engine.backtest.evaluate import Contender
 from engine.errors import InputError
+from engine.formats.requirements import Requirement
 from engine.model import Model, load_coefficients
 from engine.registry.refs import parse_ref
 from engine.regression.ratchet import effective_requirements
-from engine.regression.requirements import Requirement
 
 
 @dataclass(frozen=True, slots=True)

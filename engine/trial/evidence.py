@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from engine.regression.requirements import Requirement
+from engine.formats.requirements import Requirement
 
 Value = tuple[float, str]  # (the value, where it was measured)
 

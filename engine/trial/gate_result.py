@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from engine.backtest.result import BacktestResult
+from engine.formats.cases import CaseResult
 from engine.nowtest.result import NowtestResult
-from engine.regression.cases import CaseResult
 from engine.regression.suite import RequirementResult, SuiteResult
 
 ACCEPT, REJECT = "accept", "reject"

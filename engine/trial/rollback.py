@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 
+from engine.ground.database import ACCEPTED, ROLLED_BACK
 from engine.regression.ratchet import Proposal, insert_steps, steps_in_force
-from engine.trial.store import ACCEPTED, ROLLED_BACK
 
 
 def restore_requirements(db, model_id: str, from_version: int, to_version: int

@@ -8,9 +8,7 @@ import sqlite3
 
 from engine.errors import EngineError
 from engine.ground.clock import current_user, now_text
-from engine.ground.database import write_transaction
-
-RUNNING, ACCEPTED, REJECTED, ROLLED_BACK = "running", "accepted", "rejected", "rolled-back"
+from engine.ground.database import RUNNING, write_transaction
 
 
 def record_gate(conn: sqlite3.Connection, result) -> int:

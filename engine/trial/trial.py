@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import EngineError, InputError
-from engine.ground.database import write_transaction
+from engine.formats.requirements import Requirement
+from engine.ground.database import ACCEPTED, REJECTED, RUNNING, write_transaction
 from engine.progress import CancelToken, Progress, no_progress
 from engine.regression import ratchet
 from engine.regression.ratchet import (
@@ -27,22 +28,12 @@ from engine.regression.ratchet import (
     insert_steps,
     propose_from,
 )
-from engine.regression.requirements import Requirement
 from engine.trial import evidence
 from engine.trial.gate import TOLERANCE, gate_candidate
 from engine.trial.gate_result import GateResult
 from engine.trial.gate_reuse import reusable_gate
 from engine.trial.status import TrialStatus, build_status
-from engine.trial.store import (
-    ACCEPTED,
-    REJECTED,
-    RUNNING,
-    close_trial,
-    get_gate,
-    get_trial,
-    insert_trial,
-    running_trial,
-)
+from engine.trial.store import close_trial, get_gate, get_trial, insert_trial, running_trial
 
 DEFAULT_BATCHES = 5  # when neither a number of batches nor of days is declared
 

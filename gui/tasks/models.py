@@ -16,6 +16,7 @@ from engine.registry.registry import (
     read_bundle_file,
     rollback_target,
 )
+from engine.services import models as services_models
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,6 @@ def rollback(workspace: Path, model_id: str, *, progress: Progress,
              cancel: CancelToken) -> tuple[int, str]:
     registry = Registry.open(workspace)
     try:
-        return registry.rollback(model_id)
+        return services_models.rollback(registry, model_id)
     finally:
         registry.close()

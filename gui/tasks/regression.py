@@ -137,7 +137,7 @@ def pin_outlier(workspace: Path, model_ref: str | None, inputs: dict[str, str], 
 @dataclass(frozen=True, slots=True)
 class RequirementsView:
     label: str
-    requirements: list  # engine.regression.requirements.Requirement, effective (ratcheted)
+    requirements: list  # engine.formats.requirements.Requirement, effective (ratcheted)
     baseline: dict
     steps: list[dict]  # oldest first
 

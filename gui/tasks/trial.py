@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import InputError
+from engine.ground.database import RUNNING
 from engine.ground.fileio import write_atomic
 from engine.progress import CancelToken, Progress
 from engine.registry.registry import Registry
@@ -19,7 +20,7 @@ from engine.trial import trial as trials
 from engine.trial.gate_report import render
 from engine.trial.gate_result import GateResult
 from engine.trial.status import TrialStatus
-from engine.trial.store import RUNNING, get_gate, list_gates
+from engine.trial.store import get_gate, list_gates
 
 LIMIT = 50  # trials and gate runs listed in the history
 

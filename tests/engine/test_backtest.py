@@ -13,8 +13,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from engine.backtest.run import Contender, partition_keys, run_backtest
+from engine.formats.requirements import parse_requirements
 from engine.model import load_coefficients
-from engine.regression.requirements import parse_requirements
 from tests.engine.conftest import roundtrip
 
 REQS = parse_requirements(b'{"format": "ratchet-requirements/1", "metrics": '
@@ -276,7 +276,7 @@ def test_overall_weights_partitions_by_rows_so_a_tiny_one_cannot_flip_the_verdic
 def test_a_partition_holding_one_class_says_its_metric_cannot_be_measured(tmp_path):
     """roc_auc is undefined on a month whose flights were all on time: not a pass (nothing
     shows the minimum is met), and the reason says why instead of printing "nan"."""
-    from engine.regression.requirements import Requirement
+    from engine.formats.requirements import Requirement
 
     rng = np.random.default_rng(5)
     X = pd.DataFrame(rng.normal(size=(600, 2)), columns=["x0", "x1"])

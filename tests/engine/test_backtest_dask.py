@@ -10,8 +10,8 @@ import pytest
 
 from engine.backtest.run import Contender, run_backtest
 from engine.bundle.ziparchive import read_members
+from engine.formats.requirements import parse_requirements
 from engine.model import load_coefficients
-from engine.regression.requirements import parse_requirements
 from tests.engine import test_backtest_demo as demo
 from tests.engine.test_backtest_demo import CHALLENGER, build_challenger, history, write_months
 

@@ -18,11 +18,11 @@ from sklearn import metrics as skm
 from engine.backtest.run import Contender, run_backtest
 from engine.backtest.store import list_backtests
 from engine.bundle.ziparchive import read_members
+from engine.formats.requirements import parse_requirements
 from engine.ground.paths import Workspace
 from engine.ground.shipped import shipped_dir
 from engine.model import load_coefficients
 from engine.registry.registry import Registry
-from engine.regression.requirements import parse_requirements
 from tests.engine.conftest import find_flights_csv, json_cli
 
 CHAMPION = "demo-flight-delay@1"
@@ -72,7 +72,7 @@ def build_challenger(path: Path, drop_trees: int = 30,
     requirements.json (default: roc_auc min 0.85)."""
     from engine.bundle.build import build_bundle
     from engine.bundle.signing import load_private_key
-    from engine.regression.cases import inputs_of, read_cases
+    from engine.formats.cases import inputs_of, read_cases
 
     members = demo_members()
     doc = json.loads(members["coefficients.json"])

@@ -16,6 +16,7 @@ from engine.errors import BundleRejected
 from engine.ground.paths import Workspace
 from engine.ground.strict_json import dumps
 from engine.registry.registry import Registry
+from engine.services.models import rollback
 from tests.engine.bundle_kit import NOW, Publisher, assemble, make_store, payload_for, snapshot
 
 ALICE, MALLORY, BOB = Publisher("alice"), Publisher("mallory"), Publisher("bob")
@@ -74,10 +75,10 @@ def test_versions_activate_and_roll_back(registry):
     registry.import_bundle(good(2, seed=1), now=NOW)
     registry.import_bundle(good(3, seed=2), now=NOW)
     assert registry.active_version("test-model") == 3
-    assert registry.rollback("test-model") == (2, "rolled-back")
-    assert registry.rollback("test-model") == (1, "rolled-back")
+    assert rollback(registry, "test-model") == (2, "rolled-back")
+    assert rollback(registry, "test-model") == (1, "rolled-back")
     with pytest.raises(Exception, match="no earlier version"):
-        registry.rollback("test-model")
+        rollback(registry, "test-model")
     assert registry.activate("test-model", 3) == "activated"
     assert registry.load_model()[1] == "test-model@3"
     actions = [(h["action"], h["version"]) for h in registry.activations("test-model")]

@@ -16,11 +16,11 @@ from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
 from engine.bundle.ziparchive import read_members
 from engine.errors import Cancelled, InputError
+from engine.formats.requirements import parse_requirements
 from engine.model import load_coefficients
 from engine.nowtest.result import NowtestResult
 from engine.nowtest.run import nowtest_file, run_nowtest
 from engine.progress import CancelToken
-from engine.regression.requirements import parse_requirements
 from tests.engine.conftest import find_flights_csv
 
 DEMO = Path(__file__).resolve().parents[2] / "coefficients" / "demo-flight-delay-1.ratchet"

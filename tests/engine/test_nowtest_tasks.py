@@ -10,8 +10,8 @@ import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score
 
+from engine.formats.requirements import parse_requirements
 from engine.nowtest.run import run_nowtest
-from engine.regression.requirements import parse_requirements
 from tests.engine.conftest import roundtrip
 
 FEATURES = ["x0", "x1", "x2"]

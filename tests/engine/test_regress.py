@@ -99,7 +99,7 @@ def test_missed_minimum_fails_naming_metric_value_and_minimum(ws, capsys):
 
 def test_requirements_need_the_right_bound(ws):
     from engine.errors import EngineError
-    from engine.regression.requirements import parse_requirements
+    from engine.formats.requirements import parse_requirements
 
     with pytest.raises(EngineError, match="takes a 'max'"):
         parse_requirements(b'{"format": "ratchet-requirements/1", "metrics": '
@@ -228,7 +228,7 @@ def test_every_reference_row_rejected_is_a_failed_run_not_an_error(ws, capsys):
 
 def test_requirements_must_fit_the_task_and_not_repeat():
     from engine.errors import EngineError
-    from engine.regression.requirements import check_requirements
+    from engine.formats.requirements import check_requirements
 
     doc = b'{"format": "ratchet-requirements/1", "metrics": [{"metric": "rmse", "max": 1}]}'
     with pytest.raises(EngineError, match="does not apply to a binary model"):
@@ -245,8 +245,8 @@ def _requirements(*metrics: dict) -> bytes:
 
 def _accepted_trial(db, model_id: str, champion_bounds: list[dict]) -> int:
     """A trial of `model_id`@2 against @1, accepted, as engine.trial.trial records it."""
-    from engine.ground.database import write_transaction
-    from engine.trial.store import ACCEPTED, close_trial, insert_trial
+    from engine.ground.database import ACCEPTED, write_transaction
+    from engine.trial.store import close_trial, insert_trial
 
     trial_id = insert_trial(db, model_id, f"{model_id}@1", f"{model_id}@2", "0" * 64, 1, 1,
                             None)
@@ -296,8 +296,8 @@ def test_a_rolled_back_trials_steps_no_longer_count_against_a_newer_bundle(ws):
 
 
 def test_requirements_only_steps_name_stay_in_force_when_a_bundle_omits_them(ws):
+    from engine.formats.requirements import Requirement
     from engine.regression.ratchet import Proposal, apply_steps, effective_requirements
-    from engine.regression.requirements import Requirement
 
     install(ws, with_reference(payload_for("test-model"), minimum=0.6))
     only_partition = _requirements({"metric": "roc_auc", "min": 0.8, "applies": "partition"})

@@ -22,8 +22,8 @@ import sklearn
 from engine.cli import main
 from engine.commands import search as search_command
 from engine.errors import EngineError
+from engine.formats.requirements import check_requirements
 from engine.model import load_coefficients
-from engine.regression.requirements import check_requirements
 from engine.search import output
 from engine.search import run as search_run
 from engine.search.families import FAMILIES

@@ -91,7 +91,7 @@ def _cases(model, golden: pd.DataFrame, reference: pd.DataFrame) -> tuple[bytes,
     reference sample; and the roc_auc on that sample."""
     from sklearn.metrics import roc_auc_score
 
-    from engine.regression.cases import inputs_of
+    from engine.formats.cases import inputs_of
 
     features = model.feature_names
     golden = pd.DataFrame({c: [_text(v) for v in golden[c]] for c in features})

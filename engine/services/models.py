@@ -1,0 +1,19 @@
+"""Installing, activating and rolling back models, with the requirements that go with them."""
+
+from __future__ import annotations
+
+from engine.ground import faults
+from engine.ground.database import write_transaction
+from engine.trial.rollback import restore_requirements
+
+
+def rollback(registry, model_id: str) -> tuple[int, str]:
+    """Re-activate the previous version (Registry.rollback_in_transaction). When the current
+    version became active by accepting a trial, the requirement steps taken at that acceptance
+    are undone on the record in the same transaction, so the previous champion comes back with
+    its own requirements (engine.trial.rollback). Returns (version, status)."""
+    with write_transaction(registry.db):
+        current, target, status = registry.rollback_in_transaction(model_id)
+        restore_requirements(registry.db, model_id, current, target)
+        faults.step("rollback.requirements-restored")
+    return target, status
