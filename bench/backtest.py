@@ -144,8 +144,8 @@ def ensure_data() -> None:
 def contenders():
     from engine.backtest.run import Contender
     from engine.bundle.ziparchive import read_members
+    from engine.formats.requirements import parse_requirements
     from engine.model import load_coefficients
-    from engine.regression.requirements import parse_requirements
 
     out = []
     for label, path in (("demo-flight-delay@1",
