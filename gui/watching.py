@@ -1,6 +1,6 @@
 """The app's folder watcher: a background thread that now-tests every new CSV in the watch
 folder (engine.watch.watcher.FolderWatcher, each file through
-engine.monitoring.nowtest_and_alarm with source "app"). Its new alarms are announced by
+engine.services.nowtest.nowtest_and_alarm with source "app"). Its new alarms are announced by
 gui.alarm_notices.AlarmNotifier.
 
 The thread is a plain daemon ``threading.Thread`` stopped by a ``threading.Event`` (and the
@@ -201,7 +201,7 @@ class FolderWatch(QObject):
         folder = ""
         try:
             from engine.ground.settings import load_settings
-            from engine.monitoring import nowtest_and_alarm
+            from engine.services.nowtest import nowtest_and_alarm
             from engine.watch.watcher import FolderWatcher
 
             settings = load_settings(self.workspace)

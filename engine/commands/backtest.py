@@ -9,10 +9,9 @@ names a file).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from engine.commands import open_registry
+from engine.commands import end_progress, open_registry, progress_to_stderr
 
 
 def register(sub) -> None:
@@ -39,11 +38,6 @@ def register(sub) -> None:
     bt.set_defaults(handler=cmd_backtest)
 
 
-def _progress_to_stderr(fraction: float, message: str) -> None:
-    if sys.stderr.isatty():
-        print(f"\r{fraction:6.1%}  {message}\033[K", end="", file=sys.stderr, flush=True)
-
-
 def _check_args(args) -> None:
     from engine.backtest.corpus import corpus_files
     from engine.backtest.partitions import check_period, check_timezone
@@ -56,34 +50,26 @@ def _check_args(args) -> None:
 
 
 def cmd_backtest(args, ws_root) -> tuple[int, dict]:
-    from engine.backtest.contenders import challenger_contender, installed_contender
-    from engine.backtest.report import render
-    from engine.backtest.run import run_backtest
-    from engine.backtest.store import record_backtest, report_path, report_title
-    from engine.ground.fileio import write_atomic
+    from engine.backtest.contenders import is_bundle_path
+    from engine.services.backtest import backtest
 
     _check_args(args)
+    challengers = [Path(spec) if is_bundle_path(spec) else spec for spec in args.challenger]
     registry = open_registry(ws_root)
     try:
-        champion = installed_contender(registry, args.model)
-        challengers = [challenger_contender(registry, spec) for spec in args.challenger]
-        result = run_backtest(args.corpus, args.time_column, args.by, champion, challengers,
-                              progress=_progress_to_stderr, dask=args.dask,
-                              timezone=getattr(args, "timezone", None))
-        if sys.stderr.isatty():
-            print(file=sys.stderr)
-        report = (Path(args.report) if args.report
-                  else report_path(registry.ws, champion.label))
-        write_atomic(report, render(result, report_title(result)).encode("utf-8"))
-        backtest_id = record_backtest(registry.db, result, args.corpus, args.time_column,
-                                      args.by, str(report))
+        run = backtest(registry, args.corpus, args.time_column, args.by, args.model,
+                       challengers, timezone=getattr(args, "timezone", None),
+                       report=Path(args.report) if args.report else None, dask=args.dask,
+                       progress=progress_to_stderr)
     finally:
         registry.close()
+    end_progress()
+    result, report = run.result, str(run.report)
     code = 0 if result.passed else 1
     if not getattr(args, "json", False):
-        return code, _for_people(result, str(report))
+        return code, _for_people(result, report)
     doc = result.to_json()
-    doc.update(id=backtest_id, report=str(report))
+    doc.update(id=run.run_id, report=report)
     return code, doc
 
 

@@ -55,17 +55,15 @@ def register(sub) -> None:
 
 # -- nowtest -------------------------------------------------------------------------------
 def cmd_nowtest(args, ws_root) -> tuple[int, dict]:
-    from engine.ground.fileio import check_report_path, write_atomic
-    from engine.monitoring import nowtest_and_alarm
-    from engine.nowtest.report import render
+    from engine.ground.fileio import check_report_path
+    from engine.services.nowtest import nowtest_and_alarm, write_report
 
     report = Path(args.report) if args.report else None
     check_report_path(report, "nowtest.html")
     outcome = nowtest_and_alarm(ws_root, Path(args.input), args.model, source="cli")
     doc = outcome.to_json()
     if report is not None:
-        write_atomic(report, render(outcome.result, f"Now-test of {outcome.result.model} on "
-                                    f"{Path(args.input).name}").encode("utf-8"))
+        write_report(outcome.result, report, Path(args.input))
         doc["report"] = str(report)
     return (1 if outcome.result.alarm else 0), doc
 
@@ -124,8 +122,8 @@ def _stop_on_signals(stop: threading.Event, cancel) -> dict:
 
 def cmd_watch(args, ws_root) -> tuple[int, dict]:
     from engine.ground.settings import load_settings
-    from engine.monitoring import nowtest_and_alarm
     from engine.progress import CancelToken
+    from engine.services.nowtest import nowtest_and_alarm
     from engine.watch.watcher import FolderWatcher
 
     settings = load_settings(ws_root)

@@ -17,35 +17,21 @@ def register(sub) -> None:
 
 
 def cmd_regress(args, ws_root) -> tuple[int, dict]:
-    from engine.ground.fileio import check_report_path, write_atomic
-    from engine.regression.outliers import pinned_csv
-    from engine.regression.ratchet import effective_requirements
-    from engine.regression.report import render
-    from engine.regression.store import record_regression_run
-    from engine.regression.suite import run_suite
+    from engine.ground.fileio import check_report_path
+    from engine.services.regress import regress
 
     report = Path(args.report) if args.report else None
     check_report_path(report, "regression.html")
     registry = open_registry(ws_root)
     try:
-        model, label = registry.load_model(args.model)
-        members = registry.bundle_members(label)
-        model_id = parse_ref(label)[0]
-        result = run_suite(model, label, members["requirements.json"],
-                           members["regression_cases.csv"],
-                           pinned=pinned_csv(registry.db, model_id, model),
-                           requirements_override=effective_requirements(
-                               registry.db, model_id, members["requirements.json"]))
-        record_regression_run(registry.db, result)
+        run = regress(registry, args.model, report=report)
     finally:
         registry.close()
-    if report is not None:
-        write_atomic(report, render(result, f"Regression suite of {label}").encode("utf-8"))
-    doc = result.to_json()
+    doc = run.result.to_json()
     del doc["cases"]["failures"]
     if report is not None:
         doc["report"] = str(report)
-    return (0 if result.passed else 1), doc
+    return (0 if run.result.passed else 1), doc
 
 
 def register_admin(sub) -> None:
@@ -86,8 +72,6 @@ def register_admin(sub) -> None:
     setter.set_defaults(handler=cmd_requirements_set)
 
 
-
-
 def _read_row(path: Path, number: int) -> dict[str, str]:
     import csv
 
@@ -110,14 +94,13 @@ def _read_row(path: Path, number: int) -> dict[str, str]:
 
 
 def cmd_pin(args, ws_root) -> tuple[int, dict]:
-    from engine.regression.outliers import pin_row
+    from engine.services.regress import pin_outlier
 
     row = _read_row(Path(args.input), args.row)
     reg = open_registry(ws_root)
     try:
-        model, label = reg.load_model(args.model)
-        pin_id = pin_row(reg.db, parse_ref(label)[0], row, args.note,
-                         f"{Path(args.input).name} row {args.row}", model)
+        pin_id, label = pin_outlier(reg, args.model, row, args.note,
+                                    f"{Path(args.input).name} row {args.row}")
     finally:
         reg.close()
     return 0, {"model": label, "pinned": pin_id}
@@ -155,77 +138,48 @@ def cmd_export_pinned(args, ws_root) -> tuple[int, dict]:
 
 
 def cmd_requirements_show(args, ws_root) -> tuple[int, dict]:
-    from engine.regression.ratchet import baseline, effective_requirements, steps
+    from engine.services.requirements import show
 
     reg = open_registry(ws_root)
     try:
-        _, label = reg.load_model(args.model)
-        model_id = parse_ref(label)[0]
-        data = reg.bundle_members(label)["requirements.json"]
-        reqs = effective_requirements(reg.db, model_id, data)
-        history = steps(reg.db, model_id)
+        view = show(reg, args.model)
     finally:
         reg.close()
-    return 0, {"model": label, "requirements": [
+    return 0, {"model": view.label, "requirements": [
         {"metric": r.metric, r.bound_name: r.bound, "applies": r.applies, "mean": r.mean,
-         "range": r.range} for r in reqs], "baseline": baseline(data), "history": history}
+         "range": r.range} for r in view.requirements], "baseline": view.baseline,
+        "history": view.steps}
 
 
 def cmd_requirements_ratchet(args, ws_root) -> tuple[int, dict]:
-    """Measure, propose, then record: the proposals are re-judged against the bounds in force
-    inside the write transaction (a bound raised meanwhile is kept and the proposal dropped,
-    listed under "dropped"), and the measured version must still be the one in use when no
-    version was named."""
-    from engine.regression.outliers import pinned_csv
-    from engine.regression.ratchet import effective_requirements, propose, write_steps
-    from engine.regression.suite import run_suite
+    """Measure, propose, then record (engine.services.requirements.ratchet): a bound raised
+    meanwhile is kept and the proposal dropped, listed under "dropped"."""
+    from engine.services.requirements import ratchet
 
     reg = open_registry(ws_root)
     try:
-        model, label = reg.load_model(args.model)
-        model_id, version = parse_ref(label)
-        members = reg.bundle_members(label)
-        reqs = effective_requirements(reg.db, model_id, members["requirements.json"])
-        result = run_suite(model, label, members["requirements.json"],
-                           members["regression_cases.csv"],
-                           pinned=pinned_csv(reg.db, model_id, model), requirements_override=reqs)
-        if not result.passed:
-            return 1, {"model": label, "applied": 0, "problems": result.problems}
-        proposals = propose(reqs, result)
-        named = args.model is not None and parse_ref(args.model)[1] is not None
-        written = None if args.dry_run else write_steps(
-            reg.db, model_id, proposals, args.why, requirements=members["requirements.json"],
-            active_version=None if named else int(version), writer="requirements ratchet")
+        done = ratchet(reg, args.model, args.why, dry_run=args.dry_run)
     finally:
         reg.close()
-    shown = proposals if written is None else written.steps
-    return 0, {"model": label, "applied": 0 if written is None else len(written.steps),
+    if not done.passed:
+        return 1, {"model": done.label, "applied": 0, "problems": done.problems}
+    written = done.written
+    return 0, {"model": done.label, "applied": 0 if written is None else len(written.steps),
                "proposals": [{"metric": p.metric, p.bound_name: p.proposed, "was": p.current,
-                              "measured": p.measured} for p in shown],
+                              "measured": p.measured} for p in done.proposals],
                "dropped": [] if written is None else [d.to_json() for d in written.dropped]}
 
 
 def cmd_requirements_set(args, ws_root) -> tuple[int, dict]:
-    """One bound by hand; re-judged against the bound in force inside the write transaction,
-    so a bound someone raised meanwhile is never lowered without --override."""
-    from engine.regression.ratchet import Proposal, effective_requirements, write_steps
+    """One bound by hand (engine.services.requirements.set_bound): a bound someone raised
+    meanwhile is never lowered without --override."""
+    from engine.services.requirements import set_bound
 
     reg = open_registry(ws_root)
     try:
-        _, label = reg.load_model(args.model)
-        model_id = parse_ref(label)[0]
-        data = reg.bundle_members(label)["requirements.json"]
-        reqs = effective_requirements(reg.db, model_id, data)
-        req = next((r for r in reqs if r.metric == args.metric and r.applies == "overall"),
-                   None)
-        if req is None:
-            raise InputError(f"{label} has no requirement on {args.metric!r}; it has "
-                             f"{', '.join(r.metric for r in reqs) or 'none'}.", "E_METRIC")
-        step = Proposal(req.metric, req.bound_name, req.bound, args.value, float("nan"),
-                        req.applies)
-        written = write_steps(reg.db, model_id, [step], args.why, override=args.override,
-                              requirements=data, mode="set", writer="requirements set")
+        done = set_bound(reg, args.model, args.metric, args.value, args.why, args.override)
     finally:
         reg.close()
-    return 0, {"model": label, "metric": req.metric, req.bound_name: args.value,
-               "was": written.steps[0].current, "override": args.override}
+    req = done.requirement
+    return 0, {"model": done.label, "metric": req.metric, req.bound_name: args.value,
+               "was": done.written.steps[0].current, "override": args.override}

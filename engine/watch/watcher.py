@@ -38,7 +38,7 @@ class WatchEvent:
     state: str  # "done" | "failed"
     nowtest_id: int | None
     error: str | None
-    outcome: object = None  # what process() returned (engine.monitoring.MonitorOutcome)
+    outcome: object = None  # what process() returned (engine.services.nowtest.MonitorOutcome)
 
     def to_json(self) -> dict:
         return {"path": str(self.path), "state": self.state, "nowtest_id": self.nowtest_id,

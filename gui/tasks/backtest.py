@@ -1,7 +1,7 @@
 """The Back-test page's work: look at a corpus (its columns, and which look like times), run
-the back-test with the engine's contenders (the champion and challengers from the registry or
-bundle files), record it in the workspace history, read that history back, and export the
-HTML report.
+the back-test (engine.services.backtest, as `ratchet backtest` does: the champion and
+challengers from the registry or bundle files, recorded with its report), read the history
+back, and export the HTML report.
 
 Every function here runs as a job (gui.workers): ``fn(..., progress=..., cancel=...)``.
 """
@@ -14,15 +14,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.backtest.contenders import bundle_contender, installed_contender
 from engine.backtest.corpus import corpus_files, file_header
-from engine.backtest.report import render
-from engine.backtest.run import BacktestResult, run_backtest
-from engine.backtest.store import list_backtests, record_backtest, report_path, report_title
+from engine.backtest.run import BacktestResult
+from engine.backtest.store import list_backtests
 from engine.batch.csv_input import open_csv
-from engine.ground.fileio import write_atomic
 from engine.progress import CancelToken, Progress
 from engine.registry.registry import Registry
+from engine.services.backtest import backtest, write_report
 
 SNIFF_ROWS = 50  # data rows read after the header to tell which columns hold times
 SNIFF_BYTES = 256 << 10
@@ -141,27 +139,15 @@ def history(workspace: Path, *, progress: Progress, cancel: CancelToken) -> list
 
 
 def run(workspace: Path, setup: Setup, *, progress: Progress, cancel: CancelToken) -> Outcome:
-    """Prepare the contenders (bundle files verified, not installed), back-test them, and
-    store the run with its report, as `ratchet backtest` does; a Cancel that arrives after
-    the last partition still writes and records nothing."""
+    """Back-test the contenders (bundle files verified, not installed) and store the run with
+    its report, as `ratchet backtest` does (engine.services.backtest); a Cancel that arrives
+    after the last partition still writes and records nothing."""
     registry = Registry.open(workspace)
     try:
-        progress(0.0, "Preparing the models")
-        champion = installed_contender(registry, setup.champion)
-        challengers = []
-        for choice in setup.challengers:
-            cancel.check()
-            challengers.append(bundle_contender(registry, choice) if isinstance(choice, Path)
-                               else installed_contender(registry, choice))
-        result = run_backtest(setup.corpus, setup.time_column, setup.by, champion, challengers,
-                              progress=progress, cancel=cancel, timezone=setup.timezone)
-        cancel.check()
-        progress(1.0, "Writing the report")
-        report = report_path(registry.ws, result.champion)
-        write_atomic(report, render(result, report_title(result)).encode("utf-8"))
-        run_id = record_backtest(registry.db, result, str(setup.corpus), setup.time_column,
-                                 setup.by, str(report))
-        return Outcome(result, run_id, _history(registry.db))
+        done = backtest(registry, setup.corpus, setup.time_column, setup.by, setup.champion,
+                        list(setup.challengers), timezone=setup.timezone, progress=progress,
+                        cancel=cancel)
+        return Outcome(done.result, done.run_id, _history(registry.db))
     finally:
         registry.close()
 
@@ -169,5 +155,4 @@ def run(workspace: Path, setup: Setup, *, progress: Progress, cancel: CancelToke
 def export_report(result: BacktestResult, path: Path, *, progress: Progress,
                   cancel: CancelToken) -> Path:
     """The engine's self-contained HTML report, written atomically."""
-    write_atomic(Path(path), render(result, report_title(result)).encode("utf-8"))
-    return Path(path)
+    return write_report(result, path)

@@ -119,8 +119,8 @@ def acknowledge_alarms(workspace: Path, alarm_ids: list[int], *, progress: Progr
 def nowtest_file(workspace: Path, path: Path, model_ref: str | None = None, *,
                  progress: Progress, cancel: CancelToken):
     """Now-test one file the operator chose, record it, raise (and e-mail) its alarms:
-    an engine.monitoring.MonitorOutcome."""
-    from engine.monitoring import nowtest_and_alarm
+    an engine.services.nowtest.MonitorOutcome (the path `ratchet nowtest` takes too)."""
+    from engine.services.nowtest import nowtest_and_alarm
 
     return nowtest_and_alarm(Path(workspace), Path(path), model_ref, source="app",
                              progress=progress, cancel=cancel)

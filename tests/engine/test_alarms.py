@@ -12,9 +12,9 @@ from engine.alarms.store import acknowledge, list_alarms, mark_emailed, raise_al
 from engine.errors import InputError
 from engine.ground import database
 from engine.ground.paths import Workspace
-from engine.monitoring import record_and_raise
 from engine.nowtest.result import AlarmReason, NowtestResult
 from engine.nowtest.store import list_nowtests, record_nowtest
+from engine.services.nowtest import record_and_raise
 
 MODEL = "demo-flight-delay@1"
 AUC = AlarmReason("metric", "roc_auc", 0.884, 0.92,

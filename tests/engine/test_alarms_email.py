@@ -36,8 +36,8 @@ from engine.alarms.store import list_alarms, raise_alarms
 from engine.ground.database import connect
 from engine.ground.paths import Workspace
 from engine.ground.settings import load_settings, set_setting
-from engine.monitoring import email_new_alarms
 from engine.nowtest.result import AlarmReason
+from engine.services.nowtest import email_new_alarms
 
 
 def free_port() -> int:

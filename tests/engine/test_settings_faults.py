@@ -109,7 +109,7 @@ def test_the_watcher_does_not_silently_switch_off(root, tmp_path):
 
 def test_an_alarm_email_says_the_settings_are_unusable(root):
     from engine.ground.database import connect
-    from engine.monitoring import email_new_alarms
+    from engine.services.nowtest import email_new_alarms
 
     write(root, CORRUPT["a newer version"])
     conn = connect(root / "ratchet.db")

@@ -24,9 +24,9 @@ from engine.errors import BundleRejected, InputError
 from engine.ground.shipped import shipped_dir
 from engine.progress import CancelToken, no_progress
 from engine.registry.registry import Registry
+from engine.services import backtest as backtest_service
 from gui.pages.backtest import BacktestPage
 from gui.pages.backtest_results import VALUE_ROLE
-from gui.tasks import backtest as tasks
 from gui.tasks.models import snapshot
 from tests.gui.kit import TIMEOUT_MS
 
@@ -247,7 +247,7 @@ def test_run_shows_tables_equal_to_the_engine_chart_history_and_report(
 def test_cancel_stops_between_steps_and_records_nothing(page, ctx, qtbot, corpus,
                                                          monkeypatch):
     gate = threading.Event()
-    real = tasks.run_backtest
+    real = backtest_service.run_backtest
 
     def held_after_scoring(*args, progress, cancel, **kwargs):
         def hook(fraction, message):
@@ -256,7 +256,7 @@ def test_cancel_stops_between_steps_and_records_nothing(page, ctx, qtbot, corpus
                 gate.wait(TIMEOUT_MS / 1000)  # until the test has pressed Cancel
         return real(*args, progress=hook, cancel=cancel, **kwargs)
 
-    monkeypatch.setattr(tasks, "run_backtest", held_after_scoring)
+    monkeypatch.setattr(backtest_service, "run_backtest", held_after_scoring)
     choose_corpus(page, qtbot, corpus)
     page.run()
     qtbot.waitUntil(lambda: page.progress.message.text().startswith("Scored"),

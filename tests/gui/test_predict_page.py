@@ -167,6 +167,7 @@ def test_a_trials_shadow_runs_after_the_operators_job_in_a_job_of_its_own(
     """The Predict job is finished (output written, batch recorded) while the challenger's
     shadow has not even started; the observation arrives afterwards, from the "trial shadow"
     job, which quitting does not ask about; the operator's file is never touched by it."""
+    from engine.services import predict as predict_service
     from engine.trial import store
     from engine.trial.trial import start_trial
     from gui import main_window
@@ -180,12 +181,12 @@ def test_a_trials_shadow_runs_after_the_operators_job_in_a_job_of_its_own(
     finally:
         registry.close()
     release = threading.Event()
-    real_shadow = predict_tasks.shadow_batch
+    real_shadow = predict_service.shadow_batch
 
     def held_shadow(*args, **kwargs):
         assert release.wait(TIMEOUT_MS / 1000)
         return real_shadow(*args, **kwargs)
-    monkeypatch.setattr(predict_tasks, "shadow_batch", held_shadow)
+    monkeypatch.setattr(predict_service, "shadow_batch", held_shadow)
 
     def observations() -> list[dict]:
         reg = Registry.open(ctx.workspace)

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from engine.progress import CancelToken, no_progress
+from engine.services import regress as regress_service
 from gui.pages.regression import RegressionPage
 from gui.tasks import regression as tasks
 from gui.tasks.predict import sample_csv
@@ -105,7 +106,7 @@ def test_cancel_records_nothing(page, ctx, qtbot, monkeypatch):
         cancel.cancel()
         cancel.check()
 
-    monkeypatch.setattr(tasks, "run_suite", cancelled_suite)
+    monkeypatch.setattr(regress_service, "run_suite", cancelled_suite)
     page.run()
     assert not page.run_button.isEnabled() and page.progress.isVisible()
     qtbot.waitUntil(lambda: page.run_button.isEnabled(), timeout=TIMEOUT_MS)

@@ -1,5 +1,6 @@
-"""Now-test a file, record it, raise its alarms and e-mail the new ones: the one path shared by
-`ratchet nowtest`, the folder watcher (`ratchet watch` and the app's) and the app's Monitor page.
+"""Now-test a file, record it, raise its alarms, e-mail the new ones and repeat it in a running
+trial's shadow: the one path shared by `ratchet nowtest`, the folder watcher (`ratchet watch`
+and the app's) and the app's Monitor page.
 
 The now-test record and its alarms are written in one transaction, so a process killed at any
 point leaves both or neither. The e-mail comes after the commit: a failure to send is recorded
@@ -90,3 +91,12 @@ def nowtest_and_alarm(root, path, model_ref: str | None = None, source: str = "c
         registry.close()
     return MonitorOutcome(result, nowtest_id, new, email_error)
 
+
+def write_report(result: NowtestResult, path: Path, source: Path) -> Path:
+    """The now-test's HTML report, written atomically."""
+    from engine.ground.fileio import write_atomic
+    from engine.nowtest.report import render
+
+    title = f"Now-test of {result.model} on {Path(source).name}"
+    write_atomic(Path(path), render(result, title).encode("utf-8"))
+    return Path(path)

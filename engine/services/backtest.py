@@ -1,0 +1,58 @@
+"""Back-test: the champion (an installed model) and challengers (installed versions, or bundle
+files verified but never installed) over a history partitioned by month, quarter or year; the
+HTML report written; the run recorded in the workspace history with it. A cancel that arrives
+after the last partition still writes and records nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.backtest.contenders import bundle_contender, installed_contender
+from engine.backtest.report import render
+from engine.backtest.run import BacktestResult, run_backtest
+from engine.backtest.store import record_backtest, report_path, report_title
+from engine.ground.fileio import write_atomic
+from engine.progress import CancelToken, Progress, no_progress
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestRun:
+    result: BacktestResult
+    run_id: int
+    report: Path
+
+
+def backtest(registry, corpus: str | Path, time_column: str, by: str,
+             champion: str | None = None, challengers: list[str | Path] = (), *,
+             timezone: str | None = None, report: Path | None = None, dask: str | None = None,
+             progress: Progress = no_progress,
+             cancel: CancelToken | None = None) -> BacktestRun:
+    """``champion``: a model reference (None: the active model); each challenger an installed
+    "ID@V" (a str) or a bundle file (a Path). ``report``: where the HTML report goes (default:
+    the workspace's reports folder)."""
+    progress(0.0, "Preparing the models")
+    contenders = [installed_contender(registry, champion)]
+    for choice in challengers:
+        _check(cancel)
+        contenders.append(bundle_contender(registry, choice) if isinstance(choice, Path)
+                          else installed_contender(registry, choice))
+    result = run_backtest(corpus, time_column, by, contenders[0], contenders[1:],
+                          progress=progress, cancel=cancel, dask=dask, timezone=timezone)
+    _check(cancel)
+    progress(1.0, "Writing the report")
+    report = Path(report) if report is not None else report_path(registry.ws, result.champion)
+    write_report(result, report)
+    run_id = record_backtest(registry.db, result, str(corpus), time_column, by, str(report))
+    return BacktestRun(result, run_id, report)
+
+
+def write_report(result: BacktestResult, path: Path) -> Path:
+    """The engine's self-contained HTML report, written atomically."""
+    write_atomic(Path(path), render(result, report_title(result)).encode("utf-8"))
+    return Path(path)
+
+
+def _check(cancel: CancelToken | None) -> None:
+    if cancel is not None:
+        cancel.check()
