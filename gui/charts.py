@@ -28,10 +28,12 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from gui.colors import RED
+
 # Colour-blind-safe and distinct on white (Okabe-Ito, led by a strong blue for the champion).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
            "#999999")
-LINE_COLOR = QColor("#B00020")  # reference lines: the app's "failed" red
+LINE_COLOR = RED  # reference lines: the app's "failed" red
 GRID = QColor("#E4E4E4")
 AXIS = QColor("#8A8A8A")
 TEXT = QColor("#333333")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from engine.ground.paths import Workspace
 from gui import dialogs
 from gui.alarm_notices import AlarmNotifier
+from gui.colors import MUTED_STYLE, RED
 from gui.context import AppContext
 from gui.health import HealthBanner
 from gui.pages.backtest import BacktestPage
@@ -36,7 +37,7 @@ from gui.pages.predict import PredictPage, State
 from gui.pages.regression import RegressionPage
 from gui.pages.requirements import RequirementsPage
 from gui.pages.settings_page import SettingsPage
-from gui.pages.trial import TrialPage
+from gui.pages.trial.page import TrialPage
 from gui.settings import save_settings
 from gui.tray import Tray
 from gui.watching import FolderWatch
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
         self.alarm_status.hide()
         self.statusBar().addPermanentWidget(self.alarm_status)
         self.workspace_status = QLabel(f"Workspace: {ctx.workspace}")
-        self.workspace_status.setStyleSheet("color: #555;")
+        self.workspace_status.setStyleSheet(MUTED_STYLE)
         self.statusBar().addPermanentWidget(self.workspace_status)
 
         self.models.snapshot_loaded.connect(self._show_active_model)
@@ -228,7 +229,7 @@ class MainWindow(QMainWindow):
 
     def _open_alarms(self, count: int) -> None:
         self.alarm_status.setText(
-            f"<a href='monitor' style='color:#b00020; font-weight:600'>{count} open alarm"
+            f"<a href='monitor' style='color:{RED.name()}; font-weight:600'>{count} open alarm"
             f"{'' if count == 1 else 's'}</a>")
         self.alarm_status.setVisible(count > 0)
 

@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.colors import MUTED_STYLE
+
 STEPS = 1000  # QProgressBar takes ints; fractions are shown to 0.1 %
 
 
@@ -28,7 +30,7 @@ def page_header(title: str, subtitle: str) -> tuple[QWidget, QLabel]:
     heading.setFont(font)
     sub = QLabel(subtitle)
     sub.setWordWrap(True)
-    sub.setStyleSheet("color: #555;")
+    sub.setStyleSheet(MUTED_STYLE)
     layout.addWidget(heading)
     layout.addWidget(sub)
     return box, sub

@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
 from engine.backtest.result import BacktestResult
 from engine.backtest.words import challenger_line, champion_line
 from gui.charts import LineChart
-from gui.pages.models_tables import _item, _table, set_row, when
-from gui.pages.regression_tables import GREEN, RED
+from gui.colors import GREEN, MUTED, RED
+from gui.tables import cell, make_table, set_row, when
 from gui.tasks.backtest import PastRun
 
 VALUE_ROLE = Qt.ItemDataRole.UserRole  # the exact number behind a shown metric
-GREY = "#555555"
+GREY = MUTED
 COMPARISON_COLUMNS = ["Partition", "Challenger", "Metric", "Champion", "Challenger's",
                       "Difference", "95% interval", "Rows", "Reading"]
 HISTORY_COLUMNS = ["When", "Champion", "Challengers", "By", "Corpus",
@@ -133,7 +133,7 @@ def _metric_names(result: BacktestResult) -> list[str]:
 
 
 def partitions_table() -> QTableWidget:
-    table = _table(["Partition", "Model", "Requirements", "Rows", "Rejected"])
+    table = make_table(["Partition", "Model", "Requirements", "Rows", "Rejected"])
     table.setWordWrap(False)
     return table
 
@@ -157,18 +157,18 @@ def fill_partitions(table: QTableWidget, result: BacktestResult) -> None:
         role = " (champion)" if p.model == result.champion else ""
         why = "; ".join(p.failures)
         if pooled:
-            verdict = _item("for reference", "pooled over every partition; the requirements "
+            verdict = cell("for reference", "pooled over every partition; the requirements "
                             "are judged per partition")
         else:
-            verdict = _item("met" if p.passed else "missed: " + ", ".join(sorted(failing)),
+            verdict = cell("met" if p.passed else "missed: " + ", ".join(sorted(failing)),
                             why, GREEN if p.passed else RED, bold=True)
-        cells = [_item("all, pooled" if pooled else p.partition, bold=pooled),
-                 _item(p.model + role, bold=bool(role)), verdict, _item(f"{p.rows:,}"),
-                 _item(f"{p.rejected:,}", color=RED if p.rejected else None)]
+        cells = [cell("all, pooled" if pooled else p.partition, bold=pooled),
+                 cell(p.model + role, bold=bool(role)), verdict, cell(f"{p.rows:,}"),
+                 cell(f"{p.rejected:,}", color=RED if p.rejected else None)]
         for m in metrics:
             value = p.metrics.get(m)
             bad = m in failing and not pooled
-            item = _item(_num(value), color=RED if bad else None, bold=bad)
+            item = cell(_num(value), color=RED if bad else None, bold=bad)
             item.setData(VALUE_ROLE, value)
             cells.append(item)
         for column, item in enumerate(cells):
@@ -178,7 +178,7 @@ def fill_partitions(table: QTableWidget, result: BacktestResult) -> None:
 
 
 def comparisons_table() -> QTableWidget:
-    return _table(COMPARISON_COLUMNS)
+    return make_table(COMPARISON_COLUMNS)
 
 
 def fill_comparisons(table: QTableWidget, result: BacktestResult) -> None:
@@ -191,18 +191,18 @@ def fill_comparisons(table: QTableWidget, result: BacktestResult) -> None:
         interval = ("–" if c.ci_low is None or not math.isfinite(c.ci_low) else
                     f"{c.ci_low:+.4f} to {c.ci_high:+.4f}")
         overall = c.partition == "overall"
-        cells = [_item("overall" if overall else c.partition, bold=overall),
-                 _item(c.challenger), _item(c.metric),
-                 _item(_num(c.champion_value)), _item(_num(c.challenger_value)),
-                 _item(_num(c.difference, signed=True), "challenger minus champion"),
-                 _item(interval, "95% bootstrap interval of the difference"),
-                 _item(f"{c.rows:,}"), _item(said, color=color, bold=color is not None)]
+        cells = [cell("overall" if overall else c.partition, bold=overall),
+                 cell(c.challenger), cell(c.metric),
+                 cell(_num(c.champion_value)), cell(_num(c.challenger_value)),
+                 cell(_num(c.difference, signed=True), "challenger minus champion"),
+                 cell(interval, "95% bootstrap interval of the difference"),
+                 cell(f"{c.rows:,}"), cell(said, color=color, bold=color is not None)]
         cells[5].setData(VALUE_ROLE, c.difference)
         set_row(table, r, cells)
 
 
 def history_table() -> QTableWidget:
-    table = _table(HISTORY_COLUMNS)
+    table = make_table(HISTORY_COLUMNS)
     table.setToolTip("Double-click a run to show it again")
     return table
 
@@ -211,11 +211,11 @@ def fill_history(table: QTableWidget, runs: list[PastRun]) -> None:
     table.setRowCount(len(runs))
     for r, run in enumerate(runs):
         res = run.result
-        cells = [_item(when(run.at)), _item(res.champion),
-                 _item(", ".join(res.challengers) or "none"), _item(res.by),
-                 _item(Path(res.corpus).name, res.corpus),
-                 _item("yes" if res.passed else "no", color=GREEN if res.passed else RED,
-                       bold=True), _item(run.user)]
+        cells = [cell(when(run.at)), cell(res.champion),
+                 cell(", ".join(res.challengers) or "none"), cell(res.by),
+                 cell(Path(res.corpus).name, res.corpus),
+                 cell("yes" if res.passed else "no", color=GREEN if res.passed else RED,
+                       bold=True), cell(run.user)]
         set_row(table, r, cells)
 
 

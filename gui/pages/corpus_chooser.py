@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QLine
 
 from engine.backtest.partitions import check_timezone
 from gui import errors
+from gui.colors import MUTED_STYLE
 from gui.context import AppContext
 from gui.tasks import backtest as tasks
 
@@ -21,7 +22,7 @@ PARTITIONS = (("Month", "month"), ("Quarter", "quarter"), ("Year", "year"))
 AS_WRITTEN = "as written"
 ZONES = ("UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Chicago",
          "America/Los_Angeles", "Asia/Tokyo")  # offered; any IANA name may be typed
-NOTE_STYLE = "color: #555;"
+NOTE_STYLE = MUTED_STYLE
 
 
 def show_path(edit: QLineEdit, path: Path | None) -> None:

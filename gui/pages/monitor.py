@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 
 from gui import errors
 from gui.charts import LineChart
+from gui.colors import ERROR_STYLE, GREEN, MUTED, MUTED_STYLE, RED
 from gui.context import AppContext
-from gui.pages.models_tables import when
 from gui.pages.monitor_chart import chart_data
 from gui.pages.monitor_tables import (
     alarm_summary,
@@ -41,6 +41,7 @@ from gui.pages.monitor_tables import (
     nowtests_table,
     selected_ids,
 )
+from gui.tables import when
 from gui.tasks import monitor as tasks
 from gui.watching import WatchStatus
 from gui.widgets import ProgressPanel, page_header
@@ -145,8 +146,7 @@ class MonitorPage(QWidget):
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet("color: #b00020; font-weight: 600;" if error else
-                                   "color: #555;")
+        self.message.setStyleSheet(ERROR_STYLE if error else MUTED_STYLE)
         self.message.setVisible(bool(text))
 
     def _update_buttons(self) -> None:
@@ -159,7 +159,7 @@ class MonitorPage(QWidget):
     # -- the watcher -----------------------------------------------------------------------
     def show_watch_status(self, status: WatchStatus) -> None:
         self.watch_status.setText(status.text())
-        color = {"running": "#006e32", "failed": "#b00020"}.get(status.state, "#555")
+        color = {"running": GREEN.name(), "failed": RED.name()}.get(status.state, MUTED)
         self.watch_status.setStyleSheet(f"color: {color};")
 
     def watcher_event(self, _event) -> None:

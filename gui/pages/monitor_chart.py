@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gui.pages.models_tables import _parse
 from gui.pages.monitor_tables import primary
+from gui.tables import parse_time
 
 MAX_POINTS = 60  # the most recent now-tests; older ones stay in the table
 
@@ -22,7 +22,7 @@ class ChartData:
 
 
 def category(nowtest: dict) -> str:
-    moment = _parse(nowtest.get("at", ""))
+    moment = parse_time(nowtest.get("at", ""))
     return f"#{nowtest.get('id')} {moment:%m-%d %H:%M}" if moment else f"#{nowtest.get('id')}"
 
 

@@ -10,12 +10,10 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QTableWidget
 
 from engine.alarms.email import number as distinct
-from gui.pages.models_tables import _item, _table, set_row, when
+from gui.colors import GREEN, GREY, RED, RED_TINT
+from gui.tables import cell, make_table, set_row, when
 
-RED = QColor(176, 0, 32)
-GREEN = QColor(0, 110, 50)
-GREY = QColor(110, 110, 110)
-DRIFTED_BACKGROUND = QColor(253, 228, 228)
+DRIFTED_BACKGROUND = RED_TINT
 ALARM_COLUMNS = ["State", "Model", "What", "Value", "Bound", "Times", "First seen",
                  "Last seen", "E-mailed", "Message"]
 NOWTEST_COLUMNS = ["When", "File", "Alarm", "Measured", "Estimated", "Drifted", "Rows",
@@ -45,7 +43,7 @@ def _one_line(table: QTableWidget) -> QTableWidget:
 
 
 def alarms_table() -> QTableWidget:
-    table = _one_line(_table(ALARM_COLUMNS))
+    table = _one_line(make_table(ALARM_COLUMNS))
     table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
     return table
 
@@ -77,18 +75,18 @@ def fill_alarms(table: QTableWidget, alarms: list) -> None:
         sentence = a.message.removeprefix(f"{a.model}: ")  # the Model column says it
         emailed, emailed_tip, emailed_color = _emailed(a)
         cells = [
-            _item(state, color=RED if is_open else GREY, bold=is_open),
-            _item(a.model),
-            _item(what, a.message),
-            _item(_value_text(a.kind, a.value, a.bound)),
-            _item(_value_text(a.kind, a.bound, a.value)),
-            _item(str(a.occurrences),
+            cell(state, color=RED if is_open else GREY, bold=is_open),
+            cell(a.model),
+            cell(what, a.message),
+            cell(_value_text(a.kind, a.value, a.bound)),
+            cell(_value_text(a.kind, a.bound, a.value)),
+            cell(str(a.occurrences),
                   f"Seen in {a.occurrences} now-test(s), from #{a.first_nowtest} to "
                   f"#{a.last_nowtest}"),
-            _item(when(a.first_at)),
-            _item(when(a.last_at)),
-            _item(emailed, emailed_tip, emailed_color),
-            _item(sentence, a.message),
+            cell(when(a.first_at)),
+            cell(when(a.last_at)),
+            cell(emailed, emailed_tip, emailed_color),
+            cell(sentence, a.message),
         ]
         cells[0].setData(Qt.ItemDataRole.UserRole, a.id)
         set_row(table, r, cells)
@@ -101,7 +99,7 @@ def alarm_summary(data) -> str:
     if not data.open_alarms:
         closed = len(data.alarms) - listed_open
         return "No open alarms." + (f" ({closed} acknowledged shown)" if closed else "")
-    text = f"<b style='color:#b00020'>{data.open_alarms} open alarm" \
+    text = f"<b style='color:{RED.name()}'>{data.open_alarms} open alarm" \
            f"{'' if data.open_alarms == 1 else 's'}</b>"
     if listed_open < data.open_alarms:
         text += f" (the latest {listed_open} listed)"
@@ -126,7 +124,7 @@ def primary(result: dict, fallback: dict | None = None) -> tuple[str | None, flo
 
 
 def nowtests_table() -> QTableWidget:
-    return _one_line(_table(NOWTEST_COLUMNS))
+    return _one_line(make_table(NOWTEST_COLUMNS))
 
 
 def fill_nowtests(table: QTableWidget, nowtests: list[dict],
@@ -144,26 +142,26 @@ def fill_nowtests(table: QTableWidget, nowtests: list[dict],
         low = measured is not None and bound is not None and (
             measured < bound if bound_name == "min" else measured > bound)
         cells = [
-            _item(when(t.get("at", ""))),
-            _item(Path(t.get("input", "")).name, t.get("input", "")),
-            _item("ALARM" if t.get("alarm") else "ok", color=RED if t.get("alarm") else GREEN,
+            cell(when(t.get("at", ""))),
+            cell(Path(t.get("input", "")).name, t.get("input", "")),
+            cell("ALARM" if t.get("alarm") else "ok", color=RED if t.get("alarm") else GREEN,
                   bold=bool(t.get("alarm"))),
-            _item(f"{metric} {number(measured)}" if measured is not None else "no labels",
+            cell(f"{metric} {number(measured)}" if measured is not None else "no labels",
                   f"{bound_name} {number(bound)}" if bound is not None else "",
                   RED if low else None, bold=low),
-            _item(f"{metric} ≈{number(estimated)}" if estimated is not None else "–"),
-            _item(f"{drifted} of {len(drift)}", color=RED if drifted else None),
-            _item(f"{t.get('rows', 0):,}"),
-            _item(f"{t.get('labelled', 0):,}"),
-            _item(t.get("model", "")),
-            _item(SOURCES.get(t.get("source", ""), t.get("source", ""))),
+            cell(f"{metric} ≈{number(estimated)}" if estimated is not None else "–"),
+            cell(f"{drifted} of {len(drift)}", color=RED if drifted else None),
+            cell(f"{t.get('rows', 0):,}"),
+            cell(f"{t.get('labelled', 0):,}"),
+            cell(t.get("model", "")),
+            cell(SOURCES.get(t.get("source", ""), t.get("source", ""))),
         ]
         cells[0].setData(Qt.ItemDataRole.UserRole, t.get("id"))
         set_row(table, r, cells)
 
 
 def drift_table() -> QTableWidget:
-    return _one_line(_table(DRIFT_COLUMNS))
+    return _one_line(make_table(DRIFT_COLUMNS))
 
 
 def fill_drift(table: QTableWidget, result: dict | None) -> None:
@@ -178,14 +176,14 @@ def fill_drift(table: QTableWidget, result: dict | None) -> None:
         drifted = bool(d.get("drifted"))
         share = outside.get(d.get("feature"))
         cells = [
-            _item(str(d.get("feature", ""))),
-            _item("DRIFTED" if drifted else "no", color=RED if drifted else GREEN,
+            cell(str(d.get("feature", ""))),
+            cell("DRIFTED" if drifted else "no", color=RED if drifted else GREEN,
                   bold=drifted),
-            _item(str(d.get("test", ""))),
-            _item(number(d.get("statistic"))),
-            _item(number(d.get("threshold"))),
-            _item(number(d.get("p_value"), 3)),
-            _item(f"{share:.1%}" if isinstance(share, int | float) else "–",
+            cell(str(d.get("test", ""))),
+            cell(number(d.get("statistic"))),
+            cell(number(d.get("threshold"))),
+            cell(number(d.get("p_value"), 3)),
+            cell(f"{share:.1%}" if isinstance(share, int | float) else "–",
                   color=RED if share else None),
         ]
         for column, item in enumerate(cells):

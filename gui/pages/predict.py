@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from engine.batch.result import BatchResult
 from engine.errors import EngineError
 from gui import dialogs, errors
+from gui.colors import MUTED_STYLE
 from gui.context import AppContext
 from gui.drop import FileDropMixin
 from gui.pages.model_picker import ModelPicker
@@ -89,7 +90,7 @@ class PredictPage(FileDropMixin, QWidget):
         self.sample_button.setToolTip(f"July 2013 flights: {tasks.sample_csv().name}")
         self.sample_button.clicked.connect(self.use_sample)
         self.drop_hint = QLabel("…or drop a CSV file anywhere on this page.")
-        self.drop_hint.setStyleSheet("color: #555;")
+        self.drop_hint.setStyleSheet(MUTED_STYLE)
         self.file_label = QLabel()
         self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summary = QLabel()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import html
 
+from gui import colors
 from gui.tasks.predict import Checked
 
-RED = "#b00020"
-GREEN = "#006e32"
-AMBER = "#8a5a00"
+RED, GREEN, AMBER = colors.RED.name(), colors.GREEN.name(), colors.AMBER.name()
 SHOW_EXTRA = 6
 
 

@@ -7,8 +7,8 @@ import html
 
 from PySide6.QtWidgets import QTableWidget
 
-from gui.pages.models_tables import _item, _table, set_row, when
-from gui.pages.regression_tables import GREEN, RED
+from gui.colors import GREEN, RED
+from gui.tables import cell, make_table, set_row, when
 
 REQUIREMENT_COLUMNS = ["Metric", "Requirement", "Expected mean", "Acceptable range", "Applies"]
 PROPOSAL_COLUMNS = ["Metric", "Today", "Proposed", "Measured on the reference sample"]
@@ -20,19 +20,19 @@ def _num(value) -> str:
 
 
 def requirements_table() -> QTableWidget:
-    return _table(REQUIREMENT_COLUMNS)
+    return make_table(REQUIREMENT_COLUMNS)
 
 
 def fill_requirements(table: QTableWidget, reqs: list) -> None:
     table.setRowCount(len(reqs))
     for r, req in enumerate(reqs):
         cells = [
-            _item(req.metric, bold=True),
-            _item(f"{req.bound_name} {req.bound:g}",
+            cell(req.metric, bold=True),
+            cell(f"{req.bound_name} {req.bound:g}",
                   "at least" if req.higher_is_better else "at most", bold=True),
-            _item(_num(req.mean)),
-            _item("" if req.range is None else f"{req.range[0]:g} to {req.range[1]:g}"),
-            _item("overall" if req.applies == "overall" else "in each back-test partition"),
+            cell(_num(req.mean)),
+            cell("" if req.range is None else f"{req.range[0]:g} to {req.range[1]:g}"),
+            cell("overall" if req.applies == "overall" else "in each back-test partition"),
         ]
         set_row(table, r, cells)
 
@@ -50,23 +50,23 @@ def baseline_html(label: str, baseline: dict) -> str:
 
 
 def proposals_table() -> QTableWidget:
-    return _table(PROPOSAL_COLUMNS)
+    return make_table(PROPOSAL_COLUMNS)
 
 
 def fill_proposals(table: QTableWidget, proposals: list) -> None:
     table.setRowCount(len(proposals))
     for r, p in enumerate(proposals):
         cells = [
-            _item(p.metric, bold=True),
-            _item(f"{p.bound_name} {p.current:g}"),
-            _item(f"{p.bound_name} {p.proposed:g}", color=GREEN, bold=True),
-            _item(f"{p.measured:.6g}"),
+            cell(p.metric, bold=True),
+            cell(f"{p.bound_name} {p.current:g}"),
+            cell(f"{p.bound_name} {p.proposed:g}", color=GREEN, bold=True),
+            cell(f"{p.measured:.6g}"),
         ]
         set_row(table, r, cells)
 
 
 def steps_table() -> QTableWidget:
-    return _table(STEP_COLUMNS)
+    return make_table(STEP_COLUMNS)
 
 
 def fill_steps(table: QTableWidget, steps: list[dict]) -> None:
@@ -76,12 +76,12 @@ def fill_steps(table: QTableWidget, steps: list[dict]) -> None:
     for r, s in enumerate(rows):
         override = bool(s.get("override"))
         cells = [
-            _item(when(s["at"])),
-            _item(s["metric"]),
-            _item(f"{s.get('bound_name', '')} {s['old']:g}".strip()),
-            _item(f"{s.get('bound_name', '')} {s['new']:g}".strip(), bold=True),
-            _item(s["why"], s["why"]),
-            _item(s["user"]),
-            _item("yes (lowered)" if override else "", color=RED if override else None),
+            cell(when(s["at"])),
+            cell(s["metric"]),
+            cell(f"{s.get('bound_name', '')} {s['old']:g}".strip()),
+            cell(f"{s.get('bound_name', '')} {s['new']:g}".strip(), bold=True),
+            cell(s["why"], s["why"]),
+            cell(s["user"]),
+            cell("yes (lowered)" if override else "", color=RED if override else None),
         ]
         set_row(table, r, cells)

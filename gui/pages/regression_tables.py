@@ -5,15 +5,13 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QTableWidget, QVBoxLayout, QWidget
 
 from engine.regression.suite import SuiteResult
-from gui.pages.models_tables import _item, _table, set_row, when
+from gui.colors import GREEN, RED
+from gui.tables import cell, make_table, set_row, when
 from gui.tasks.regression import Run
 
-GREEN = QColor(0, 110, 50)
-RED = QColor(176, 0, 32)
 CASE_COLUMNS = ["Row", "Kind", "Note", "Source", "Result"]
 RUN_COLUMNS = ["When", "Model", "Verdict", "Cases", "Failed", "By", "Why it failed"]
 
@@ -67,7 +65,7 @@ class Verdict(QWidget):
 
 
 def cases_table() -> QTableWidget:
-    return _table(CASE_COLUMNS)
+    return make_table(CASE_COLUMNS)
 
 
 def fill_cases(table: QTableWidget, result: SuiteResult, pinned: int = 0) -> None:
@@ -79,18 +77,18 @@ def fill_cases(table: QTableWidget, result: SuiteResult, pinned: int = 0) -> Non
     for r, (i, c) in enumerate(cases):
         is_pinned = i >= first_pinned
         cells = [
-            _item(f"pinned {c.row}" if is_pinned else str(c.row)),
-            _item(c.kind + (" (pinned here)" if is_pinned else "")),
-            _item(c.note, c.note),
-            _item(c.source, c.source),
-            _item("passed" if c.passed else f"FAILED: {c.detail}", c.detail,
+            cell(f"pinned {c.row}" if is_pinned else str(c.row)),
+            cell(c.kind + (" (pinned here)" if is_pinned else "")),
+            cell(c.note, c.note),
+            cell(c.source, c.source),
+            cell("passed" if c.passed else f"FAILED: {c.detail}", c.detail,
                   GREEN if c.passed else RED, bold=not c.passed),
         ]
         set_row(table, r, cells)
 
 
 def runs_table() -> QTableWidget:
-    return _table(RUN_COLUMNS)
+    return make_table(RUN_COLUMNS)
 
 
 def fill_runs(table: QTableWidget, runs: list[Run]) -> None:
@@ -99,13 +97,13 @@ def fill_runs(table: QTableWidget, runs: list[Run]) -> None:
     for r, run in enumerate(runs):
         why = "; ".join(run.problems)
         cells = [
-            _item(when(run.at)),
-            _item(run.model),
-            _item("passed" if run.passed else "FAILED", color=GREEN if run.passed else RED,
+            cell(when(run.at)),
+            cell(run.model),
+            cell("passed" if run.passed else "FAILED", color=GREEN if run.passed else RED,
                   bold=True),
-            _item(str(run.cases)),
-            _item(str(run.cases_failed)),
-            _item(run.user),
-            _item(why, why),
+            cell(str(run.cases)),
+            cell(str(run.cases_failed)),
+            cell(run.user),
+            cell(why, why),
         ]
         set_row(table, r, cells)

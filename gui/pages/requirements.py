@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import errors
+from gui.colors import RED
 from gui.context import AppContext
 from gui.pages.model_picker import ModelPicker
 from gui.pages.regression_requirements import (
@@ -164,7 +165,7 @@ class RequirementsPage(QWidget):
         fill_proposals(self.proposals, proposed.proposals)
         if not proposed.passed:
             self.message.setText(
-                f"<b style='color:#b00020'>The last regression run of {proposed.label} "
+                f"<b style='color:{RED.name()}'>The last regression run of {proposed.label} "
                 f"failed</b> ({'; '.join(proposed.problems)}); requirements are only raised "
                 "from a passing run.")
         elif not proposed.proposals:

@@ -19,7 +19,7 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -33,11 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 from engine.batch.result import BatchResult
+from gui.colors import GREEN, MUTED_STYLE, RED, RED_TINT
 from gui.tasks.preview import Preview
 
-REJECTED_BACKGROUND = QColor(253, 231, 231)
-REJECTED_TEXT = QColor(176, 0, 32)
-OK_TEXT = QColor(0, 110, 50)
+REJECTED_BACKGROUND = RED_TINT
+REJECTED_TEXT = RED
+OK_TEXT = GREEN
 ERROR_COLUMN_WIDTH = 460
 Index = QModelIndex | QPersistentModelIndex
 
@@ -176,7 +177,7 @@ class ResultsPanel(QWidget):
                                    "output for it.")
         self.pin_button.clicked.connect(self._pin_selected)
         self.note = QLabel()
-        self.note.setStyleSheet("color: #555;")
+        self.note.setStyleSheet(MUTED_STYLE)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

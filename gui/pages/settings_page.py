@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import errors
+from gui.colors import MUTED_STYLE, RED
 from gui.context import AppContext
 from gui.tasks import monitor as tasks
 from gui.widgets import page_header
@@ -104,7 +105,7 @@ class SettingsPage(QWidget):
                       "not changed for the settle time (so a file still being copied is not "
                       "read half).")
         note.setWordWrap(True)
-        note.setStyleSheet("color: #555;")
+        note.setStyleSheet(MUTED_STYLE)
         wform.addRow("", note)
 
         self.save_button = QPushButton("Save")
@@ -130,7 +131,7 @@ class SettingsPage(QWidget):
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet("color: #b00020;" if error else "color: #555;")
+        self.message.setStyleSheet(f"color: {RED.name()};" if error else MUTED_STYLE)
 
     # -- loading ---------------------------------------------------------------------------
     def refresh(self) -> None:

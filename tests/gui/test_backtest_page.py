@@ -132,13 +132,13 @@ def test_run_shows_tables_equal_to_the_engine_chart_history_and_report(
     assert page.run_button.isEnabled()
 
     progress = []
-    page.progress.bar.valueChanged.connect(progress.append)
+    page.panel.progress.bar.valueChanged.connect(progress.append)
     with qtbot.waitSignal(page.run_finished, timeout=TIMEOUT_MS) as done:
         qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
-        assert not page.run_button.isEnabled() and page.progress.isVisible()
+        assert not page.run_button.isEnabled() and page.panel.progress.isVisible()
     outcome = done.args[0]
     assert progress and progress[-1] == 1000 and progress == sorted(progress)
-    assert not page.progress.isVisible() and page.run_button.isEnabled()
+    assert not page.panel.progress.isVisible() and page.run_button.isEnabled()
     assert (outcome.result.champion, outcome.result.challengers) == (CHAMPION, [CHALLENGER])
     assert CHALLENGER not in [v.model_id + f"@{v.version}" for v in
                               snapshot(ctx.workspace, progress=no_progress,
@@ -228,20 +228,20 @@ def test_run_shows_tables_equal_to_the_engine_chart_history_and_report(
     report = tmp_path / "report.html"
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         staticmethod(lambda *a, **k: (str(report), "")))
-    assert page.export_button.isEnabled()
-    with qtbot.waitSignal(page.report_written, timeout=TIMEOUT_MS):
-        qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
+    assert page.panel.export_button.isEnabled()
+    with qtbot.waitSignal(page.panel.report_written, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(page.panel.export_button, Qt.MouseButton.LeftButton)
     text = report.read_text(encoding="utf-8")
     assert "2013-07" in text and "roc_auc" in text and CHALLENGER in text
-    assert str(report) in page.message.text()
+    assert str(report) in page.panel.message.text()
 
     page.results.reset("")  # a past run, shown again from the history
     page.results.history.cellDoubleClicked.emit(0, 0)
-    assert page.message.text().startswith(f"Showing back-test {outcome.run_id} of ")
+    assert page.panel.message.text().startswith(f"Showing back-test {outcome.run_id} of ")
     assert page.results.partitions.rowCount() == 6
     assert page.results.chart.series[CHALLENGER] == chart_values
     assert page.banner.headline.text() == f"{CHAMPION}: requirements missed in 2 of 2 months"
-    assert page.export_button.isEnabled()
+    assert page.panel.export_button.isEnabled()
 
 
 def test_cancel_stops_between_steps_and_records_nothing(page, ctx, qtbot, corpus,
@@ -259,14 +259,14 @@ def test_cancel_stops_between_steps_and_records_nothing(page, ctx, qtbot, corpus
     monkeypatch.setattr(backtest_service, "run_backtest", held_after_scoring)
     choose_corpus(page, qtbot, corpus)
     page.run()
-    qtbot.waitUntil(lambda: page.progress.message.text().startswith("Scored"),
+    qtbot.waitUntil(lambda: page.panel.progress.message.text().startswith("Scored"),
                     timeout=TIMEOUT_MS)
-    qtbot.mouseClick(page.progress.cancel_button, Qt.MouseButton.LeftButton)
-    assert page.progress.message.text() == "Cancelling…"
+    qtbot.mouseClick(page.panel.progress.cancel_button, Qt.MouseButton.LeftButton)
+    assert page.panel.progress.message.text() == "Cancelling…"
     gate.set()
     qtbot.waitUntil(lambda: page.run_button.isEnabled(), timeout=TIMEOUT_MS)
     assert page.banner.summary.text() == "Cancelled: nothing was recorded."
-    assert page.outcome is None and not page.export_button.isEnabled()
+    assert page.outcome is None and not page.panel.export_button.isEnabled()
     assert recorded(ctx) == [] and reports(ctx) == []
 
 
@@ -383,7 +383,7 @@ def test_time_zone_field_partitions_in_that_zone_and_refuses_an_unknown_one(
 
     zone.setEditText("Mars/Olympus_Mons")
     page.run()
-    assert page._job is None and len(shown_errors) == 1
+    assert page.panel.job is None and len(shown_errors) == 1
     assert isinstance(shown_errors[0], InputError) and shown_errors[0].code == "E_USAGE"
     assert "'Mars/Olympus_Mons'" in shown_errors[0].message
     assert "America/New_York" in shown_errors[0].message

@@ -40,7 +40,7 @@ def test_run_shows_passed_lists_cases_records_history_and_exports(page, ctx, qtb
     with qtbot.waitSignal(page.history_loaded, timeout=TIMEOUT_MS):
         page.refresh()
     assert page.runs.rowCount() == 0
-    assert not page.export_button.isEnabled()
+    assert not page.panel.export_button.isEnabled()
 
     with qtbot.waitSignal(page.run_finished, timeout=TIMEOUT_MS) as done:
         qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
@@ -63,12 +63,12 @@ def test_run_shows_passed_lists_cases_records_history_and_exports(page, ctx, qtb
     report = tmp_path / "report.html"
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         staticmethod(lambda *a, **k: (str(report), "")))
-    assert page.export_button.isEnabled()
-    with qtbot.waitSignal(page.report_written, timeout=TIMEOUT_MS):
-        qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
+    assert page.panel.export_button.isEnabled()
+    with qtbot.waitSignal(page.panel.report_written, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(page.panel.export_button, Qt.MouseButton.LeftButton)
     text = report.read_text(encoding="utf-8")
     assert "PASSED" in text and "roc_auc" in text and "<svg" in text
-    assert str(report) in page.message.text()
+    assert str(report) in page.panel.message.text()
 
 
 def test_a_pinned_outlier_that_no_longer_holds_fails_the_run_by_name(page, ctx, qtbot):
@@ -108,7 +108,7 @@ def test_cancel_records_nothing(page, ctx, qtbot, monkeypatch):
 
     monkeypatch.setattr(regress_service, "run_suite", cancelled_suite)
     page.run()
-    assert not page.run_button.isEnabled() and page.progress.isVisible()
+    assert not page.run_button.isEnabled() and page.panel.progress.isVisible()
     qtbot.waitUntil(lambda: page.run_button.isEnabled(), timeout=TIMEOUT_MS)
     assert page.verdict.summary.text() == "Cancelled: nothing was recorded."
     with sqlite3.connect(ctx.workspace / "ratchet.db") as db:

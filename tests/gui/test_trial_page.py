@@ -22,8 +22,8 @@ from engine.errors import InputError
 from engine.progress import CancelToken, no_progress
 from engine.registry.registry import Registry
 from engine.trial.trial import start_trial
-from gui.pages.trial import TrialPage
-from gui.pages.trial_history import ID_ROLE
+from gui.pages.trial.history import ID_ROLE
+from gui.pages.trial.page import TrialPage
 from gui.tasks.monitor import nowtest_file
 from gui.tasks.predict import score_file, shadow_file
 from tests.engine import test_trial_kit as kit

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QHeaderView, QTableWidget
 
 from engine.metrics import GREATER_IS_BETTER
 from engine.trial.status import Observation, TrialStatus
-from gui.pages.models_tables import _item, _table, when
-from gui.pages.regression_tables import GREEN, RED
+from gui.colors import GREEN, RED
+from gui.tables import cell, make_table, when
 from gui.tasks.trial import Shown
 
 AGREEMENT = "agreement"
@@ -109,7 +109,7 @@ def observation_columns(shown: Shown) -> list[str]:
 
 
 def observations_table() -> QTableWidget:
-    return _compact(_table(["#", "Kind", "When", "File", "Rows", "Agreement", GAP, "Labelled",
+    return _compact(make_table(["#", "Kind", "When", "File", "Rows", "Agreement", GAP, "Labelled",
                             "Champion", "Challenger", "Alarms", "Problem"]))
 
 
@@ -144,16 +144,16 @@ def fill_observations(table: QTableWidget, shown: Shown) -> None:
         tip = _metrics_tooltip(o)
         alarms = "\n".join([*(f"champion: {a}" for a in c.get("champion_alarms") or []),
                             *(f"challenger: {a}" for a in c.get("challenger_alarms") or [])])
-        cells = [_item(str(o.id)), _item(KINDS.get(o.kind, o.kind)), _item(when(o.at)),
-                 _item(Path(o.input).name, o.input + (f"\nchallenger's output: {o.output}"
+        cells = [cell(str(o.id)), cell(KINDS.get(o.kind, o.kind)), cell(when(o.at)),
+                 cell(Path(o.input).name, o.input + (f"\nchallenger's output: {o.output}"
                                                       if o.output else "")),
-                 _item("–" if o.rows is None else f"{o.rows:,}"),
-                 _item(percent(c.get("agreement"))), _item(num(gap)),
-                 _item(f"{c.get('labelled', 0):,}" if o.error is None else "–"),
-                 _item(num(champ), tip), _item(num(chall), tip, GREEN if won else
+                 cell("–" if o.rows is None else f"{o.rows:,}"),
+                 cell(percent(c.get("agreement"))), cell(num(gap)),
+                 cell(f"{c.get('labelled', 0):,}" if o.error is None else "–"),
+                 cell(num(champ), tip), cell(num(chall), tip, GREEN if won else
                                                RED if won is False else None, bold=won is True),
-                 _item(_alarms(o), alarms),
-                 _item(o.error or "", o.error or "", RED if o.error else None)]
+                 cell(_alarms(o), alarms),
+                 cell(o.error or "", o.error or "", RED if o.error else None)]
         for column, item in enumerate(cells):
             item.setData(ID_ROLE, o.id)
             if 4 <= column <= 9:
@@ -184,7 +184,7 @@ def _compact(table: QTableWidget) -> QTableWidget:
 
 
 def side_table() -> QTableWidget:
-    table = _compact(_table(["", "Champion", "Challenger", "Difference"]))
+    table = _compact(make_table(["", "Champion", "Challenger", "Difference"]))
     header = table.horizontalHeader()
     header.setStretchLastSection(False)
     header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the names give way
@@ -219,8 +219,8 @@ def fill_side(table: QTableWidget, shown: Shown) -> None:
                      else "–", GREEN if gate.get("outcome") == "better" else None, False))
     table.setRowCount(len(rows))
     for r, (name, a, b, diff, color, bold) in enumerate(rows):
-        cells = [_item(name, bold=bold), _item(a, bold=bold), _item(b, color=color, bold=bold),
-                 _item(diff, "challenger minus champion", color)]
+        cells = [cell(name, bold=bold), cell(a, bold=bold), cell(b, color=color, bold=bold),
+                 cell(diff, "challenger minus champion", color)]
         for column, item in enumerate(cells):
             if column:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from gui.charts import LineChart
-from gui.pages import trial_tables as tables
-from gui.pages.models_tables import when
-from gui.pages.regression_tables import GREEN, RED
+from gui.colors import GREEN, MUTED, MUTED_STYLE, RED
+from gui.pages.trial import tables
+from gui.tables import when
 from gui.tasks.trial import Shown
 
 STEPS = 1000
@@ -74,7 +74,7 @@ class TrialView(QWidget):
         self.facts = QLabel()
         self.facts.setWordWrap(True)
         self.facts.setTextFormat(Qt.TextFormat.PlainText)
-        self.facts.setStyleSheet("color: #555;")
+        self.facts.setStyleSheet(MUTED_STYLE)
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.decision = QLabel()
         self.decision.setWordWrap(True)
@@ -108,7 +108,7 @@ class TrialView(QWidget):
         self.chart = LineChart()
         self.chart.setMinimumSize(300, 180)
         self.chart_note = QLabel()
-        self.chart_note.setStyleSheet("color: #555;")
+        self.chart_note.setStyleSheet(MUTED_STYLE)
         self.chart_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.addWidget(QLabel("Show:"))
@@ -147,7 +147,7 @@ class TrialView(QWidget):
         self.placeholder = QLabel(NO_TRIAL)
         self.placeholder.setWordWrap(True)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setStyleSheet("color: #555; font-size: 11pt; padding: 40px;")
+        self.placeholder.setStyleSheet(f"{MUTED_STYLE} font-size: 11pt; padding: 40px;")
         self.body = QWidget()
         body = QVBoxLayout(self.body)
         body.setContentsMargins(0, 0, 0, 0)
@@ -212,7 +212,7 @@ class TrialView(QWidget):
             self.days_bar.setValue(round(min(1.0, s.days_elapsed / s.days_target) * STEPS))
             self.days_bar.setFormat(f"{s.days_elapsed:.1f} of {s.days_target:g} days")
         if not shown.running:
-            text, color = f"Ran {s.progress or 'without a target'}.", "#555"
+            text, color = f"Ran {s.progress or 'without a target'}.", MUTED
         elif s.due:
             text, color = "Due: it has run its course and can be accepted.", GREEN.name()
         else:
@@ -228,7 +228,7 @@ class TrialView(QWidget):
             self.decision.setVisible(False)
             return
         e = html.escape
-        forced = " <b style='color:#b00020'>(forced)</b>" if s.forced else ""
+        forced = f" <b style='color:{RED.name()}'>(forced)</b>" if s.forced else ""
         text = (f"<b>{e(s.status.capitalize())}</b>{forced} {when(s.closed_at or '')} by "
                 f"{e(s.closed_by or '')}: {e(s.reason or '')}")
         if s.status == "accepted":

@@ -23,8 +23,8 @@ from engine.trial.gate_result import GateResult
 from engine.trial.trial import DEFAULT_BATCHES
 from gui import dialogs, errors
 from gui.context import AppContext
-from gui.pages.trial_gate import GateForm
-from gui.pages.trial_verdict import GateVerdict
+from gui.pages.trial.gate_form import GateForm
+from gui.pages.trial.verdict import GateVerdict
 from gui.tasks import trial as tasks
 from gui.tasks.trial import GateSetup
 from gui.widgets import ProgressPanel

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 
 from engine.trial.gate_result import GateResult
 from gui.charts import LineChart
-from gui.pages.models_tables import when
-from gui.pages.regression_tables import GREEN, RED
+from gui.colors import GREEN, MUTED_STYLE, RED
+from gui.tables import when
 
 SCOPE = {"overall": "overall", "partition": "per {by}"}
 
@@ -102,7 +102,7 @@ class GateVerdict(QWidget):
         self.chart = LineChart()
         self.chart.setMinimumSize(300, 200)
         self.chart_title = QLabel()
-        self.chart_title.setStyleSheet("color: #555;")
+        self.chart_title.setStyleSheet(MUTED_STYLE)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(6, 0, 0, 0)

@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QTableWidget, QVBoxLayout, QWidget
 
-from gui.pages.models_tables import _item, _table, set_row, when
-from gui.pages.regression_tables import GREEN, RED
+from gui.colors import GREEN, RED
+from gui.tables import cell, make_table, set_row, when
 from gui.tasks.trial import Overview
 
 STATUS_COLORS = {"running": None, "accepted": GREEN, "rejected": RED, "rolled-back": RED}
@@ -20,7 +20,7 @@ ID_ROLE = Qt.ItemDataRole.UserRole  # the trial's or the gate run's id
 
 
 def trials_table() -> QTableWidget:
-    table = _table(TRIAL_COLUMNS)
+    table = make_table(TRIAL_COLUMNS)
     table.setToolTip("Double-click a trial to show it on the Trial tab")
     return table
 
@@ -29,19 +29,19 @@ def fill_trials(table: QTableWidget, rows: list[dict]) -> None:
     table.setRowCount(len(rows))
     for r, t in enumerate(rows):
         forced = " (forced)" if t.get("forced") else ""
-        cells = [_item(str(t["id"])), _item(t["model_id"]), _item(t["champion"]),
-                 _item(t["challenger"]),
-                 _item(t["status"] + forced, color=STATUS_COLORS.get(t["status"]),
+        cells = [cell(str(t["id"])), cell(t["model_id"]), cell(t["champion"]),
+                 cell(t["challenger"]),
+                 cell(t["status"] + forced, color=STATUS_COLORS.get(t["status"]),
                        bold=t["status"] != "running"),
-                 _item(when(t["started_at"])),
-                 _item(when(t["closed_at"]) if t.get("closed_at") else ""),
-                 _item(t.get("closed_by") or t.get("started_by") or ""),
-                 _item(t.get("reason") or "", t.get("reason") or "")]
+                 cell(when(t["started_at"])),
+                 cell(when(t["closed_at"]) if t.get("closed_at") else ""),
+                 cell(t.get("closed_by") or t.get("started_by") or ""),
+                 cell(t.get("reason") or "", t.get("reason") or "")]
         set_row(table, r, cells, ID_ROLE, t["id"])
 
 
 def gates_table() -> QTableWidget:
-    table = _table(GATE_COLUMNS)
+    table = make_table(GATE_COLUMNS)
     table.setToolTip("Double-click a gate run to show its verdict again")
     return table
 
@@ -50,12 +50,12 @@ def fill_gates(table: QTableWidget, rows: list[dict]) -> None:
     table.setRowCount(len(rows))
     for r, g in enumerate(rows):
         ok = g["verdict"] == "accept"
-        cells = [_item(str(g["id"])), _item(when(g["at"])), _item(g["candidate"]),
-                 _item(g["champion"]),
-                 _item(g["verdict"].upper(), color=GREEN if ok else RED, bold=True),
-                 _item(Path(g["corpus"]).name, g["corpus"]),
-                 _item(Path(g["latest"]).name if g.get("latest") else "", g.get("latest") or ""),
-                 _item(g.get("user") or "")]
+        cells = [cell(str(g["id"])), cell(when(g["at"])), cell(g["candidate"]),
+                 cell(g["champion"]),
+                 cell(g["verdict"].upper(), color=GREEN if ok else RED, bold=True),
+                 cell(Path(g["corpus"]).name, g["corpus"]),
+                 cell(Path(g["latest"]).name if g.get("latest") else "", g.get("latest") or ""),
+                 cell(g.get("user") or "")]
         set_row(table, r, cells, ID_ROLE, g["id"])
 
 

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from gui import dialogs, errors
 from gui.context import AppContext
-from gui.pages.trial_gate_tab import GateTab
-from gui.pages.trial_history import HistoryTab
-from gui.pages.trial_view import TrialView, ask_reason
+from gui.pages.trial.gate_tab import GateTab
+from gui.pages.trial.history import HistoryTab
+from gui.pages.trial.view import TrialView, ask_reason
 from gui.tasks import trial as tasks
 from gui.widgets import page_header
 
