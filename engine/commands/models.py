@@ -43,8 +43,6 @@ def register(sub) -> None:
     rev.set_defaults(handler=cmd_trust_revoke)
 
 
-
-
 def cmd_list(args, ws_root) -> tuple[int, dict]:
     reg = open_registry(ws_root)
     try:
@@ -71,20 +69,23 @@ def cmd_show(args, ws_root) -> tuple[int, dict]:
 
 def cmd_import(args, ws_root) -> tuple[int, dict]:
     from engine.registry.registry import read_bundle_file
+    from engine.services.models import install
 
     data = read_bundle_file(Path(args.bundle))
     reg = open_registry(ws_root)
     try:
-        model_id, version, status = reg.import_bundle(data)
+        model_id, version, status = install(reg, data)
     finally:
         reg.close()
     return 0, {"model_id": model_id, "version": version, "status": status}
 
 
 def cmd_activate(args, ws_root) -> tuple[int, dict]:
+    from engine.services.models import activate
+
     reg = open_registry(ws_root)
     try:
-        status = reg.activate(args.model_id, args.version)
+        status = activate(reg, args.model_id, args.version)
     finally:
         reg.close()
     return 0, {"model_id": args.model_id, "version": args.version, "status": status}

@@ -10,8 +10,9 @@ record). trial status / reject: 0.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from engine.commands import end_progress, open_registry, progress_to_stderr
 
 
 def _json_flag(parser) -> None:
@@ -86,23 +87,20 @@ def register(sub) -> None:
     reject.set_defaults(handler=cmd_trial_reject)
 
 
-def _progress_to_stderr(fraction: float, message: str) -> None:
-    if sys.stderr.isatty():
-        print(f"\r{fraction:6.1%}  {message}\033[K", end="", file=sys.stderr, flush=True)
-
-
-def _gate_kwargs(args) -> dict:
+def _gate_setup(args):
+    """The candidate and options of `gate` / `trial start`, and where the report goes."""
     from engine.backtest.partitions import check_timezone
     from engine.ground.fileio import check_report_path
+    from engine.services.trial import GateSetup
     from engine.trial.gate import TOLERANCE
 
     report = Path(args.report) if args.report else None
     check_report_path(report, "gate.html")
     timezone = check_timezone(getattr(args, "timezone", None))
-    return {"corpus": args.corpus, "time_column": args.time_column, "by": args.by,
-            "latest": args.latest, "margin": args.margin,
-            "tolerance": TOLERANCE if args.tolerance is None else args.tolerance,
-            "progress": _progress_to_stderr, "report": report, "timezone": timezone}
+    setup = GateSetup(args.bundle, args.corpus, args.time_column, args.by, args.latest,
+                      args.margin, TOLERANCE if args.tolerance is None else args.tolerance,
+                      timezone)
+    return setup, report
 
 
 def _gate_summary(gate) -> dict:
@@ -113,37 +111,30 @@ def _gate_summary(gate) -> dict:
                                 "report")}
 
 
-def _end_progress() -> None:
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-
-
 def cmd_gate(args, ws_root) -> tuple[int, dict]:
-    from engine.commands import open_registry
-    from engine.trial.gate import run_gate
+    from engine.services.trial import gate
 
-    kwargs = _gate_kwargs(args)
+    setup, report = _gate_setup(args)
     registry = open_registry(ws_root)
     try:
-        gate = run_gate(registry, args.bundle, **kwargs)
+        result = gate(registry, setup, report=report, progress=progress_to_stderr)
     finally:
         registry.close()
-        _end_progress()
-    return (0 if gate.accepted else 1), _gate_summary(gate)
+        end_progress()
+    return (0 if result.accepted else 1), _gate_summary(result)
 
 
 def cmd_trial_start(args, ws_root) -> tuple[int, dict]:
-    from engine.commands import open_registry
-    from engine.trial.trial import start_trial
+    from engine.services.trial import start
 
-    kwargs = _gate_kwargs(args)
+    setup, report = _gate_setup(args)
     registry = open_registry(ws_root)
     try:
-        gate, status = start_trial(registry, args.bundle, batches=args.batches, days=args.days,
-                                   gate_id=args.gate, **kwargs)
+        gate, status = start(registry, setup, batches=args.batches, days=args.days,
+                             gate_id=args.gate, report=report, progress=progress_to_stderr)
     finally:
         registry.close()
-        _end_progress()
+        end_progress()
     doc = {"started": status is not None, "gate": _gate_summary(gate)}
     if status is None:
         doc["reasons"] = gate.reasons
@@ -161,24 +152,22 @@ def _status_summary(status) -> dict:
 
 
 def cmd_trial_status(args, ws_root) -> tuple[int, dict]:
-    from engine.commands import open_registry
-    from engine.trial.trial import trial_status
+    from engine.services.trial import status
 
     registry = open_registry(ws_root)
     try:
-        status = trial_status(registry, args.model, args.trial)
+        shown = status(registry, args.model, args.trial)
     finally:
         registry.close()
-    return 0, status.to_json()
+    return 0, shown.to_json()
 
 
 def cmd_trial_accept(args, ws_root) -> tuple[int, dict]:
-    from engine.commands import open_registry
-    from engine.trial.trial import accept_trial
+    from engine.services.trial import accept
 
     registry = open_registry(ws_root)
     try:
-        outcome = accept_trial(registry, args.model, force=args.force, why=args.why)
+        outcome = accept(registry, args.model, force=args.force, why=args.why)
     finally:
         registry.close()
     doc = outcome.to_json()
@@ -187,12 +176,11 @@ def cmd_trial_accept(args, ws_root) -> tuple[int, dict]:
 
 
 def cmd_trial_reject(args, ws_root) -> tuple[int, dict]:
-    from engine.commands import open_registry
-    from engine.trial.trial import reject_trial
+    from engine.services.trial import reject
 
     registry = open_registry(ws_root)
     try:
-        status = reject_trial(registry, args.reason, args.model)
+        status = reject(registry, args.reason, args.model)
     finally:
         registry.close()
     return 0, _status_summary(status)

@@ -7,6 +7,18 @@ from engine.ground.database import write_transaction
 from engine.trial.rollback import restore_requirements
 
 
+def install(registry, data: bytes) -> tuple[str, int, str]:
+    """Verify a bundle's bytes, install and activate exactly those bytes (the registry verifies
+    structure, signatures and content first, and records the activation). Returns
+    (model id, version, status: "installed" | "already-installed" | ...)."""
+    return registry.import_bundle(data)
+
+
+def activate(registry, model_id: str, version: int) -> str:
+    """Make an installed version the active one (recorded); returns the status."""
+    return registry.activate(model_id, version)
+
+
 def rollback(registry, model_id: str) -> tuple[int, str]:
     """Re-activate the previous version (Registry.rollback_in_transaction). When the current
     version became active by accepting a trial, the requirement steps taken at that acceptance

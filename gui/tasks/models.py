@@ -1,5 +1,6 @@
 """The Models page's work: a snapshot of the registry, verifying, importing, activating and
-rolling back. Every change goes through the engine's Registry, which records it."""
+rolling back. Every change goes through the workstation service engine.services.models (the
+one `ratchet models import | activate | rollback` uses), which the Registry records."""
 
 from __future__ import annotations
 
@@ -38,8 +39,6 @@ class Snapshot:
     def rollback_target(self, model_id: str) -> int | None:
         """The version a rollback would re-activate (the engine's rule), or None."""
         return rollback_target(self.history.get(model_id, []), self.active_version(model_id))
-
-
 
 
 def _signer_names(workspace: Path) -> dict[str, str]:
@@ -107,7 +106,7 @@ def import_verified(workspace: Path, data: bytes, *, progress: Progress,
     (the registry verifies them once more on the way in)."""
     registry = Registry.open(workspace)
     try:
-        return registry.import_bundle(data)
+        return services_models.install(registry, data)
     finally:
         registry.close()
 
@@ -116,7 +115,7 @@ def activate(workspace: Path, model_id: str, version: int, *, progress: Progress
              cancel: CancelToken) -> str:
     registry = Registry.open(workspace)
     try:
-        return registry.activate(model_id, version)
+        return services_models.activate(registry, model_id, version)
     finally:
         registry.close()
 

@@ -1,6 +1,8 @@
 """The Trial page's work: the promotion gate of a candidate, starting its shadow trial, where
 the trials stand, accepting or rejecting the running one, and the gate's HTML report. Every
-decision is the engine's (engine.trial); these functions only open the workspace around it.
+decision is the engine's (engine.trial), each step held once in engine.services.trial (as
+`ratchet gate | trial ...` run it); these functions open the workspace around it and shape
+what the page shows.
 
 Every function here runs as a job (gui.workers): ``fn(..., progress=..., cancel=...)``.
 """
@@ -12,31 +14,16 @@ from pathlib import Path
 
 from engine.errors import InputError
 from engine.ground.database import RUNNING
-from engine.ground.fileio import write_atomic
 from engine.progress import CancelToken, Progress
 from engine.registry.registry import Registry
-from engine.trial import gate as gates
+from engine.services import trial as service
+from engine.services.trial import GateSetup
 from engine.trial import trial as trials
-from engine.trial.gate_report import render
 from engine.trial.gate_result import GateResult
 from engine.trial.status import TrialStatus
 from engine.trial.store import get_gate, list_gates
 
 LIMIT = 50  # trials and gate runs listed in the history
-
-
-@dataclass(frozen=True, slots=True)
-class GateSetup:
-    """What the operator chose on the page (the arguments of `ratchet gate`)."""
-
-    candidate: str | Path  # a bundle file (verified, not installed) or an installed "ID@V"
-    corpus: Path
-    time_column: str
-    by: str = "month"
-    latest: Path | None = None
-    margin: float | None = None
-    tolerance: float = gates.TOLERANCE
-    timezone: str | None = None  # the zone the back-test's months are taken in (None: as written)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +64,7 @@ def _overview(registry) -> Overview:
     rows = trials.list_trial_rows(registry)[:LIMIT]
     running = next((r for r in rows if r["status"] == RUNNING), None)
     shown = None if running is None else _shown(
-        registry, trials.trial_status(registry, trial_id=running["id"]))
+        registry, service.status(registry, trial_id=running["id"]))
     return Overview(candidates, shown, rows, list_gates(registry.db, LIMIT))
 
 
@@ -94,7 +81,7 @@ def trial(workspace: Path, trial_id: int, *, progress: Progress,
     """One trial (running or closed) by its number."""
     registry = Registry.open(workspace)
     try:
-        return _shown(registry, trials.trial_status(registry, trial_id=trial_id))
+        return _shown(registry, service.status(registry, trial_id=trial_id))
     finally:
         registry.close()
 
@@ -113,21 +100,13 @@ def past_gate(workspace: Path, gate_id: int, *, progress: Progress,
     return GateResult.from_json(doc)
 
 
-def _gate_kwargs(setup: GateSetup) -> dict:
-    return {"corpus": setup.corpus, "time_column": setup.time_column, "by": setup.by,
-            "latest": setup.latest, "margin": setup.margin, "tolerance": setup.tolerance,
-            "timezone": setup.timezone}
-
-
 def gate(workspace: Path, setup: GateSetup, *, progress: Progress,
          cancel: CancelToken) -> GateOutcome:
     """`ratchet gate`: verdict, reasons, checks; stored with its report (a cancelled or
     refused run records nothing)."""
     registry = Registry.open(workspace)
     try:
-        cancel.check()
-        result = gates.run_gate(registry, setup.candidate, progress=progress, cancel=cancel,
-                                **_gate_kwargs(setup))
+        result = service.gate(registry, setup, progress=progress, cancel=cancel)
         return GateOutcome(result, None, _overview(registry))
     finally:
         registry.close()
@@ -136,16 +115,14 @@ def gate(workspace: Path, setup: GateSetup, *, progress: Progress,
 def start(workspace: Path, setup: GateSetup, batches: int | None, days: float | None,
           gate_id: int | None = None, *, progress: Progress,
           cancel: CancelToken) -> GateOutcome:
-    """`ratchet trial start`: with ``gate_id`` (the accepting gate run the page shows) the
-    engine reuses that run when it gated these very bytes with this setup against the active
-    champion and today's requirements, and refuses otherwise; without it the gate runs. When
-    the gate accepts, the challenger is installed (not activated) and its trial starts."""
+    """`ratchet trial start` (engine.services.trial.start): with ``gate_id`` (the accepting
+    gate run the page shows) that run is reused when it still holds, and refused otherwise;
+    without it the gate runs. When the gate accepts, the challenger is installed (not
+    activated) and its trial starts."""
     registry = Registry.open(workspace)
     try:
-        cancel.check()
-        result, status = trials.start_trial(registry, setup.candidate, batches=batches,
-                                            days=days, progress=progress, cancel=cancel,
-                                            gate_id=gate_id, **_gate_kwargs(setup))
+        result, status = service.start(registry, setup, batches=batches, days=days,
+                                       gate_id=gate_id, progress=progress, cancel=cancel)
         shown = None if status is None else _shown(registry, status)
         return GateOutcome(result, shown, _overview(registry))
     finally:
@@ -165,7 +142,7 @@ def accept(workspace: Path, model_id: str, force: bool = False, why: str | None 
     shadow miss, unless ``force`` (recorded with what it overrode)."""
     registry = Registry.open(workspace)
     try:
-        outcome = trials.accept_trial(registry, model_id, force=force, why=why)
+        outcome = service.accept(registry, model_id, force=force, why=why)
         return Accepted(outcome, _shown(registry, outcome.status), _overview(registry))
     finally:
         registry.close()
@@ -176,7 +153,7 @@ def reject(workspace: Path, model_id: str, reason: str, *, progress: Progress,
     """`ratchet trial reject`: the reason is required and recorded; the champion stays."""
     registry = Registry.open(workspace)
     try:
-        status = trials.reject_trial(registry, reason, model_id)
+        status = service.reject(registry, reason, model_id)
         return _shown(registry, status), _overview(registry)
     finally:
         registry.close()
@@ -185,6 +162,4 @@ def reject(workspace: Path, model_id: str, reason: str, *, progress: Progress,
 def export_report(result: GateResult, path: Path, *, progress: Progress,
                   cancel: CancelToken) -> Path:
     """The gate's self-contained HTML report, written atomically."""
-    gates.check_report_path(Path(path))
-    write_atomic(Path(path), render(result).encode("utf-8"))
-    return Path(path)
+    return service.write_gate_report(result, path)

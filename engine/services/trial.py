@@ -1,0 +1,89 @@
+"""Gate and trial: the promotion gate of a candidate (stored with its report), starting its
+shadow trial when the gate accepts, where a trial stands, and accepting (the challenger
+activated, the requirements ratcheted up) or rejecting it. The decisions are engine.trial's;
+a service holds each step once for `ratchet gate | trial ...` and the app's Trial page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.ground.fileio import write_atomic
+from engine.progress import CancelToken, Progress, no_progress
+from engine.trial import gate as gates
+from engine.trial import trial as trials
+from engine.trial.gate_report import render
+from engine.trial.gate_result import GateResult
+from engine.trial.status import TrialStatus
+
+
+@dataclass(frozen=True, slots=True)
+class GateSetup:
+    """The candidate and the gate's options (the arguments of `ratchet gate`)."""
+
+    candidate: str | Path  # a bundle file (verified, not installed) or an installed "ID@V"
+    corpus: str | Path
+    time_column: str
+    by: str = "month"
+    latest: str | Path | None = None
+    margin: float | None = None
+    tolerance: float = gates.TOLERANCE
+    timezone: str | None = None  # the zone the back-test's months are taken in (None: as written)
+
+    def options(self) -> dict:
+        return {"corpus": self.corpus, "time_column": self.time_column, "by": self.by,
+                "latest": self.latest, "margin": self.margin, "tolerance": self.tolerance,
+                "timezone": self.timezone}
+
+
+def gate(registry, setup: GateSetup, *, report: Path | None = None,
+         progress: Progress = no_progress, cancel: CancelToken | None = None) -> GateResult:
+    """Verdict, reasons and checks; stored with its report (``report``, default the
+    workspace's reports folder). A cancelled or refused run records nothing."""
+    _check(cancel)
+    return gates.run_gate(registry, setup.candidate, progress=progress, cancel=cancel,
+                          report=report, **setup.options())
+
+
+def start(registry, setup: GateSetup, *, batches: int | None = None,
+          days: float | None = None, gate_id: int | None = None, report: Path | None = None,
+          progress: Progress = no_progress,
+          cancel: CancelToken | None = None) -> tuple[GateResult, TrialStatus | None]:
+    """With ``gate_id`` (an accepting gate run) the engine reuses that run when it gated these
+    very bytes with this setup against the active champion and today's requirements, and
+    refuses otherwise; without it the gate runs. When the gate accepts, the challenger is
+    installed (not activated) and its trial starts; the status is None when it rejects."""
+    _check(cancel)
+    return trials.start_trial(registry, setup.candidate, batches=batches, days=days,
+                              progress=progress, cancel=cancel, gate_id=gate_id,
+                              report=report, **setup.options())
+
+
+def status(registry, model_id: str | None = None, trial_id: int | None = None) -> TrialStatus:
+    """The trial ``trial_id``, else the running trial of ``model_id`` (or of the only model
+    with one), else the latest trial."""
+    return trials.trial_status(registry, model_id, trial_id)
+
+
+def accept(registry, model_id: str | None = None, force: bool = False,
+           why: str | None = None) -> trials.AcceptOutcome:
+    """Refused (nothing changes) before the trial is due or after a shadow miss, unless
+    ``force`` (recorded with what it overrode)."""
+    return trials.accept_trial(registry, model_id, force=force, why=why)
+
+
+def reject(registry, reason: str, model_id: str | None = None) -> TrialStatus:
+    """The reason is required and recorded; the champion stays."""
+    return trials.reject_trial(registry, reason, model_id)
+
+
+def write_gate_report(result: GateResult, path: Path) -> Path:
+    """The gate's self-contained HTML report, written atomically."""
+    gates.check_report_path(Path(path))
+    write_atomic(Path(path), render(result).encode("utf-8"))
+    return Path(path)
+
+
+def _check(cancel: CancelToken | None) -> None:
+    if cancel is not None:
+        cancel.check()
