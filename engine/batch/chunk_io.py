@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -20,6 +22,7 @@ from engine.batch.records import MAX_RECORD_BYTES, Chunk
 from engine.errors import InputError
 from engine.model import Model, Prediction
 from engine.model.categories import NUMBER
+from engine.model.model import Feature
 from engine.model.rows import RowErrors, parse_numbers, show_value
 
 # A value of a model's column longer than this rejects its row (and reaches no model code, so
@@ -74,11 +77,43 @@ def _without_oversized(strings: pa.Array, name: str, errors: RowErrors,
     return pc.if_else(pa.array(big), pa.scalar("", pa.string()), strings)
 
 
-def parse_chunk(chunk: Chunk, source: CsvInput, model: Model
-                ) -> tuple[dict, RowErrors, np.ndarray]:
-    """The model's input columns for every record of the chunk, the rows already refused, and
-    for each row how many empty fields to add so that a short row's appended columns still line
-    up under their header."""
+@dataclass(frozen=True, slots=True)
+class ChunkFields:
+    """The text of the columns read from one chunk, before any column is typed: the rows its
+    shape refuses (blank, not UTF-8 is refused earlier, wrong number of fields) and for each
+    row how many empty fields to add so that a short row's appended columns still line up under
+    their header. Several models can type their columns from the same fields (a trial scores
+    its champion and challenger on one read of the file)."""
+
+    fields: dict[str, pa.Array]  # column -> text, one entry per row in `rows`
+    rows: np.ndarray  # the records the fields hold (the others were refused by their shape)
+    refused: RowErrors  # never changed: typed() adds to a copy
+    pad: np.ndarray
+
+    def typed(self, features: Sequence[Feature]) -> tuple[dict, RowErrors, np.ndarray]:
+        """The columns of `features` (numbers as float64, NaN = missing; other values as text,
+        None = missing), and the rows refused so far: by their shape, then by these values."""
+        n = len(self.pad)
+        errors = RowErrors(n)
+        errors.rejected = self.refused.rejected.copy()
+        errors.messages = dict(self.refused.messages)
+        columns = {}
+        for feature in features:
+            strings = _without_oversized(self.fields[feature.name], feature.name, errors,
+                                         self.rows)
+            if feature.type == NUMBER:
+                values = np.full(n, np.nan)
+                values[self.rows] = _numbers(strings, feature.name, errors, self.rows)
+            else:
+                values = np.full(n, None, dtype=object)
+                text = strings.to_numpy(zero_copy_only=False)
+                values[self.rows] = np.where(text == "", None, text)
+            columns[feature.name] = values
+        return columns, errors, self.pad
+
+
+def read_fields(chunk: Chunk, source: CsvInput, names: Sequence[str]) -> ChunkFields:
+    """The text of the columns `names` (all in the header) for every record of the chunk."""
     try:
         chunk.data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -93,27 +128,23 @@ def parse_chunk(chunk: Chunk, source: CsvInput, model: Model
         fields = _fields_by_csv_module(chunk, source, errors, pad)
         rows = np.arange(n)
     else:
-        fields, rows = _fields_by_arrow(chunk, source, model, errors, pad)
+        fields, rows = _fields_by_arrow(chunk, source, list(names), errors, pad)
     lengths = np.diff(chunk.starts)
     first = np.frombuffer(chunk.data, dtype=np.uint8)[chunk.starts[:-1]]
     blank = (lengths == 1) | ((lengths == 2) & (first == ord("\r")))
     errors.add(blank, lambda row: "the row is empty")
     pad[blank] = len(source.header) - 1
-    columns = {}
-    for feature in model.features:
-        strings = _without_oversized(fields[feature.name], feature.name, errors, rows)
-        if feature.type == NUMBER:
-            values = np.full(n, np.nan)
-            values[rows] = _numbers(strings, feature.name, errors, rows)
-        else:
-            values = np.full(n, None, dtype=object)
-            text = strings.to_numpy(zero_copy_only=False)
-            values[rows] = np.where(text == "", None, text)
-        columns[feature.name] = values
-    return columns, errors, pad
+    return ChunkFields(fields, rows, errors, pad)
 
 
-def _fields_by_arrow(chunk: Chunk, source: CsvInput, model: Model, errors: RowErrors,
+def parse_chunk(chunk: Chunk, source: CsvInput, model: Model
+                ) -> tuple[dict, RowErrors, np.ndarray]:
+    """The model's input columns for every record of the chunk, the rows already refused, and
+    for each row how many empty fields to add (see ChunkFields)."""
+    return read_fields(chunk, source, model.feature_names).typed(model.features)
+
+
+def _fields_by_arrow(chunk: Chunk, source: CsvInput, needed: list[str], errors: RowErrors,
                      pad: np.ndarray) -> tuple[dict[str, pa.Array], np.ndarray]:
     """The fast path (no quotes in the chunk): pyarrow parses; rows with the wrong number of
     fields are refused and their record index noted, so the parsed rows stay aligned."""
@@ -124,7 +155,6 @@ def _fields_by_arrow(chunk: Chunk, source: CsvInput, model: Model, errors: RowEr
         invalid.append((row.number, row.actual_columns))
         return "skip"
 
-    needed = model.feature_names
     table = pcsv.read_csv(
         io.BytesIO(chunk.data),
         read_options=pcsv.ReadOptions(column_names=source.header, use_threads=False,

@@ -15,11 +15,10 @@ import os
 from pathlib import Path
 
 from engine import __version__
-from engine.batch.chunk_io import output_header, output_lines, parse_chunk
+from engine.batch.chunk_io import output_header, output_lines
 from engine.batch.commit import commit_output
-from engine.batch.csv_input import check_columns, open_csv
-from engine.batch.records import iter_chunks
 from engine.batch.result import BatchResult, provenance_bytes, provenance_path
+from engine.batch.scan import ChunkObserver, CsvScan
 from engine.errors import InputError
 from engine.ground import faults
 from engine.ground.fileio import (
@@ -43,49 +42,44 @@ def _check_paths(source: Path, output: Path) -> None:
 def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
               bundle_sha256: str = "", progress: Progress = no_progress,
               cancel: CancelToken | None = None, chunk_bytes: int = 8 << 20,
-              db=None) -> BatchResult:
+              db=None, alongside: ChunkObserver | None = None) -> BatchResult:
     """Score every row of `source_path` into `output` (see the module docstring). With `db`
     (the workspace's SQLite connection) the batch is recorded in its history together with the
-    output and its provenance."""
+    output and its provenance. `alongside` sees every chunk scored (a trial's champion, scored
+    on the challenger's shadow pass)."""
     source_path, output = Path(source_path), Path(output)
     _check_paths(source_path, output)
     sweep_leftovers(output.parent)
-    source = open_csv(source_path)
-    check_columns(source, model.feature_names)
+    scan = CsvScan(source_path, model.feature_names,
+                   alongside.columns if alongside is not None else (), chunk_bytes)
+    source = scan.source
     header = output_header(source, model)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    digest, out_digest = hashlib.sha256(), hashlib.sha256()
-    with source_path.open("rb") as fh:
-        digest.update(fh.read(source.data_offset))
+    out_digest = hashlib.sha256()
     rows = rejected = 0
     fd, tmp = owned_temp(output, "part")
     try:
         with os.fdopen(fd, "wb") as out:
             _write(out, out_digest, header.encode("utf-8"))
             progress(0.0, f"Scoring {source_path.name}")
-            for chunk in iter_chunks(source_path, source.data_offset, source.delimiter,
-                                     chunk_bytes, end=source.data_end):
-                if cancel is not None:
-                    cancel.check()
-                digest.update(chunk.file_bytes)
-                columns, errors, pad = parse_chunk(chunk, source, model)
-                result = model.predict_columns(columns, errors)
-                _write(out, out_digest, output_lines(chunk, result, model, source.delimiter, pad))
+            for scanned in scan.chunks(cancel):
+                scored = scanned.score(model)
+                result = scored.prediction
+                _write(out, out_digest, output_lines(scanned.chunk, result, model,
+                                                     source.delimiter, scored.pad))
+                if alongside is not None:
+                    alongside.observe(scanned, result)
                 rows += len(result.rejected)
                 rejected += int(result.rejected.sum())
-                progress(min(1.0, chunk.end_offset / max(1, source.size)),
-                         f"{rows:,} rows scored, {rejected:,} rejected")
+                progress(scanned.done, f"{rows:,} rows scored, {rejected:,} rejected")
                 faults.step("predict.chunk-written")
             if cancel is not None:
                 cancel.check()
-            with source_path.open("rb") as fh:  # blank lines after the last row: not rows
-                fh.seek(source.data_end)
-                digest.update(fh.read())
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; an output file is an ordinary file
         result = BatchResult(model_label, rows, rows - rejected, rejected, str(source_path),
-                             digest.hexdigest(), str(output), bundle_sha256, started,
+                             scan.sha256, str(output), bundle_sha256, started,
                              dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
                              __version__, out_digest.hexdigest())
         faults.step("predict.scored")

@@ -11,7 +11,6 @@ model.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -19,9 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.batch.chunk_io import parse_chunk
-from engine.batch.csv_input import check_columns, open_csv
-from engine.batch.records import iter_chunks
+from engine.batch.scan import ChunkObserver, CsvScan
 from engine.errors import InputError
 from engine.model import Model
 from engine.model.categories import CATEGORY, NUMBER
@@ -29,17 +26,6 @@ from engine.model.model import Feature
 from engine.model.rows import parse_numbers
 from engine.nowtest.drift import MISSING, OTHER, category_counts
 from engine.progress import CancelToken, Progress, no_progress
-
-
-@dataclass(frozen=True, slots=True)
-class _Columns:
-    """What parse_chunk reads: the model's inputs, plus the label column as text."""
-
-    features: tuple[Feature, ...]
-
-    @property
-    def feature_names(self) -> list[str]:
-        return [f.name for f in self.features]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +46,7 @@ class CurrentSample:
     first_error: str | None = None  # "row N: reason" of the first refused row
 
 
-def _label_values(text: np.ndarray, model: Model, path: Path, target: str, first_row: int
+def label_values(text: np.ndarray, model: Model, path: Path, target: str, first_row: int
                   ) -> np.ndarray:
     """True outcomes of one chunk: class indices (-1 where empty) or numbers (NaN)."""
     empty = np.asarray(text == None, dtype=bool)  # noqa: E711 - elementwise
@@ -95,22 +81,25 @@ def _label_values(text: np.ndarray, model: Model, path: Path, target: str, first
     return out
 
 
+def no_rows(path: Path) -> InputError:
+    return InputError(f"{path}: the file has a header but no data rows.", "E_NO_ROWS")
+
+
 def read_current(path: Path, model: Model, known: dict[str, set[str]] | None = None,
                  progress: Progress = no_progress, cancel: CancelToken | None = None,
-                 chunk_bytes: int = 8 << 20) -> CurrentSample:
+                 chunk_bytes: int = 8 << 20, alongside: ChunkObserver | None = None
+                 ) -> CurrentSample:
     """Read and score `path`; raises InputError for a file that cannot be now-tested.
     `known`: per category column, the values to count one by one (the schema's and the
-    reference's); any other value counts as drift.OTHER."""
+    reference's); any other value counts as drift.OTHER. `alongside` sees every chunk scored
+    (a trial's champion, scored on the challenger's pass)."""
     path = Path(path)
-    source = open_csv(path)
-    check_columns(source, model.feature_names)
     target = model.target
-    has_label = bool(target) and target in source.header and target not in model.feature_names
-    extra = (Feature(target, CATEGORY, True),) if has_label else ()
-    wanted = _Columns(model.features + extra)
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        digest.update(fh.read(source.data_offset))
+    also = [*([target] if target else []), *(alongside.columns if alongside else ())]
+    scan = CsvScan(path, model.feature_names, also, chunk_bytes)
+    has_label = bool(target) and target in scan.source.header \
+        and target not in model.feature_names
+    wanted = model.features + ((Feature(target, CATEGORY, True),) if has_label else ())
     parts: dict[str, list] = {k: [] for k in ("parsed", "rejected", "prediction", "proba",
                                               "class_index", "labels")}
     numbers = {f.name: [] for f in model.features if f.type == NUMBER}
@@ -118,14 +107,10 @@ def read_current(path: Path, model: Model, known: dict[str, set[str]] | None = N
     unknown: dict[str, tuple[int, str]] = {}
     rows = 0
     first_error = None
-    for chunk in iter_chunks(path, source.data_offset, source.delimiter, chunk_bytes,
-                             end=source.data_end):
-        if cancel is not None:
-            cancel.check()
-        digest.update(chunk.file_bytes)
-        columns, errors, _ = parse_chunk(chunk, source, wanted)
-        parsed = ~errors.rejected.copy()
-        result = model.predict_columns(columns, errors)
+    for scanned in scan.chunks(cancel):
+        chunk = scanned.chunk
+        scored = scanned.score(model, wanted)
+        columns, parsed, result = scored.columns, scored.parsed, scored.prediction
         for f in model.features:
             if f.type == NUMBER:
                 numbers[f.name].append(columns[f.name])
@@ -142,8 +127,8 @@ def read_current(path: Path, model: Model, known: dict[str, set[str]] | None = N
                     else OTHER
                 categories[f.name][lumped] += count
         if has_label:
-            parts["labels"].append(_label_values(columns[target], model, path, target,
-                                                 chunk.first_row))
+            parts["labels"].append(label_values(columns[target], model, path, target,
+                                                chunk.first_row))
         parts["parsed"].append(parsed)
         parts["rejected"].append(result.rejected)
         parts["prediction"].append(result.prediction)
@@ -153,17 +138,16 @@ def read_current(path: Path, model: Model, known: dict[str, set[str]] | None = N
             row = min(result.errors)
             first_error = f"row {chunk.first_row + row + 1}: {result.errors[row]}"
         rows += len(result.rejected)
-        progress(min(1.0, chunk.end_offset / max(1, source.size)), f"{rows:,} rows read")
-    with path.open("rb") as fh:  # blank lines after the last row: not rows, but file bytes
-        fh.seek(source.data_end)
-        digest.update(fh.read())
+        if alongside is not None:
+            alongside.observe(scanned, result)
+        progress(scanned.done, f"{rows:,} rows read")
     if rows == 0:
-        raise InputError(f"{path}: the file has a header but no data rows.", "E_NO_ROWS")
+        raise no_rows(path)
 
     def joined(key):
         return None if parts[key][0] is None else np.concatenate(parts[key])
 
-    return CurrentSample(path, digest.hexdigest(), rows, joined("parsed"),
+    return CurrentSample(path, scan.sha256, rows, joined("parsed"),
                          {k: np.concatenate(v) for k, v in numbers.items()}, categories,
                          unknown, joined("rejected"), joined("prediction"), joined("proba"),
                          joined("class_index"), has_label,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.batch.scan import ChunkObserver
 from engine.formats.requirements import Requirement
 from engine.model import Model
 from engine.model.categories import NUMBER
@@ -223,12 +224,26 @@ def run_nowtest(path: Path, model: Model, label: str, members: dict[str, bytes],
     (the reference rows of regression_cases.csv) and its effective `requirements`. Raises
     InputError for a file that cannot be read (missing, not CSV, no data rows, a model input
     column missing, a label that is not a class); Cancelled between chunks and steps."""
-    path = Path(path)
+    return _nowtest(Path(path), model, label, members, requirements, progress, cancel)
+
+
+def run_nowtest_beside(path: Path, model: Model, label: str, members: dict[str, bytes],
+                       requirements: list[Requirement], alongside: ChunkObserver
+                       ) -> NowtestResult:
+    """`run_nowtest`, its one pass over the file also handing every chunk it scored to
+    `alongside` (a trial's champion, compared with this challenger on the same parse)."""
+    return _nowtest(Path(path), model, label, members, requirements, alongside=alongside)
+
+
+def _nowtest(path: Path, model: Model, label: str, members: dict[str, bytes],
+             requirements: list[Requirement], progress: Progress = no_progress,
+             cancel: CancelToken | None = None, alongside: ChunkObserver | None = None
+             ) -> NowtestResult:
     progress(0.0, "Reading the model's reference profile")
     profile = build_profile(model, members.get("regression_cases.csv"))
     _check(cancel)
     sample = read_current(path, model, profile.known,
-                          _scaled(progress, 0.05, 0.8), cancel)
+                          _scaled(progress, 0.05, 0.8), cancel, alongside=alongside)
     _check(cancel)
     reqs = applicable(requirements)
     metrics, checked, labelled = _labelled_metrics(model, sample, reqs)

@@ -18,7 +18,7 @@ from engine.errors import Cancelled
 from engine.ground.fileio import write_atomic
 from engine.progress import CancelToken
 from engine.registry.refs import parse_ref
-from engine.trial.compare import compare_on_file
+from engine.trial.compare import ChampionBeside
 from engine.trial.store import insert_shadow, running_trial
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,8 @@ def shadow_batch(registry, result, batch_id: int | None = None,
 
 def _run_batch(registry, trial, result, batch_id: int | None,
                cancel: CancelToken | None = None) -> int:
+    """One pass over the input: the challenger scores it into the trial's folder, and the
+    champion is scored beside it on the same parsed chunks for the comparison."""
     from engine.batch.score import score_csv
 
     champion, _ = registry.load_model(trial["champion"])
@@ -102,12 +104,13 @@ def _run_batch(registry, trial, result, batch_id: int | None,
     folder.mkdir(parents=True, exist_ok=True)
     name = f"batch-{batch_id}.csv" if batch_id is not None else \
         f"batch-{Path(result.output).stem}.csv"
+    beside = ChampionBeside(champion, challenger)
     shadow = score_csv(Path(result.input), folder / name, challenger, label,
-                       registry.bundle_sha256(label), cancel=cancel)
+                       registry.bundle_sha256(label), cancel=cancel, alongside=beside)
     if shadow.input_sha256 != result.input_sha256:
         raise RuntimeError(f"{result.input} changed after the champion scored it; the "
                            "challenger's outputs are not comparable and are not counted")
-    comparison = compare_on_file(Path(result.input), champion, challenger)
+    comparison = beside.comparison(Path(result.input))
     return insert_shadow(registry.db, trial["id"], "batch", batch_id, result.input,
                          trial["champion"], trial["challenger"], shadow.rows, shadow.output,
                          comparison, shadow.to_json())
@@ -132,18 +135,19 @@ def shadow_nowtest(registry, result, nowtest_id: int | None = None) -> int | Non
 
 def _run_nowtest(registry, trial, result, nowtest_id: int | None) -> int:
     from engine.backtest.contenders import installed_contender
-    from engine.nowtest.run import run_nowtest
+    from engine.nowtest.run import run_nowtest_beside
     from engine.trial.candidate import candidate_requirements, load_candidate
 
     champion = installed_contender(registry, trial["champion"])
     challenger = load_candidate(registry, trial["challenger"])
     reqs = candidate_requirements(registry, challenger, champion)
-    shadow = run_nowtest(Path(result.input), challenger.model, challenger.label,
-                         challenger.members, reqs)
+    beside = ChampionBeside(champion.model, challenger.model)
+    shadow = run_nowtest_beside(Path(result.input), challenger.model, challenger.label,
+                                challenger.members, reqs, beside)
     if shadow.input_sha256 != result.input_sha256:
         raise RuntimeError(f"{result.input} changed after the champion's now-test; the "
                            "challenger's now-test is not comparable and is not counted")
-    comparison = compare_on_file(Path(result.input), champion.model, challenger.model)
+    comparison = beside.comparison(Path(result.input))
     comparison["champion_alarms"] = [r.message for r in result.reasons]
     comparison["challenger_alarms"] = [r.message for r in shadow.reasons]
     folder = trial_folder(registry, trial["id"])
