@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
 from engine.doctor import Finding
 from engine.doctor.checks import FATAL, run_checks
 from engine.ground.paths import Workspace
+from gui import errors
+from gui.context import AppContext
 from gui.workers import Jobs
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,8 @@ def is_fatal(findings: list[Finding]) -> bool:
     return any(f.code in FATAL for f in findings)
 
 
-def _repair_job(root: Path, bundles: list[Path], *, progress, cancel):
+def repair_workspace(root: Path, bundles: list[Path], *, progress, cancel):
+    """The doctor's repair, then its checks again: (what was done, the findings after)."""
     from engine.doctor.repair import repair
 
     progress(0.0, "Repairing the workspace")
@@ -63,10 +66,9 @@ class HealthPanel(QWidget):
 
     repaired = Signal(list, list)  # what was done, the findings after it
 
-    def __init__(self, root: Path, findings: list[Finding], jobs: Jobs,
-                 parent: QWidget | None = None):
+    def __init__(self, ctx: AppContext, findings: list[Finding], parent: QWidget | None = None):
         super().__init__(parent)
-        self.root, self.findings, self.jobs = Path(root), findings, jobs
+        self.ctx, self.root, self.findings = ctx, Path(ctx.workspace), findings
         self.bundles: list[Path] = []
         self.job = None
         layout = QVBoxLayout(self)
@@ -119,9 +121,8 @@ class HealthPanel(QWidget):
     def start_repair(self) -> None:
         self.repair_button.setEnabled(False)
         self.outcome.setText("Repairing…")
-        self.job = self.jobs.start(lambda progress, cancel: _repair_job(
-            self.root, self.bundles, progress=progress, cancel=cancel), "repair workspace",
-            on_finished=self._repaired, on_failed=self._failed)
+        self.job = self.ctx.run("repair workspace", repair_workspace, self.root, self.bundles,
+                                on_finished=self._repaired, on_failed=self._failed)
 
     def _repaired(self, outcome) -> None:
         said, after = outcome
@@ -131,11 +132,9 @@ class HealthPanel(QWidget):
         self.repaired.emit(said, after)
 
     def _failed(self, exc: BaseException) -> None:
-        from gui.errors import show_exception
-
         self.outcome.setText("The repair failed; the workspace is as it was.")
         self.repair_button.setEnabled(True)
-        show_exception(self, exc)
+        errors.show_exception(self, exc)
 
 
 def _html(text: str) -> str:
@@ -150,8 +149,8 @@ class HealthWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Ratchet — workspace needs repair")
         self.resize(760, 480)
-        self.jobs = Jobs(self)
-        self.panel = HealthPanel(root, findings, self.jobs)
+        self.jobs = Jobs(self)  # the window's own: the app's do not exist yet
+        self.panel = HealthPanel(AppContext(Path(root), self.jobs), findings)
         self.panel.repaired.connect(self._after_repair)
         self._open_app = open_app
         self.setCentralWidget(self.panel)
@@ -169,9 +168,9 @@ class HealthWindow(QMainWindow):
 class HealthBanner(QWidget):
     """One line above the pages while the workspace has problems."""
 
-    def __init__(self, root: Path, jobs: Jobs, parent: QWidget | None = None):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
-        self.root, self.jobs = Path(root), jobs
+        self.ctx = ctx
         self.findings: list[Finding] = []
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 4, 8, 4)
@@ -198,7 +197,7 @@ class HealthBanner(QWidget):
         dialog = QDialog(self)
         dialog.setWindowTitle("Workspace health")
         dialog.resize(720, 440)
-        panel = HealthPanel(self.root, self.findings, self.jobs, dialog)
+        panel = HealthPanel(self.ctx, self.findings, dialog)
         panel.repaired.connect(lambda said, after: self.show_findings(after))
         QVBoxLayout(dialog).addWidget(panel)
         self.dialog = dialog

@@ -8,6 +8,7 @@ cancelled and its thread joined (:meth:`shutdown`), and the settings are saved.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
@@ -45,8 +46,28 @@ from gui.watching import FolderWatch
 log = logging.getLogger(__name__)
 
 NO_MODEL_MESSAGE = "No model is active yet."
-PAGES = ("predict", "models", "regression", "backtest", "monitor", "trial", "requirements",
-         "settings")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    name: str  # show_page(name); the settings remember the page shown last by it
+    menu: str  # its View menu entry (Ctrl+its number); the sidebar shows it without the "&"
+    attribute: str  # the window's attribute holding it
+    build: type
+
+
+# The page list, written once: the sidebar, the stack, the View menu and the names follow it.
+PAGES = (
+    Page("predict", "&Predict", "predict", PredictPage),
+    Page("models", "&Models", "models", ModelsPage),
+    Page("regression", "&Regression", "regression", RegressionPage),
+    Page("backtest", "&Back-test", "backtest", BacktestPage),
+    Page("monitor", "M&onitor", "monitor", MonitorPage),
+    Page("trial", "&Trial", "trial", TrialPage),
+    Page("requirements", "Re&quirements", "requirements", RequirementsPage),
+    Page("settings", "&Settings", "settings_page", SettingsPage),
+)
+PAGE_NAMES = tuple(page.name for page in PAGES)
 # The jobs (by name) that quitting would cancel, said in the question before quitting.
 WORK_ON_QUIT = {
     "score csv": "a prediction (nothing will be written)",
@@ -64,6 +85,15 @@ QListWidget::item:selected { background: palette(highlight); color: palette(high
 
 
 class MainWindow(QMainWindow):
+    predict: PredictPage
+    models: ModelsPage
+    regression: RegressionPage
+    backtest: BacktestPage
+    monitor: MonitorPage
+    trial: TrialPage
+    requirements: RequirementsPage
+    settings_page: SettingsPage
+
     def __init__(self, ctx: AppContext, tray: Tray | None = None, status: str | None = None):
         super().__init__()
         self.ctx = ctx
@@ -73,31 +103,21 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Ratchet")
         self.resize(1180, 780)
 
-        self.predict = PredictPage(ctx)
-        self.models = ModelsPage(ctx)
-        self.regression = RegressionPage(ctx)
-        self.backtest = BacktestPage(ctx)
-        self.requirements = RequirementsPage(ctx)
-        self.monitor = MonitorPage(ctx)
-        self.trial = TrialPage(ctx)
-        self.settings_page = SettingsPage(ctx)
         self.stack = QStackedWidget()
         self.sidebar = QListWidget()
         self.sidebar.setStyleSheet(SIDEBAR_STYLE)
         self.sidebar.setFixedWidth(172)
         self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        for title, page in (("Predict", self.predict), ("Models", self.models),
-                            ("Regression", self.regression), ("Back-test", self.backtest),
-                            ("Monitor", self.monitor), ("Trial", self.trial),
-                            ("Requirements", self.requirements),
-                            ("Settings", self.settings_page)):
-            self.sidebar.addItem(title)
-            self.stack.addWidget(page)
+        for page in PAGES:
+            widget = page.build(ctx)
+            setattr(self, page.attribute, widget)
+            self.sidebar.addItem(page.menu.replace("&", ""))
+            self.stack.addWidget(widget)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
-        self.health = HealthBanner(ctx.workspace, ctx.jobs)
+        self.health = HealthBanner(ctx)
         column.addWidget(self.health)
         row = QHBoxLayout()
         row.setContentsMargins(0, 6, 6, 0)
@@ -153,9 +173,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.request_quit, QKeySequence.StandardKey.Quit)
         view = self.menuBar().addMenu("&View")
-        for i, name in enumerate(("&Predict", "&Models", "&Regression", "&Back-test", "M&onitor",
-                                  "&Trial", "Re&quirements", "&Settings")):
-            self._action(view, name, lambda i=i: self.show_page(PAGES[i]), f"Ctrl+{i + 1}")
+        for number, page in enumerate(PAGES, 1):
+            self._action(view, page.menu, lambda name=page.name: self.show_page(name),
+                         f"Ctrl+{number}")
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "Open the &log folder", self._open_logs)
         self._action(help_menu, "&About Ratchet", self._about)
@@ -169,14 +189,14 @@ class MainWindow(QMainWindow):
 
     # -- pages and state -------------------------------------------------------------------
     def show_page(self, name: str) -> None:
-        self.sidebar.setCurrentRow(PAGES.index(name) if name in PAGES else 0)
+        self.sidebar.setCurrentRow(PAGE_NAMES.index(name) if name in PAGE_NAMES else 0)
 
     def current_page(self) -> str:
-        return PAGES[max(0, self.sidebar.currentRow())]
+        return PAGE_NAMES[max(0, self.sidebar.currentRow())]
 
     def _open_csv(self) -> None:
         self.show_page("predict")
-        self.predict._choose_file()
+        self.predict.choose_file()
 
     def _use_sample(self) -> None:
         self.show_page("predict")
@@ -184,7 +204,7 @@ class MainWindow(QMainWindow):
 
     def _import_bundle(self) -> None:
         self.show_page("models")
-        self.models._choose_bundle()
+        self.models.choose_bundle()
 
     def import_bundle_file(self, path) -> None:
         """A bundle opened from outside (`ratchet FILE.ratchet`, a double-click): the Models

@@ -133,12 +133,10 @@ class CorpusChooser(QObject):
         self.time_combo.setEnabled(False)
         self.changed.emit()
         self.ctx.run(self._job_name, tasks.inspect_corpus, Path(path),
-                     on_finished=self._corpus_read,
-                     on_failed=lambda exc: self._corpus_failed(Path(path), exc))
+                     key=("corpus header", id(self)),  # a newer choice supersedes this read
+                     on_finished=self._corpus_read, on_failed=self._corpus_failed)
 
     def _corpus_read(self, info: tasks.CorpusInfo) -> None:
-        if Path(self.corpus_edit.text()) != info.path:
-            return  # another corpus was chosen meanwhile
         self.info = info
         self.time_combo.blockSignals(True)
         self.time_combo.clear()
@@ -159,9 +157,7 @@ class CorpusChooser(QObject):
         self.changed.emit()
         self.corpus_loaded.emit(info)
 
-    def _corpus_failed(self, path: Path, exc: BaseException) -> None:
-        if Path(self.corpus_edit.text()) != path:
-            return  # another corpus was chosen meanwhile
+    def _corpus_failed(self, exc: BaseException) -> None:
         self.corpus_note.setText("This corpus cannot be read; choose another.")
         self.changed.emit()
         errors.show_exception(self._parent, exc)

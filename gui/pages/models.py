@@ -41,7 +41,6 @@ class ModelsPage(QWidget):
         self.ctx = ctx
         self.snapshot: tasks.Snapshot | None = None
         self.busy = False
-        self._refreshes = 0
         self._build()
         self._update_buttons()
 
@@ -50,7 +49,7 @@ class ModelsPage(QWidget):
             "Models", "The models installed on this workstation. Predictions use the active "
             "version. Every import, activation and rollback is confirmed first and recorded.")
         self.import_button = QPushButton("Import bundle…")
-        self.import_button.clicked.connect(self._choose_bundle)
+        self.import_button.clicked.connect(self.choose_bundle)
         self.activate_button = QPushButton("Activate selected version")
         self.activate_button.clicked.connect(self.activate_selected)
         self.rollback_button = QPushButton("Roll back")
@@ -138,16 +137,12 @@ class ModelsPage(QWidget):
         else keep the selection, else the active model."""
         chosen = self.selected()
         keep = select or ((chosen.model_id, chosen.version) if chosen else None)
-        self._refreshes += 1
-        generation = self._refreshes  # only the latest refresh is shown (jobs run in parallel)
+        # only the latest refresh is shown (a newer one supersedes a read still running)
         self.ctx.run("models snapshot", tasks.snapshot, self.ctx.workspace,
-                     on_finished=lambda snap: self._loaded(snap, keep, generation),
-                     on_failed=self._failed)
+                     key="models snapshot", on_failed=self._failed,
+                     on_finished=lambda snap: self._loaded(snap, keep))
 
-    def _loaded(self, snap: tasks.Snapshot, keep: tuple[str, int | None] | None,
-                generation: int) -> None:
-        if generation != self._refreshes:
-            return
+    def _loaded(self, snap: tasks.Snapshot, keep: tuple[str, int | None] | None) -> None:
         self.snapshot = snap
         tables.fill_versions(self.versions, snap)
         if keep is None and snap.active_label:
@@ -172,7 +167,7 @@ class ModelsPage(QWidget):
         errors.show_exception(self, exc)
 
     # -- import ----------------------------------------------------------------------------
-    def _choose_bundle(self) -> None:
+    def choose_bundle(self) -> None:
         start = self.ctx.settings.last_bundle_dir or str(Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Import a model bundle", start,
                                               "Ratchet bundles (*.ratchet);;All files (*)")

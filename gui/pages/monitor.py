@@ -3,8 +3,9 @@
 Top: the watcher's status and "Now-test a file…". Then the alarms (open ones first, with
 Acknowledge), the now-tests over time as a chart (the measured metric where files had labels,
 the label-free estimate, the requirement's minimum), the list of now-tests, and the drift per
-feature of the now-test chosen in that list. Everything is read and written by jobs; the page
-refreshes when the folder watcher reports a file.
+feature of the now-test chosen in that list. Everything is read and written by jobs (a now-test
+in the page's run panel, gui.run_panel); the page refreshes when the folder watcher reports a
+file, and a newer read supersedes one still in progress.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from gui import errors
 from gui.charts import LineChart
-from gui.colors import ERROR_STYLE, GREEN, MUTED, MUTED_STYLE, RED
+from gui.colors import GREEN, MUTED, RED
 from gui.context import AppContext
 from gui.pages.monitor_chart import chart_data
 from gui.pages.monitor_tables import (
@@ -41,10 +42,11 @@ from gui.pages.monitor_tables import (
     nowtests_table,
     selected_ids,
 )
+from gui.run_panel import RunPanel
 from gui.tables import when
 from gui.tasks import monitor as tasks
 from gui.watching import WatchStatus
-from gui.widgets import ProgressPanel, page_header
+from gui.widgets import page_header
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +62,6 @@ class MonitorPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.data: tasks.MonitorData | None = None
-        self._loading = False
-        self._stale = False
-        self._job = None
         self._build()
         self.show_watch_status(WatchStatus())
 
@@ -71,19 +70,12 @@ class MonitorPage(QWidget):
             "Monitor", "Now-tests of the latest data: the requirement checked where files "
             "carry labels, drift and a label-free estimate where they do not, and the alarms "
             "raised when the model falters.")
-        self.watch_status = QLabel()
+        self.panel = RunPanel(self.ctx, failed="The now-test could not run; nothing was "
+                              "recorded.", cancelled="Cancelled: nothing was recorded.")
+        self.watch_status = self.panel.add(QLabel(), 1)
         self.watch_status.setWordWrap(True)
-        self.nowtest_button = QPushButton("Now-test a file…")
-        self.nowtest_button.clicked.connect(self._choose_file)
-        top = QHBoxLayout()
-        top.addWidget(self.watch_status, 1)
-        top.addWidget(self.nowtest_button)
-        self.progress = ProgressPanel()
-        self.progress.cancel_requested.connect(self.cancel)
-        self.progress.hide()
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setVisible(False)
+        self.nowtest_button = self.panel.add_button("Now-test a file…", self._choose_file)
+        self.panel.busy_changed.connect(lambda _busy: self._update_buttons())
 
         self.alarms = alarms_table()
         self.alarms.itemSelectionChanged.connect(self._update_buttons)
@@ -138,23 +130,16 @@ class MonitorPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(header)
-        layout.addLayout(top)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.message)
+        layout.addWidget(self.panel)
         layout.addWidget(self.splitter, 1)
         self._update_buttons()
-
-    def _say(self, text: str, error: bool = False) -> None:
-        self.message.setText(text)
-        self.message.setStyleSheet(ERROR_STYLE if error else MUTED_STYLE)
-        self.message.setVisible(bool(text))
 
     def _update_buttons(self) -> None:
         ids = set(selected_ids(self.alarms))
         open_ids = {a.id for a in (self.data.alarms if self.data else [])
                     if a.acknowledged_at is None}
         self.ack_button.setEnabled(bool(ids & open_ids))
-        self.nowtest_button.setEnabled(self._job is None)
+        self.nowtest_button.setEnabled(not self.panel.running)
 
     # -- the watcher -----------------------------------------------------------------------
     def show_watch_status(self, status: WatchStatus) -> None:
@@ -168,22 +153,12 @@ class MonitorPage(QWidget):
 
     # -- loading ---------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Reload the alarms and now-tests (once more after the load in progress, if any)."""
-        if self._loading:
-            self._stale = True
-            return
-        self._loading = True
+        """Reload the alarms and now-tests (superseding a load still in progress)."""
         self.ctx.run("monitor data", tasks.load_monitor, self.ctx.workspace,
-                     self.show_acknowledged.isChecked(), on_finished=self._loaded,
-                     on_failed=self._load_failed)
-
-    def _load_failed(self, exc: BaseException) -> None:
-        self._loading = False
-        self._stale = False
-        errors.show_exception(self, exc)
+                     self.show_acknowledged.isChecked(), key="monitor data",
+                     on_finished=self._loaded, parent=self)
 
     def _loaded(self, data: tasks.MonitorData) -> None:
-        self._loading = False
         self.data = data
         fill_alarms(self.alarms, data.alarms)
         self.alarm_summary.setText(alarm_summary(data))
@@ -199,9 +174,6 @@ class MonitorPage(QWidget):
         self._update_buttons()
         self.open_alarms_changed.emit(data.open_alarms)
         self.loaded.emit(data)
-        if self._stale:
-            self._stale = False
-            self.refresh()
 
     def _fill_models(self, nowtests: list[dict]) -> None:
         keep = self.model_combo.currentText()
@@ -275,7 +247,7 @@ class MonitorPage(QWidget):
             more = len(outcome.skipped) - 3
             text += f" Already acknowledged meanwhile, so left as they were: {named}" + (
                 f" and {more} more" if more > 0 else "") + "."
-        self._say(text)
+        self.panel.say(text)
         self.acknowledged.emit(outcome.alarms)
         self.refresh()
 
@@ -294,28 +266,10 @@ class MonitorPage(QWidget):
             self.nowtest(Path(path))
 
     def nowtest(self, path: Path, model_ref: str | None = None) -> None:
-        if self._job is not None:
-            return
-        self._say("")
-        self.progress.start(f"Now-testing {Path(path).name}…")
-        self._job = self.ctx.run("now-test", tasks.nowtest_file, self.ctx.workspace,
-                                 Path(path), model_ref, on_progress=self.progress.set_progress,
-                                 on_finished=self._nowtested, on_failed=self._nowtest_failed,
-                                 on_cancelled=self._nowtest_cancelled)
-        self._update_buttons()
-
-    def cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-            self.progress.cancelling()
-
-    def _end_run(self) -> None:
-        self._job = None
-        self.progress.stop()
-        self._update_buttons()
+        self.panel.run("now-test", tasks.nowtest_file, self.ctx.workspace, Path(path), model_ref,
+                       then=self._nowtested, message=f"Now-testing {Path(path).name}…")
 
     def _nowtested(self, outcome) -> None:
-        self._end_run()
         result = outcome.result
         reasons = [r.message.removeprefix(f"{result.model}: ") for r in result.reasons]
         verdict = "no alarm" if not reasons else f"ALARM: {reasons[0].rstrip('.')}" + (
@@ -325,17 +279,8 @@ class MonitorPage(QWidget):
                f"rows, {result.labelled:,} labelled; {verdict}."
         if outcome.email_error:
             text += f" The alarm e-mail could not be sent: {outcome.email_error}"
-        self._say(text, error=result.alarm)
+        self.panel.say(text, error=result.alarm)
         self.nowtest_finished.emit(outcome)
         if outcome.new_alarms:
             self.alarms_raised.emit(list(outcome.new_alarms))
         self.refresh()
-
-    def _nowtest_failed(self, exc: BaseException) -> None:
-        self._end_run()
-        self._say("The now-test could not run; nothing was recorded.", error=True)
-        errors.show_exception(self, exc)
-
-    def _nowtest_cancelled(self) -> None:
-        self._end_run()
-        self._say("Cancelled: nothing was recorded.")

@@ -3,7 +3,8 @@ scored, run it in the background with progress and Cancel, then read the results
 
 Every engine call (checking, scoring, reading the preview) runs as a job in a worker thread;
 this widget only starts jobs and shows what they report, so a 1M-row file never freezes it.
-A generation counter drops the late reports of jobs that the page has moved on from.
+The check and the run share a job key, and so do the previews: a newer one supersedes the
+job the page has moved on from, whose late reports are dropped (gui.workers).
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def _shadow_failed(result: BatchResult, exc: BaseException) -> None:
     log.warning("the trial's shadow of %s could not run: %s", result.output, exc)
 
 
+FILE_JOB = "predict: the chosen file"  # its check, then its run (the key of both)
+PREVIEW_JOB = "predict: the preview"
+
+
 class State(enum.StrEnum):
     EMPTY = "empty"  # no file chosen
     CHECKING = "checking"  # the validation summary is being computed
@@ -68,9 +73,7 @@ class PredictPage(FileDropMixin, QWidget):
         self.source: Path | None = None
         self.delimiter = ","
         self.last_result: BatchResult | None = None
-        self._generation = 0
         self._job = None  # the check or the run
-        self._preview_job = None
         self.shadow_job = None  # the latest trial shadow of a batch (gui.tasks.predict)
         self.setAcceptDrops(True)
         self._build()
@@ -85,7 +88,7 @@ class PredictPage(FileDropMixin, QWidget):
         self.picker.changed.connect(self.recheck)
 
         self.open_button = QPushButton("Open CSV file…")
-        self.open_button.clicked.connect(self._choose_file)
+        self.open_button.clicked.connect(self.choose_file)
         self.sample_button = QPushButton("Use sample data")
         self.sample_button.setToolTip(f"July 2013 flights: {tasks.sample_csv().name}")
         self.sample_button.clicked.connect(self.use_sample)
@@ -163,15 +166,8 @@ class PredictPage(FileDropMixin, QWidget):
         self.run_message.setText(text)
         self.run_message.setVisible(bool(text) and not self.progress.isVisible())
 
-    def _next_generation(self) -> int:
-        self._generation += 1
-        return self._generation
-
-    def _current(self, generation: int) -> bool:
-        return generation == self._generation
-
     # -- choosing a file -------------------------------------------------------------------
-    def _choose_file(self) -> None:
+    def choose_file(self) -> None:
         start = self.ctx.settings.last_input_dir or str(Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Open a CSV file", start,
                                               "CSV files (*.csv *.txt *.tsv);;All files (*)")
@@ -198,38 +194,31 @@ class PredictPage(FileDropMixin, QWidget):
         """Check the chosen file again (the active model may have changed)."""
         if self.source is None or self.state is State.RUNNING:
             return
-        if self._job is not None:
-            self._job.cancel()  # a check of another file, or with another model
-        gen = self._next_generation()
         self._set_state(State.CHECKING)
         self.progress.start(f"Checking {self.source.name}…", busy=True)
+        # a check of another file, or with another model, is superseded
         self._job = self.ctx.run("check csv", tasks.check_file, self.ctx.workspace, self.source,
-                                 self.picker.model_id(), on_finished=partial(self._checked, gen),
-                                 on_failed=partial(self._check_failed, gen),
-                                 on_cancelled=partial(self._check_cancelled, gen))
+                                 self.picker.model_id(), key=FILE_JOB,
+                                 on_finished=self._checked, on_failed=self._check_failed,
+                                 on_cancelled=self._check_cancelled)
 
-    def _checked(self, gen: int, checked: tasks.Checked) -> None:
-        if not self._current(gen):
-            return
+    def _checked(self, checked: tasks.Checked) -> None:
         text, ready = summary_html(checked)
         self.delimiter = checked.inspection.delimiter
         self.summary.setText(text)
         self._set_state(State.READY if ready else State.BLOCKED)
 
-    def _check_failed(self, gen: int, exc: BaseException) -> None:
-        if not self._current(gen):
-            return
+    def _check_failed(self, exc: BaseException) -> None:
         self._set_state(State.BLOCKED)
         if isinstance(exc, EngineError):  # a file-level problem: the summary is the place
             self.summary.setText(error_html(exc.message))
         else:
             errors.show_exception(self, exc)
 
-    def _check_cancelled(self, gen: int) -> None:
-        if self._current(gen):
-            self.source = None
-            self.output.set_path(None)
-            self._set_state(State.EMPTY)
+    def _check_cancelled(self) -> None:
+        self.source = None
+        self.output.set_path(None)
+        self._set_state(State.EMPTY)
 
     # -- running ---------------------------------------------------------------------------
     def output_path(self) -> Path | None:
@@ -246,31 +235,22 @@ class PredictPage(FileDropMixin, QWidget):
                 self, "Replace the file?", f"{output} already exists.\n\nReplace it with the "
                 "new predictions?"):
             return
-        gen = self._next_generation()
         self._forget_results()
         self._set_state(State.RUNNING)
         self.progress.start(f"Scoring {self.source.name}…")
         self._job = self.ctx.run("score csv", tasks.score_file, self.ctx.workspace, self.source,
-                                 output, self.picker.model_id(), on_progress=self._progress_if(gen),
-                                 on_finished=partial(self._scored, gen),
-                                 on_failed=partial(self._run_failed, gen),
-                                 on_cancelled=partial(self._run_cancelled, gen))
-
-    def _progress_if(self, gen: int):
-        def report(fraction: float, message: str) -> None:
-            if self._current(gen):
-                self.progress.set_progress(fraction, message)
-        return report
+                                 output, self.picker.model_id(), key=FILE_JOB,
+                                 on_progress=self.progress.set_progress,
+                                 on_finished=self._scored, on_failed=self._run_failed,
+                                 on_cancelled=self._run_cancelled)
 
     def cancel(self) -> None:
         if self._job is not None and self.state in (State.RUNNING, State.CHECKING):
             self._job.cancel()
             self.progress.cancelling()
 
-    def _scored(self, gen: int, result: BatchResult) -> None:
-        self._shadow(result)  # the batch is written and recorded whatever the page shows now
-        if not self._current(gen):
-            return
+    def _scored(self, result: BatchResult) -> None:
+        self._shadow(result)  # the batch is written and recorded: its trial shadow follows
         log.info("scored %s: %d rows, %d rejected -> %s", result.input, result.rows,
                  result.rejected, result.output)
         self.last_result = result
@@ -280,10 +260,9 @@ class PredictPage(FileDropMixin, QWidget):
         self._set_state(State.READY)
         self.results.show_result(result)
         self.run_finished.emit(result)
-        self._preview_job = self.ctx.run(
-            "preview", read_preview, Path(result.output), self.delimiter, result.rejected,
-            on_finished=partial(self._previewed, result),
-            on_failed=partial(self._preview_failed, result))
+        self.ctx.run("preview", read_preview, Path(result.output), self.delimiter, result.rejected,
+                     key=PREVIEW_JOB, on_finished=self._previewed,
+                     on_failed=self._preview_failed)
 
     def _shadow(self, result: BatchResult) -> None:
         """A running trial repeats the batch with its challenger, in a job of its own after
@@ -294,31 +273,25 @@ class PredictPage(FileDropMixin, QWidget):
             on_failed=partial(_shadow_failed, result))
 
     def _forget_results(self) -> None:
-        if self._preview_job is not None:
-            self._preview_job.cancel()
+        self.ctx.jobs.supersede(PREVIEW_JOB)  # a re-check keeps the results; a new run drops them
         self.last_result = None
         self.results.clear()
 
-    def _previewed(self, result: BatchResult, preview: Preview) -> None:
-        if result is self.last_result:  # a re-check keeps the results; a new run drops them
-            self.results.show_preview(preview)
-            self.preview_loaded.emit(preview)
+    def _previewed(self, preview: Preview) -> None:
+        self.results.show_preview(preview)
+        self.preview_loaded.emit(preview)
 
-    def _preview_failed(self, result: BatchResult, exc: BaseException) -> None:
-        if result is self.last_result:
-            self.results.note.setText(f"The preview could not be read: {exc}")
+    def _preview_failed(self, exc: BaseException) -> None:
+        self.results.note.setText(f"The preview could not be read: {exc}")
 
-    def _run_failed(self, gen: int, exc: BaseException) -> None:
-        if not self._current(gen):
-            return
+    def _run_failed(self, exc: BaseException) -> None:
         self._set_state(State.READY)
         self._say("The run stopped; nothing was written.")
         errors.show_exception(self, exc)
 
-    def _run_cancelled(self, gen: int) -> None:
-        if self._current(gen):
-            self._set_state(State.READY)
-            self._say("Cancelled: nothing was written.")
+    def _run_cancelled(self) -> None:
+        self._set_state(State.READY)
+        self._say("Cancelled: nothing was written.")
 
     # -- pinning a row as an outlier case ---------------------------------------------------
     def pin_outlier(self, number: int, inputs: dict[str, str]) -> None:

@@ -2,7 +2,8 @@
 from, the history of ratchet steps; "Propose ratchet" suggests new bounds from the last
 regression run (never lower than today's) and "Apply…" records them, with a reason.
 
-Every engine call runs as a job (gui.workers); this widget only starts them.
+Every engine call runs as a job (gui.workers) in the page's run panel (gui.run_panel); this
+widget only shows what they return.
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ import logging
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGroupBox,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from gui import errors
 from gui.colors import RED
 from gui.context import AppContext
 from gui.pages.model_picker import ModelPicker
@@ -33,8 +31,9 @@ from gui.pages.regression_requirements import (
     requirements_table,
     steps_table,
 )
+from gui.run_panel import RunPanel
 from gui.tasks import regression as tasks
-from gui.widgets import ProgressPanel, page_header
+from gui.widgets import page_header
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,6 @@ class RequirementsPage(QWidget):
         self.ctx = ctx
         self.view: tasks.RequirementsView | None = None
         self.proposal: tasks.Proposed | None = None
-        self._job = None
         self._build()
         self._set_busy(False)
 
@@ -69,24 +67,15 @@ class RequirementsPage(QWidget):
         box.addWidget(self.requirements)
         box.addWidget(self.baseline)
 
-        self.propose_button = QPushButton("Propose ratchet")
-        self.propose_button.clicked.connect(self.propose)
-        self.apply_button = QPushButton("Apply…")
-        self.apply_button.clicked.connect(self._ask_and_apply)
-        self.progress = ProgressPanel()
-        self.progress.cancel_requested.connect(self.cancel)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.panel = RunPanel(self.ctx, cancelled="Cancelled: nothing was changed.")
+        self.propose_button = self.panel.add_button("Propose ratchet", self.propose)
+        self.apply_button = self.panel.add_button("Apply…", self._ask_and_apply)
+        self.panel.row.addStretch(1)
+        self.panel.busy_changed.connect(self._set_busy)
         self.proposals = proposals_table()
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.propose_button)
-        buttons.addWidget(self.apply_button)
-        buttons.addStretch(1)
         ratchet = QGroupBox("Ratchet")
         box = QVBoxLayout(ratchet)
-        box.addLayout(buttons)
-        box.addWidget(self.progress)
-        box.addWidget(self.message)
+        box.addWidget(self.panel)
         box.addWidget(self.proposals)
 
         self.steps = steps_table()
@@ -105,45 +94,16 @@ class RequirementsPage(QWidget):
         self.propose_button.setEnabled(not busy)
         self.apply_button.setEnabled(not busy and bool(self.proposal and
                                                         self.proposal.proposals))
-        if not busy:
-            self.progress.stop()
-
-    def _start(self, name: str, message: str, fn, *args, on_finished) -> None:
-        self._set_busy(True)
-        self.progress.start(message)
-        self._job = self.ctx.run(name, fn, self.ctx.workspace, *args,
-                                 on_progress=self.progress.set_progress,
-                                 on_finished=lambda value: self._done(on_finished, value),
-                                 on_failed=self._failed, on_cancelled=self._cancelled)
-
-    def _done(self, then, value) -> None:
-        self._job = None
-        self._set_busy(False)
-        then(value)
-
-    def _failed(self, exc: BaseException) -> None:
-        self._job = None
-        self._set_busy(False)
-        errors.show_exception(self, exc)
-
-    def _cancelled(self) -> None:
-        self._job = None
-        self._set_busy(False)
-        self.message.setText("Cancelled: nothing was changed.")
-
-    def cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-            self.progress.cancelling()
 
     # -- reading ---------------------------------------------------------------------------
     def refresh(self) -> None:
-        if self._job is not None:
+        if self.panel.running:
             return
         self.proposal = None
         fill_proposals(self.proposals, [])
-        self._start("requirements", "Reading the requirements…", tasks.load_requirements,
-                    self.picker.model_id(), on_finished=self._loaded)
+        self.panel.run("requirements", tasks.load_requirements, self.ctx.workspace,
+                       self.picker.model_id(), then=self._loaded, keep_message=True,
+                       message="Reading the requirements…")
 
     def _loaded(self, view: tasks.RequirementsView) -> None:
         self.view = view
@@ -154,27 +114,24 @@ class RequirementsPage(QWidget):
 
     # -- the ratchet -----------------------------------------------------------------------
     def propose(self) -> None:
-        if self._job is not None:
-            return
-        self.message.setText("")
-        self._start("propose ratchet", "Reading the last regression run…",
-                    tasks.propose_ratchet, self.picker.model_id(), on_finished=self._proposed)
+        self.panel.run("propose ratchet", tasks.propose_ratchet, self.ctx.workspace,
+                       self.picker.model_id(), then=self._proposed,
+                       message="Reading the last regression run…")
 
     def _proposed(self, proposed: tasks.Proposed) -> None:
         self.proposal = proposed
         fill_proposals(self.proposals, proposed.proposals)
         if not proposed.passed:
-            self.message.setText(
+            self.panel.say(
                 f"<b style='color:{RED.name()}'>The last regression run of {proposed.label} "
                 f"failed</b> ({'; '.join(proposed.problems)}); requirements are only raised "
                 "from a passing run.")
         elif not proposed.proposals:
-            self.message.setText(f"Nothing to raise: the last run of {proposed.label} (run "
+            self.panel.say(f"Nothing to raise: the last run of {proposed.label} (run "
                                  f"{proposed.run_id}) is within the margin of today's bounds.")
         else:
-            self.message.setText(f"From regression run {proposed.run_id} of {proposed.label}. "
+            self.panel.say(f"From regression run {proposed.run_id} of {proposed.label}. "
                                  "Apply to make these the requirements on this workstation.")
-        self._set_busy(False)
         self.proposed.emit(proposed)
 
     def _ask_and_apply(self) -> None:
@@ -187,21 +144,21 @@ class RequirementsPage(QWidget):
         if ok and why.strip():
             self.apply(why.strip())
         elif ok:
-            self.message.setText("Nothing was changed: a reason is needed.")
+            self.panel.say("Nothing was changed: a reason is needed.")
 
     def apply(self, why: str) -> None:
-        if self._job is not None or self.proposal is None or not self.proposal.proposals:
+        if self.proposal is None or not self.proposal.proposals:
             return
         proposal = self.proposal
-        self._start("apply ratchet", "Recording the new requirements…", tasks.apply_ratchet,
-                    proposal.label, proposal.proposals, why,
-                    on_finished=lambda n: self._applied(proposal, n))
+        self.panel.run("apply ratchet", tasks.apply_ratchet, self.ctx.workspace, proposal.label,
+                       proposal.proposals, why, then=lambda n: self._applied(proposal, n),
+                       message="Recording the new requirements…", keep_message=True)
 
     def _applied(self, proposal: tasks.Proposed, count: int) -> None:
         log.info("ratchet: %d step(s) recorded for %s", count, proposal.label)
         self.proposal = None
         fill_proposals(self.proposals, [])
-        self.message.setText(f"Recorded {count} ratchet step{'s' if count != 1 else ''} for "
+        self.panel.say(f"Recorded {count} ratchet step{'s' if count != 1 else ''} for "
                              f"{proposal.label}.")
         self.applied.emit(count)
         self.refresh()

@@ -77,7 +77,7 @@ def test_now_testing_files_shows_the_alarm_the_chart_and_the_drift(page, ctx, qt
 
     spring = nowtest(page, qtbot, write_flights(tmp_path / "2013-h1.csv", range(1, 7)))
     assert not spring.result.alarm and spring.new_alarms == []
-    assert "no alarm" in page.message.text()
+    assert "no alarm" in page.panel.message.text()
 
     with qtbot.waitSignal(page.alarms_raised, timeout=TIMEOUT_MS) as raised:
         august = nowtest(page, qtbot, write_flights(tmp_path / "2013-08.csv", [8]))
@@ -87,7 +87,7 @@ def test_now_testing_files_shows_the_alarm_the_chart_and_the_drift(page, ctx, qt
     roc = next(a for a in new if a.subject == "roc_auc")
     assert roc.kind == "metric" and roc.bound == 0.92 and roc.value < 0.92
     assert august.result.metrics["roc_auc"] == pytest.approx(roc.value)
-    assert "ALARM" in page.message.text() and "roc_auc" in page.message.text()
+    assert "ALARM" in page.panel.message.text() and "roc_auc" in page.panel.message.text()
 
     # the alarms: every one open, the metric one with its value and minimum
     assert page.alarms.rowCount() == len(new)
@@ -147,7 +147,7 @@ def test_acknowledging_closes_the_selected_alarms(page, ctx, qtbot, tmp_path):
         qtbot.mouseClick(page.ack_button, Qt.MouseButton.LeftButton)
     assert len(acked.args[0]) == 2 and all(not a.open for a in acked.args[0])
     assert page.alarms.rowCount() == count - 2  # open ones only
-    assert "Acknowledged 2 alarms." in page.message.text()
+    assert "Acknowledged 2 alarms." in page.panel.message.text()
 
     with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS):
         page.show_acknowledged.setChecked(True)
@@ -193,8 +193,8 @@ def test_a_file_that_cannot_be_now_tested_says_why_and_records_nothing(page, ctx
     page.nowtest(bad)
     qtbot.waitUntil(lambda: len(shown_errors) == 1, timeout=TIMEOUT_MS)
     assert isinstance(shown_errors[0], InputError)
-    assert "nothing was recorded" in page.message.text()
-    assert page.nowtest_button.isEnabled() and not page.progress.isVisible()
+    assert "nothing was recorded" in page.panel.message.text()
+    assert page.nowtest_button.isEnabled() and not page.panel.progress.isVisible()
     with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS):
         page.refresh()
     assert page.nowtests.rowCount() == 0
@@ -203,8 +203,8 @@ def test_a_file_that_cannot_be_now_tested_says_why_and_records_nothing(page, ctx
 def test_cancel_stops_the_now_test_and_records_nothing(page, ctx, qtbot, tmp_path):
     path = write_flights(tmp_path / "big.csv", range(1, 13), rows=200_000)
     page.nowtest(path)
-    page.cancel()
-    qtbot.waitUntil(lambda: "Cancelled" in page.message.text(), timeout=TIMEOUT_MS)
+    page.panel.cancel()
+    qtbot.waitUntil(lambda: "Cancelled" in page.panel.message.text(), timeout=TIMEOUT_MS)
     assert page.nowtest_button.isEnabled()
     with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS):
         page.refresh()
@@ -267,7 +267,7 @@ def test_alarms_acknowledged_meanwhile_elsewhere_are_skipped_and_said(page, work
             qtbot.waitSignal(page.acknowledged, timeout=TIMEOUT_MS) as acked:
         qtbot.mouseClick(page.ack_button, Qt.MouseButton.LeftButton)
     assert sorted(a.id for a in acked.args[0]) == [ids[0], ids[2]] and shown_errors == []
-    text = page.message.text()
+    text = page.panel.message.text()
     assert text.startswith("Acknowledged 2 alarms. Already acknowledged meanwhile, so left "
                            f"as they were: #{ids[1]} (demo-flight-delay@1, f1) by night-shift")
     assert page.alarms.rowCount() == 0 and page.data.open_alarms == 0

@@ -59,11 +59,11 @@ def test_propose_then_apply_records_a_step_with_its_reason(page, ctx, qtbot, mon
     assert cell(page.steps, 0, "Why") == "accepted in review"
     assert (cell(page.steps, 0, "From"), cell(page.steps, 0, "To")) == \
         ("min 0.92", f"min {p.proposed:g}")
-    assert "Recorded 1 ratchet step" in page.message.text()
+    assert "Recorded 1 ratchet step" in page.panel.message.text()
 
     with qtbot.waitSignal(page.proposed, timeout=TIMEOUT_MS) as again:
         page.propose()  # the same run, the raised bound: nothing more to raise
-    assert again.args[0].proposals == [] and "Nothing to raise" in page.message.text()
+    assert again.args[0].proposals == [] and "Nothing to raise" in page.panel.message.text()
     assert not page.apply_button.isEnabled()
 
 
@@ -72,5 +72,5 @@ def test_an_empty_reason_changes_nothing(page, ctx, qtbot, monkeypatch):
         page.propose()
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("  ", True)))
     page.apply_button.click()
-    assert "a reason is needed" in page.message.text()
+    assert "a reason is needed" in page.panel.message.text()
     assert page.steps.rowCount() == 0

@@ -72,7 +72,7 @@ def choose(page, qtbot, candidate, data, latest: bool = True) -> None:
 def run_gate(page, qtbot):
     with qtbot.waitSignal(page.gate_finished, timeout=TIMEOUT_MS) as done:
         qtbot.mouseClick(page.gate.run_button, LEFT)
-        assert not page.gate.run_button.isEnabled() and page.gate.progress.isVisible()
+        assert not page.gate.run_button.isEnabled() and page.gate.panel.progress.isVisible()
     return done.args[0].gate
 
 
@@ -130,12 +130,12 @@ def test_a_worse_candidate_is_rejected_with_its_reasons(page, ctx, qtbot, bundle
     report = tmp_path / "gate"
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         staticmethod(lambda *a, **k: (str(report), "")))
-    with qtbot.waitSignal(page.gate.report_written, timeout=TIMEOUT_MS) as written:
-        qtbot.mouseClick(page.gate.export_button, LEFT)
+    with qtbot.waitSignal(page.gate.panel.report_written, timeout=TIMEOUT_MS) as written:
+        qtbot.mouseClick(page.gate.panel.export_button, LEFT)
     assert written.args[0] == tmp_path / "gate.html"
     text = (tmp_path / "gate.html").read_text(encoding="utf-8")
     assert "REJECT" in text and html.escape(result.reasons[1]) in text
-    assert str(tmp_path / "gate.html") in page.gate.message.text()
+    assert str(tmp_path / "gate.html") in page.gate.panel.message.text()
 
     page.gate.verdict.clear()  # the run again, from the history
     page.tabs.setCurrentWidget(page.history)
@@ -145,7 +145,7 @@ def test_a_worse_candidate_is_rejected_with_its_reasons(page, ctx, qtbot, bundle
     assert page.gate.verdict.result.reasons == result.reasons
     assert page.gate.verdict.headline.text() == "REJECT"
     assert "Shown from the history." in page.gate.verdict.summary.text()
-    assert page.gate.export_button.isEnabled() and not page.gate.start_button.isEnabled()
+    assert page.gate.panel.export_button.isEnabled() and not page.gate.start_button.isEnabled()
 
 
 def test_a_better_candidate_passes_runs_in_shadow_and_is_accepted(
@@ -322,14 +322,14 @@ def test_cancel_of_a_running_gate_records_nothing(page, ctx, qtbot, bundles, dat
     monkeypatch.setattr(gate_module, "run_backtest", held_after_scoring)
     choose(page, qtbot, bundles["better"], data, latest=False)
     page.run_gate()
-    qtbot.waitUntil(lambda: page.gate.progress.message.text().startswith("Scored"),
+    qtbot.waitUntil(lambda: page.gate.panel.progress.message.text().startswith("Scored"),
                     timeout=TIMEOUT_MS)
-    qtbot.mouseClick(page.gate.progress.cancel_button, LEFT)
-    assert page.gate.progress.message.text() == "Cancelling…"
+    qtbot.mouseClick(page.gate.panel.progress.cancel_button, LEFT)
+    assert page.gate.panel.progress.message.text() == "Cancelling…"
     held.set()
     qtbot.waitUntil(lambda: page.gate.run_button.isEnabled(), timeout=TIMEOUT_MS)
     assert page.gate.verdict.title.text() == "Cancelled: nothing was recorded or installed."
-    assert page.gate.verdict.result is None and not page.gate.export_button.isEnabled()
+    assert page.gate.verdict.result is None and not page.gate.panel.export_button.isEnabled()
     assert db_rows(ctx.workspace, "SELECT * FROM gate_runs") == []
     assert list((ctx.workspace / "reports").glob("gate-*")) == []
     assert versions(ctx.workspace) == [(1, True)]

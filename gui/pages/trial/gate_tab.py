@@ -1,6 +1,6 @@
-"""The Trial page's "Promotion gate" tab: the choices, Run gate (with progress and Cancel),
-Start trial with its declared length, the verdict, and Export report. It asks for the gate and
-the start (signals; the page runs those jobs) and writes the report itself."""
+"""The Trial page's "Promotion gate" tab: the choices, Run gate, Start trial with its declared
+length, the run panel (progress, Cancel, Export report), and the verdict. It asks for the gate
+and the start (signals; the page runs those jobs in this tab's panel)."""
 
 from __future__ import annotations
 
@@ -10,24 +10,19 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from engine.ground.paths import Workspace
 from engine.trial.gate_result import GateResult
 from engine.trial.trial import DEFAULT_BATCHES
-from gui import dialogs, errors
 from gui.context import AppContext
 from gui.pages.trial.gate_form import GateForm
 from gui.pages.trial.verdict import GateVerdict
+from gui.run_panel import Report, RunPanel
 from gui.tasks import trial as tasks
 from gui.tasks.trial import GateSetup
-from gui.widgets import ProgressPanel
 
 START_TIP = ("Enabled after the gate accepts this candidate with these choices. That gate run "
              "is used as it is (refused if the bundle, the champion or the requirements "
@@ -38,8 +33,6 @@ START_TIP = ("Enabled after the gate accepts this candidate with these choices. 
 class GateTab(QWidget):
     run_requested = Signal()
     start_requested = Signal()
-    cancel_requested = Signal()
-    report_written = Signal(object)  # Path
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
@@ -49,11 +42,15 @@ class GateTab(QWidget):
         self._running_challenger: str | None = None
         self.form = GateForm(ctx)
         self.form.changed.connect(self._changed)
-        self.run_button = QPushButton("Run gate")
-        self.run_button.setDefault(True)
-        self.run_button.clicked.connect(self.run_requested)
-        self.start_button = QPushButton("Start trial…")
-        self.start_button.clicked.connect(self.start_requested)
+        self.verdict = GateVerdict()
+        self.panel = RunPanel(
+            ctx, verdict=self.verdict,
+            failed="The gate could not run; nothing was recorded or installed.",
+            cancelled="Cancelled: nothing was recorded or installed.")
+        self.run_button = self.panel.add_button("Run gate", self.run_requested.emit,
+                                                default=True)
+        self.panel.row.addSpacing(12)
+        self.start_button = self.panel.add_button("Start trial…", self.start_requested.emit)
         self.batches_check = QCheckBox("for")
         self.batches_check.setChecked(True)
         self.batches_spin = QSpinBox()
@@ -73,39 +70,19 @@ class GateTab(QWidget):
             on and not self._busy))
         self.days_check.toggled.connect(lambda on: self.days_spin.setEnabled(
             on and not self._busy))
-        self.export_button = QPushButton("Export report…")
-        self.export_button.clicked.connect(self._choose_report)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #555;")
-        self.message.setVisible(False)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addSpacing(12)
-        buttons.addWidget(self.start_button)
         for w in (self.batches_check, self.batches_spin, self.days_check, self.days_spin):
-            buttons.addWidget(w)
-        buttons.addStretch(1)
-        buttons.addWidget(self.message, 2)
-        buttons.addWidget(self.export_button)
-        self.progress = ProgressPanel()
-        self.progress.cancel_requested.connect(self.cancel_requested)
-        self.progress.hide()
-        self.verdict = GateVerdict()
+            self.panel.add(w)
+        self.panel.row.addStretch(1)
+        self.panel.offer_report(self._report)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
+        layout.addWidget(self.panel)
         layout.addWidget(self.verdict, 1)
         self.set_busy(False)
 
     def _changed(self) -> None:
         self.set_busy(self._busy)
-
-    def say(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
 
     def candidate_name(self) -> str:
         chosen = self.form.candidate()
@@ -133,13 +110,11 @@ class GateTab(QWidget):
         self._busy = busy
         self.form.set_enabled(not busy)
         self.run_button.setEnabled(not busy and self.form.ready())
-        self.export_button.setEnabled(not busy and self.verdict.result is not None)
+        self.panel.update_buttons()
         self.batches_check.setEnabled(not busy)
         self.days_check.setEnabled(not busy)
         self.batches_spin.setEnabled(not busy and self.batches_check.isChecked())
         self.days_spin.setEnabled(not busy and self.days_check.isChecked())
-        if not busy:
-            self.progress.stop()
         self.update_start(busy, self._running_challenger)
 
     def update_start(self, busy: bool, running_challenger: str | None) -> None:
@@ -156,25 +131,12 @@ class GateTab(QWidget):
             self.start_button.setToolTip(START_TIP)
 
     # -- the report ------------------------------------------------------------------------
-    def _choose_report(self) -> None:
+    def _report(self) -> Report | None:
+        """The shown verdict's report (engine.trial.gate_report), while nothing runs."""
         result = self.verdict.result
-        if result is None:
-            return
+        if result is None or self._busy:
+            return None
         name = Path(result.report).name if result.report else \
             f"gate-{result.candidate.replace('@', '-')}.html"
-        path = dialogs.choose_report_path(self, "Export the gate report",
-                                          Workspace(self.ctx.workspace).reports_dir / name)
-        if path is not None:
-            self.export_report(path)
-
-    def export_report(self, path: Path) -> None:
-        """The shown verdict's report (engine.trial.gate_report), written atomically."""
-        if self.verdict.result is None:
-            return
-        self.ctx.run("gate report", tasks.export_report, self.verdict.result, Path(path),
-                     on_finished=self._exported,
-                     on_failed=lambda exc: errors.show_exception(self, exc))
-
-    def _exported(self, path: Path) -> None:
-        self.say(f"Report saved to {path}.")
-        self.report_written.emit(path)
+        return Report("gate report", "Export the gate report", name, tasks.export_report,
+                      (result,))

@@ -3,8 +3,9 @@ against the champion, the HTML report), its shadow trial beside the champion (pr
 comparison over time, every observation) with Accept and Reject, and the history of trials
 and gate runs.
 
-Everything is the engine's (engine.trial) and runs as jobs (gui.tasks.trial); this widget
-starts them and shows what they report. Cancel stops a gate between steps, and a cancelled
+Everything is the engine's (engine.trial) and runs as jobs (gui.tasks.trial); the gate and the
+start run in the gate tab's run panel, and this widget shows what they report. Cancel (or
+Escape) stops a gate between steps, and a cancelled
 gate records nothing. Accepting and rejecting are confirmed first; an acceptance the engine
 refuses (the trial is not due, or the challenger missed a requirement in shadow) is offered
 again as "accept anyway", stated as an override that is recorded.
@@ -41,9 +42,7 @@ class TrialPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.overview: tasks.Overview | None = None
-        self._job = None  # the gate or the start in progress (Cancel reaches it)
         self._busy = False  # a gate, start, accept or reject is in progress
-        self._reads = 0  # an overview read older than the newest one is dropped
         self._first_load = True
         self._measured: dict[int, dict] = {}  # trial id -> what its acceptance measured
         self._pinned: int | None = None  # a trial chosen from the history stays in view
@@ -60,7 +59,7 @@ class TrialPage(QWidget):
         self.gate = GateTab(self.ctx)
         self.gate.run_requested.connect(self.run_gate)
         self.gate.start_requested.connect(self.start_trial)
-        self.gate.cancel_requested.connect(self.cancel)
+        self.gate.panel.busy_changed.connect(self._set_busy)
         self.view = TrialView()
         self.view.accept_requested.connect(self.accept)
         self.view.reject_requested.connect(self.reject)
@@ -86,8 +85,6 @@ class TrialPage(QWidget):
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
-        if not busy:
-            self._job = None
         self.gate.set_busy(busy)
         self.view.set_busy(busy)
         self._update_start()
@@ -111,12 +108,10 @@ class TrialPage(QWidget):
 
     # -- reading ---------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Read the trials, the gate runs and the installed candidates again."""
-        self._reads += 1
-        read = self._reads
+        """Read the trials, the gate runs and the installed candidates again (a newer read
+        supersedes an older one)."""
         self.ctx.run("trial overview", tasks.overview, self.ctx.workspace,
-                     on_finished=lambda o: read == self._reads and self._loaded(o),
-                     on_failed=lambda exc: errors.show_exception(self, exc))
+                     key="trial overview", on_finished=self._loaded, parent=self)
 
     def _loaded(self, overview: tasks.Overview) -> None:
         self.overview = overview
@@ -147,12 +142,11 @@ class TrialPage(QWidget):
         self.ctx.run("trial", tasks.trial, self.ctx.workspace, int(trial_id),
                      on_finished=lambda shown: (self._show(shown),
                                                 self.tabs.setCurrentWidget(self.view)),
-                     on_failed=lambda exc: errors.show_exception(self, exc))
+                     parent=self)
 
     def show_gate_id(self, gate_id: int) -> None:
         self.ctx.run("past gate", tasks.past_gate, self.ctx.workspace, int(gate_id),
-                     on_finished=self._past_gate,
-                     on_failed=lambda exc: errors.show_exception(self, exc))
+                     on_finished=self._past_gate, parent=self)
 
     def _past_gate(self, result) -> None:
         if self._busy:
@@ -166,11 +160,9 @@ class TrialPage(QWidget):
         setup = self.gate.form.setup()
         if self._busy or setup is None:
             return
-        self._begin(f"Gating {self.gate.candidate_name()}…")
-        self._job = self.ctx.run("gate", tasks.gate, self.ctx.workspace, setup,
-                                 on_progress=self.gate.progress.set_progress,
-                                 on_finished=lambda o: self._gated(o, setup),
-                                 on_failed=self._failed, on_cancelled=self._cancelled)
+        self.gate.panel.run("gate", tasks.gate, self.ctx.workspace, setup,
+                            then=lambda o: self._gated(o, setup),
+                            message=f"Gating {self.gate.candidate_name()}…")
 
     def start_trial(self) -> None:
         setup = self.gate.form.setup()
@@ -192,23 +184,12 @@ class TrialPage(QWidget):
                 "trial's folder only, never to the operator's files. Nothing changes for the "
                 "operator until you accept it."):
             return
-        self._begin(f"Starting the trial of {label}…")
-        self._job = self.ctx.run("trial start", tasks.start, self.ctx.workspace, setup,
-                                 batches, days, gated.id,
-                                 on_progress=self.gate.progress.set_progress,
-                                 on_finished=lambda o: self._gated(o, setup, start=True),
-                                 on_failed=self._failed, on_cancelled=self._cancelled)
-
-    def _begin(self, message: str) -> None:
-        self.gate.say("")
-        self.gate.verdict.clear("Running…")
-        self.gate.progress.start(message)
-        self._set_busy(True)
+        self.gate.panel.run("trial start", tasks.start, self.ctx.workspace, setup, batches,
+                            days, gated.id, then=lambda o: self._gated(o, setup, start=True),
+                            message=f"Starting the trial of {label}…")
 
     def cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-            self.gate.progress.cancelling()
+        self.gate.panel.cancel()
 
     def _gated(self, outcome: tasks.GateOutcome, setup: tasks.GateSetup,
                start: bool = False) -> None:
@@ -233,15 +214,6 @@ class TrialPage(QWidget):
         if outcome.trial is not None:
             self.models_changed.emit()  # the challenger is installed (inactive)
         self.gate_finished.emit(outcome)
-
-    def _failed(self, exc: BaseException) -> None:
-        self._set_busy(False)
-        self.gate.verdict.clear("The gate could not run; nothing was recorded or installed.")
-        errors.show_exception(self, exc)
-
-    def _cancelled(self) -> None:
-        self._set_busy(False)
-        self.gate.verdict.clear("Cancelled: nothing was recorded or installed.")
 
     # -- accept and reject -----------------------------------------------------------------
     def accept(self) -> None:
