@@ -8,6 +8,7 @@ test replaced it with an answer.
 
 import os
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Never touch the user's real workspace or settings: the app installs the demo model on first
@@ -16,7 +17,7 @@ os.environ.setdefault("RATCHET_HOME", tempfile.mkdtemp(prefix="ratchet-gui-tests
 os.environ.setdefault("RATCHET_CONFIG_DIR", tempfile.mkdtemp(prefix="ratchet-gui-config-"))
 
 import pytest
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 import gui.qtcompat  # noqa: F401  (the PySide6 6.12.0 guard, before any widget exists)
 from engine.ground.paths import Workspace
@@ -89,10 +90,31 @@ def workspace(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def ctx(workspace):
-    context = AppContext(workspace, Jobs())
-    yield context
-    context.jobs.shutdown()  # a QThread destroyed while running would abort the process
+def jobs():
+    runner = Jobs()
+    yield runner
+    runner.shutdown()  # a QThread destroyed while running would abort the process
+
+
+@pytest.fixture
+def ctx(workspace, jobs):
+    return AppContext(workspace, jobs)
+
+
+@pytest.fixture
+def quits(monkeypatch):
+    """Replaces QApplication.quit: the calls it would have had."""
+    calls = []
+    monkeypatch.setattr(QApplication, "quit", staticmethod(lambda: calls.append("quit")))
+    return calls
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where screenshots go: RATCHET_SCREENSHOTS (to look at them), else a temp folder."""
+    folder = Path(os.environ.get("RATCHET_SCREENSHOTS") or tmp_path / "shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import threading
 from logging.handlers import RotatingFileHandler
 
 import pytest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from engine.errors import BundleRejected, InputError
 from gui import errors, logs
@@ -130,13 +130,6 @@ def test_the_app_logs_to_a_rotating_file_in_the_workspace(tmp_path):
 
 
 # -- closing, quitting and the tray ----------------------------------------------------------
-
-
-@pytest.fixture
-def quits(monkeypatch):
-    calls = []
-    monkeypatch.setattr(QApplication, "quit", staticmethod(lambda: calls.append("quit")))
-    return calls
 
 
 def test_without_a_tray_closing_the_window_ends_the_app(workspace, qtbot, quits):

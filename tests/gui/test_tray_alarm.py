@@ -15,13 +15,6 @@ from tests.gui.test_monitor_page import write_flights
 
 
 @pytest.fixture
-def quits(monkeypatch):
-    calls = []
-    monkeypatch.setattr(QApplication, "quit", staticmethod(lambda: calls.append("quit")))
-    return calls
-
-
-@pytest.fixture
 def august(tmp_path):
     return write_flights(tmp_path / "2013-08.csv", [8])
 

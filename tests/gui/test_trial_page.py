@@ -9,7 +9,6 @@ refused one record nothing."""
 from __future__ import annotations
 
 import html
-import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -50,14 +49,6 @@ def page(ctx, qtbot):
     with qtbot.waitSignal(widget.loaded, timeout=TIMEOUT_MS):
         widget.show()
     return widget
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    """Where screenshots go: RATCHET_SCREENSHOTS (to look at them), else a temp folder."""
-    folder = Path(os.environ.get("RATCHET_SCREENSHOTS") or tmp_path / "shots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def choose(page, qtbot, candidate, data, latest: bool = True) -> None:

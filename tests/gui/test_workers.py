@@ -12,13 +12,6 @@ from gui.workers import Jobs
 from tests.gui.kit import TIMEOUT_MS
 
 
-@pytest.fixture
-def jobs():
-    runner = Jobs()
-    yield runner
-    runner.shutdown()
-
-
 def test_result_and_progress_arrive_on_the_ui_thread_in_order(jobs, qtbot):
     seen = []
 
@@ -104,3 +97,45 @@ def test_pyside_reference_leak_guard(qtbot):
     leaks = qtcompat._leaks()
     if sys.version_info < (3, 12) and max(leaks.values()) >= 8:
         assert qtcompat.IMMORTALIZED
+
+
+def test_a_newer_job_with_the_same_key_supersedes_the_stale_one(jobs, qtbot):
+    """The one stale-result scheme: the older job is cancelled and whatever it still reports
+    is dropped; the newer one's result arrives."""
+    release = threading.Event()
+
+    def slow(*, progress, cancel):
+        assert release.wait(TIMEOUT_MS / 1000)
+        progress(1.0, "late")
+        return "stale"
+
+    seen = []
+    old = jobs.start(slow, "read", key="data", on_finished=seen.append,
+                     on_progress=lambda *a: seen.append(a), on_cancelled=lambda: seen.append(
+                         "cancelled"), on_failed=seen.append)
+    new = jobs.start(lambda *, progress, cancel: "fresh", "read", key="data",
+                     on_finished=seen.append)
+    assert old.superseded and old.token.cancelled and not new.superseded
+    release.set()
+    for job in (old, new):
+        if job.running:
+            with qtbot.waitSignal(job.done, timeout=TIMEOUT_MS):
+                pass
+    assert seen == ["fresh"]
+    jobs.supersede("data")  # nothing runs under the key any more: nothing to do
+    assert jobs.running() == []
+
+
+def test_run_fails_into_the_error_dialog_unless_the_caller_says_otherwise(ctx, qtbot,
+                                                                           shown_errors):
+    def work(*, progress, cancel):
+        raise InputError("the file is empty.", "E_EMPTY_FILE")
+
+    with qtbot.waitSignal(ctx.run("fail", work).done, timeout=TIMEOUT_MS):
+        pass
+    assert [e.code for e in shown_errors] == ["E_EMPTY_FILE"]
+    handled = []
+    with qtbot.waitSignal(ctx.run("fail", work, on_failed=handled.append).done,
+                          timeout=TIMEOUT_MS):
+        pass
+    assert len(shown_errors) == 1 and [e.code for e in handled] == ["E_EMPTY_FILE"]
