@@ -60,6 +60,9 @@ class Publisher:
         return TrustedKey(self.keyid, raw_public(self.key.public_key()), models, self.name, **kw)
 
 
+ALICE = Publisher("alice")  # the publisher conftest's `alice_ws` trusts
+
+
 def assemble(payload: dict[str, bytes], model_id: str = "test-model", version: int = 1,
              signers=(), created: dt.datetime = NOW - dt.timedelta(days=1),
              expires: dt.datetime = NOW + dt.timedelta(days=365), manifest: bytes | None = None,

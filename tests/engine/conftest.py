@@ -1,4 +1,6 @@
-"""Shared helpers for engine tests: train real scikit-learn models, export, reload, compare.
+"""Shared helpers and fixtures for engine tests: train real scikit-learn models, export,
+reload, compare; and the workspaces tests start from (`ws`, the demo workstation after its first
+start; `demo_root`, `empty_ws`, `alice_ws` for the others).
 
 Expected values always come from scikit-learn at test time, never from copied numbers.
 """
@@ -14,6 +16,7 @@ import pandas as pd
 import pytest
 
 from engine.export.exporter import export_model
+from engine.ground.paths import Workspace
 from engine.model import Model, load_coefficients
 
 TOLERANCE = 1e-12
@@ -83,3 +86,42 @@ def expiry_clock(monkeypatch):
     from tests.engine.bundle_kit import NOW
 
     monkeypatch.setattr(expiry, "now", lambda: NOW)
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch) -> Workspace:
+    """A new workspace as its first start leaves it: the shipped demo model installed and
+    active (the champion), trusted through the shipped default trust store."""
+    from engine.registry.first_start import first_start
+
+    monkeypatch.delenv("RATCHET_TRUST_STORE", raising=False)
+    workspace = Workspace.open(tmp_path / "ws")
+    assert first_start(workspace) == ["demo-flight-delay@1"]
+    return workspace
+
+
+@pytest.fixture
+def demo_root(tmp_path) -> Path:
+    """The folder of a workspace with the demo bundle imported and active (for tests that run
+    `ratchet` in a child process or damage the workspace's files)."""
+    from tests.engine.workspace_kit import demo_workspace
+
+    return demo_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def empty_ws(tmp_path) -> Workspace:
+    """A new workspace with nothing installed."""
+    return Workspace.open(tmp_path / "ws")
+
+
+@pytest.fixture
+def alice_ws(tmp_path, monkeypatch) -> Workspace:
+    """A new workspace with nothing installed whose trust store (the one in use) trusts only
+    bundle_kit.ALICE, for test-* models."""
+    from tests.engine.bundle_kit import ALICE, make_store
+
+    workspace = Workspace.open(tmp_path / "ws")
+    monkeypatch.setenv("RATCHET_TRUST_STORE", str(workspace.root / "trust.json"))
+    make_store(workspace.root / "trust.json", [ALICE.trusted()])
+    return workspace

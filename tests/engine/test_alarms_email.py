@@ -34,7 +34,6 @@ from engine.alarms.email import (
 )
 from engine.alarms.store import list_alarms, raise_alarms
 from engine.ground.database import connect
-from engine.ground.paths import Workspace
 from engine.ground.settings import load_settings, set_setting
 from engine.nowtest.result import AlarmReason
 from engine.services.nowtest import email_new_alarms
@@ -167,14 +166,10 @@ PASSWORD = "Pw-9f3!kq-unguessable"
 USER = "ratchet-ops"
 
 
-@pytest.fixture
-def ws(tmp_path):
-    return Workspace.open(tmp_path / "ws")
-
 
 @pytest.fixture
-def alarms(ws):
-    conn = connect(ws.database)
+def alarms(empty_ws):
+    conn = connect(empty_ws.database)
     try:
         raise_alarms(conn, MODEL, 7, [
             AlarmReason("metric", "roc_auc", 0.8843, 0.92,
@@ -187,13 +182,13 @@ def alarms(ws):
         conn.close()
 
 
-def configure(ws, port: int, **extra: str) -> dict:
+def configure(empty_ws, port: int, **extra: str) -> dict:
     """Settings written and read back through the real settings file."""
     for key, value in {"smtp.host": "127.0.0.1", "smtp.port": str(port),
                        "smtp.starttls": "false", "alarms.email_to":
                        "ops@example.com, lead@example.org", **extra}.items():
-        set_setting(ws.root, key, value)
-    return load_settings(ws.root)
+        set_setting(empty_ws.root, key, value)
+    return load_settings(empty_ws.root)
 
 
 def engine_log(caplog) -> str:
@@ -201,9 +196,9 @@ def engine_log(caplog) -> str:
     return "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("engine"))
 
 
-def test_the_alarm_email_names_model_metric_value_and_minimum(ws, alarms):
+def test_the_alarm_email_names_model_metric_value_and_minimum(empty_ws, alarms):
     with SmtpServer() as server:
-        assert send_alarm_email(configure(ws, server.port), alarms) is True
+        assert send_alarm_email(configure(empty_ws, server.port), alarms) is True
     (msg,) = server.mailbox.messages
     assert msg["Subject"] == f"Ratchet alarm: {MODEL} roc_auc 0.884 < 0.92 (+1 more)"
     assert server.mailbox.recipients == [["ops@example.com", "lead@example.org"]]
@@ -216,12 +211,12 @@ def test_the_alarm_email_names_model_metric_value_and_minimum(ws, alarms):
     assert f"ratchet alarms ack ID (ID: {alarms[0].id} {alarms[1].id})" in body.replace("`", "")
 
 
-def test_starttls_and_login_work_and_the_password_stays_out_of_logs(ws, alarms, tmp_path,
-                                                                      caplog):
+def test_starttls_and_login_work_and_the_password_stays_out_of_logs(empty_ws, alarms, tmp_path,
+                                                                    caplog):
     certs = make_certificates(tmp_path)
     with caplog.at_level(logging.DEBUG), \
             SmtpServer(certs, user=USER, password=PASSWORD) as server:
-        settings = configure(ws, server.port, **{
+        settings = configure(empty_ws, server.port, **{
             "smtp.starttls": "true", "smtp.user": USER, "smtp.password": PASSWORD,
             "smtp.cafile": str(certs.ca_file), "smtp.sender": "alarms@example.com"})
         assert send_alarm_email(settings, alarms[:1]) is True
@@ -235,19 +230,19 @@ def test_starttls_and_login_work_and_the_password_stays_out_of_logs(ws, alarms, 
 
 
 def test_a_refused_login_says_so_without_the_password_even_if_the_server_echoes_it(
-        ws, alarms, tmp_path, caplog):
+        empty_ws, alarms, tmp_path, caplog):
     certs = make_certificates(tmp_path)
     with caplog.at_level(logging.DEBUG), \
             SmtpServer(certs, user=USER, password="the-right-one", echo=True) as server:
-        settings = configure(ws, server.port, **{
+        settings = configure(empty_ws, server.port, **{
             "smtp.starttls": "true", "smtp.user": USER, "smtp.password": PASSWORD,
             "smtp.cafile": str(certs.ca_file)})
         with pytest.raises(AlarmEmailError) as info:
             send_alarm_email(settings, alarms)
         # the monitoring glue records the failure on the alarms and logs it
-        conn = connect(ws.database)
+        conn = connect(empty_ws.database)
         try:
-            error = email_new_alarms(conn, ws.root, alarms)
+            error = email_new_alarms(conn, empty_ws.root, alarms)
             stored = list_alarms(conn)
         finally:
             conn.close()
@@ -261,10 +256,10 @@ def test_a_refused_login_says_so_without_the_password_even_if_the_server_echoes_
     assert server.mailbox.messages == []
 
 
-def test_an_untrusted_certificate_is_refused_with_what_to_do(ws, alarms, tmp_path):
+def test_an_untrusted_certificate_is_refused_with_what_to_do(empty_ws, alarms, tmp_path):
     certs = make_certificates(tmp_path)
     with SmtpServer(certs) as server:
-        settings = configure(ws, server.port, **{"smtp.starttls": "true"})
+        settings = configure(empty_ws, server.port, **{"smtp.starttls": "true"})
         with pytest.raises(AlarmEmailError) as info:
             send_alarm_email(settings, alarms)
     assert "STARTTLS failed" in info.value.message
@@ -272,28 +267,28 @@ def test_an_untrusted_certificate_is_refused_with_what_to_do(ws, alarms, tmp_pat
     assert "smtp.cafile" in info.value.message and server.mailbox.messages == []
 
 
-def test_a_server_that_requires_starttls_refuses_a_plain_session(ws, alarms, tmp_path):
+def test_a_server_that_requires_starttls_refuses_a_plain_session(empty_ws, alarms, tmp_path):
     certs = make_certificates(tmp_path)
     with SmtpServer(certs) as server, pytest.raises(AlarmEmailError) as info:
-        send_alarm_email(configure(ws, server.port), alarms)
+        send_alarm_email(configure(empty_ws, server.port), alarms)
     assert "sending failed" in info.value.message and "530" in info.value.message
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-def test_tls_from_the_start_on_the_implicit_tls_port(ws, alarms, tmp_path, monkeypatch):
+def test_tls_from_the_start_on_the_implicit_tls_port(empty_ws, alarms, tmp_path, monkeypatch):
     certs = make_certificates(tmp_path)
     with SmtpServer(certs, implicit_tls=True, user=USER, password=PASSWORD) as server:
         monkeypatch.setattr(alarm_email, "IMPLICIT_TLS_PORT", server.port)
-        settings = configure(ws, server.port, **{
+        settings = configure(empty_ws, server.port, **{
             "smtp.user": USER, "smtp.password": PASSWORD,
             "smtp.cafile": str(certs.ca_file)})
         assert send_alarm_email(settings, alarms) is True
     assert server.mailbox.logins == [USER] and len(server.mailbox.messages) == 1
 
 
-def test_a_wrong_port_is_a_clear_error(ws, alarms):
+def test_a_wrong_port_is_a_clear_error(empty_ws, alarms):
     port = free_port()  # nothing listens there
-    settings = configure(ws, port)
+    settings = configure(empty_ws, port)
     with pytest.raises(AlarmEmailError) as info:
         send_alarm_email(settings, alarms)
     assert info.value.code == "E_ALARM_EMAIL"
@@ -301,27 +296,27 @@ def test_a_wrong_port_is_a_clear_error(ws, alarms):
     assert "connection was refused" in info.value.message
 
 
-def test_no_password_over_an_unencrypted_connection(ws, alarms):
-    settings = configure(ws, free_port(), **{"smtp.user": USER, "smtp.password": PASSWORD})
+def test_no_password_over_an_unencrypted_connection(empty_ws, alarms):
+    settings = configure(empty_ws, free_port(), **{"smtp.user": USER, "smtp.password": PASSWORD})
     with pytest.raises(AlarmEmailError) as info:
         send_alarm_email(settings, alarms)
     assert "unencrypted" in info.value.message and "smtp.starttls" in info.value.message
     assert PASSWORD not in info.value.message
 
 
-def test_without_host_or_recipients_email_is_off(ws, alarms):
-    settings = load_settings(ws.root)
+def test_without_host_or_recipients_email_is_off(empty_ws, alarms):
+    settings = load_settings(empty_ws.root)
     assert not email_configured(settings)
     assert send_alarm_email(settings, alarms) is False
     with pytest.raises(AlarmEmailError) as info:
         send_test_email(settings)
     assert info.value.code == "E_EMAIL_NOT_CONFIGURED"
     assert "smtp.host and alarms.email_to" in info.value.message
-    set_setting(ws.root, "smtp.host", "127.0.0.1")
-    assert not email_configured(load_settings(ws.root))  # still no recipient
-    conn = connect(ws.database)
+    set_setting(empty_ws.root, "smtp.host", "127.0.0.1")
+    assert not email_configured(load_settings(empty_ws.root))  # still no recipient
+    conn = connect(empty_ws.database)
     try:
-        assert email_new_alarms(conn, ws.root, alarms) is None
+        assert email_new_alarms(conn, empty_ws.root, alarms) is None
         assert all(a.email_error is None for a in list_alarms(conn))
     finally:
         conn.close()

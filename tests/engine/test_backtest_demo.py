@@ -103,15 +103,6 @@ def challenger(tmp_path_factory) -> Path:
     return build_challenger(tmp_path_factory.mktemp("bundle") / "candidate.ratchet")
 
 
-@pytest.fixture
-def ws(tmp_path, monkeypatch) -> Workspace:
-    from engine.registry.first_start import first_start
-
-    monkeypatch.delenv("RATCHET_TRUST_STORE", raising=False)
-    workspace = Workspace.open(tmp_path / "ws")
-    first_start(workspace)
-    return workspace
-
 
 @pytest.fixture
 def cli(ws, capsys):

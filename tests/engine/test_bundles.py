@@ -13,13 +13,20 @@ import pytest
 from engine.bundle.manifest import MANIFEST, Manifest
 from engine.bundle.signing import sign_manifest
 from engine.errors import BundleRejected
-from engine.ground.paths import Workspace
 from engine.ground.strict_json import dumps
 from engine.registry.registry import Registry
 from engine.services.models import rollback
-from tests.engine.bundle_kit import NOW, Publisher, assemble, make_store, payload_for, snapshot
+from tests.engine.bundle_kit import (
+    ALICE,
+    NOW,
+    Publisher,
+    assemble,
+    make_store,
+    payload_for,
+    snapshot,
+)
 
-ALICE, MALLORY, BOB = Publisher("alice"), Publisher("mallory"), Publisher("bob")
+MALLORY, BOB = Publisher("mallory"), Publisher("bob")
 
 
 @cache
@@ -27,17 +34,10 @@ def payload(model_id: str = "test-model", seed: int = 0) -> dict[str, bytes]:
     return payload_for(model_id, seed)
 
 
-@pytest.fixture
-def ws(tmp_path, monkeypatch):
-    monkeypatch.setenv("RATCHET_TRUST_STORE", str(tmp_path / "ws" / "trust.json"))
-    workspace = Workspace.open(tmp_path / "ws")
-    make_store(workspace.root / "trust.json", [ALICE.trusted()])
-    return workspace
-
 
 @pytest.fixture
-def registry(ws):
-    reg = Registry(ws)
+def registry(alice_ws):
+    reg = Registry(alice_ws)
     yield reg
     reg.close()
 

@@ -20,10 +20,9 @@ from engine.ground.paths import Workspace
 from engine.registry import expiry
 from engine.registry.expiry import ExpiryState, ModelExpired, expiry_status
 from engine.registry.registry import Registry
-from tests.engine.bundle_kit import NOW, Publisher, assemble, make_store, payload_for
+from tests.engine.bundle_kit import ALICE, NOW, assemble, make_store, payload_for
 from tests.engine.conftest import json_cli
 
-ALICE = Publisher("alice")
 EXPIRES = NOW + dt.timedelta(days=90)
 DAY = dt.timedelta(days=1)
 
@@ -35,26 +34,23 @@ def bundle(expires: dt.datetime = EXPIRES) -> bytes:
 
 
 @pytest.fixture
-def ws(tmp_path, monkeypatch):
+def expiring_ws(alice_ws, tmp_path):
     """A workspace trusting Alice, with her test-model@1 (expiring at EXPIRES) installed, and a
     CSV to score with it."""
-    monkeypatch.setenv("RATCHET_TRUST_STORE", str(tmp_path / "ws" / "trust.json"))
-    workspace = Workspace.open(tmp_path / "ws")
-    make_store(workspace.root / "trust.json", [ALICE.trusted()])
-    with Registry(workspace) as reg:
+    with Registry(alice_ws) as reg:
         assert reg.import_bundle(bundle(), now=NOW)[2] == "installed"
     (tmp_path / "in.csv").write_text("x0,x1,x2\n0.5,-0.25,1\n-1,2,0\n", encoding="utf-8")
-    return workspace
+    return alice_ws
 
 
 def at(monkeypatch, moment: dt.datetime) -> None:
     monkeypatch.setattr(expiry, "now", lambda: moment)
 
 
-def predict(ws, capsys):
-    run = json_cli(ws.root, capsys)
-    out = ws.root.parent / "out.csv"
-    return run("predict", str(ws.root.parent / "in.csv"), "-o", str(out)), out
+def predict(expiring_ws, capsys):
+    run = json_cli(expiring_ws.root, capsys)
+    out = expiring_ws.root.parent / "out.csv"
+    return run("predict", str(expiring_ws.root.parent / "in.csv"), "-o", str(out)), out
 
 
 def expiry_warnings(caplog) -> list[str]:
@@ -74,29 +70,29 @@ def test_policy_ok_warning_and_expired():
     assert expiry_status("m@1", text, EXPIRES + DAY).state is ExpiryState.EXPIRED
 
 
-def test_31_days_before_the_expiry_scores_without_a_word(ws, capsys, caplog, monkeypatch):
+def test_31_days_before_the_expiry_scores_without_a_word(expiring_ws, capsys, caplog, monkeypatch):
     at(monkeypatch, EXPIRES - 31 * DAY)
-    (code, result, err), out = predict(ws, capsys)
+    (code, result, err), out = predict(expiring_ws, capsys)
     assert code == 0 and result["ok"] == 2 and out.is_file()
     assert expiry_warnings(caplog) == [] and "expire" not in err
-    with Registry(ws) as reg:
+    with Registry(expiring_ws) as reg:
         assert reg.load_model().expiry.state is ExpiryState.OK
 
 
-def test_29_days_before_the_expiry_warns_and_still_scores(ws, capsys, caplog, monkeypatch):
+def test_29_days_before_the_expiry_warns_and_still_scores(expiring_ws, capsys, caplog, monkeypatch):
     at(monkeypatch, EXPIRES - 29 * DAY)
-    (code, result, _err), out = predict(ws, capsys)
+    (code, result, _err), out = predict(expiring_ws, capsys)
     assert code == 0 and result["ok"] == 2 and out.is_file()
     [warning] = expiry_warnings(caplog)
     assert "test-model@1 expires on 2027-02-24 12:00 UTC (in 29 days)" in warning
     assert "new bundle" in warning and "\n" not in warning  # one line on stderr
-    log_file = (ws.logs_dir / "ratchet.log").read_text(encoding="utf-8")
+    log_file = (expiring_ws.logs_dir / "ratchet.log").read_text(encoding="utf-8")
     assert "WARNING engine.registry.expiry: test-model@1 expires on" in log_file
 
 
-def test_after_the_expiry_scoring_is_refused(ws, capsys, caplog, monkeypatch):
+def test_after_the_expiry_scoring_is_refused(expiring_ws, capsys, caplog, monkeypatch):
     at(monkeypatch, EXPIRES + DAY)
-    (code, result, err), out = predict(ws, capsys)
+    (code, result, err), out = predict(expiring_ws, capsys)
     assert code == 2 and result["error"] == "E_MODEL_EXPIRED"
     message = result["message"]
     assert message.startswith("test-model@1 expired on 2027-02-24 12:00 UTC")
@@ -104,31 +100,32 @@ def test_after_the_expiry_scoring_is_refused(ws, capsys, caplog, monkeypatch):
     assert "`ratchet settings set models.allow_expired true`" in message
     assert message in err and "[E_MODEL_EXPIRED]" in err
     assert not out.exists() and not out.with_name("out.csv.provenance.json").exists()
-    with Registry(ws) as reg, pytest.raises(ModelExpired):
+    with Registry(expiring_ws) as reg, pytest.raises(ModelExpired):
         reg.load_model("test-model@1")
     # the exact moment of the expiry is already past it, as for an import
-    with Registry(ws) as reg, pytest.raises(ModelExpired):
+    with Registry(expiring_ws) as reg, pytest.raises(ModelExpired):
         reg.load_model(now=EXPIRES)
 
 
-def test_after_the_expiry_an_allowed_use_scores_and_is_logged(ws, capsys, caplog,
+def test_after_the_expiry_an_allowed_use_scores_and_is_logged(expiring_ws, capsys, caplog,
                                                               monkeypatch):
-    run = json_cli(ws.root, capsys)
+    run = json_cli(expiring_ws.root, capsys)
     assert run("settings", "set", "models.allow_expired", "true")[0] == 0
     at(monkeypatch, EXPIRES + DAY)
-    (code, result, _err), out = predict(ws, capsys)
+    (code, result, _err), out = predict(expiring_ws, capsys)
     assert code == 0 and result["ok"] == 2 and out.is_file()
     [warning] = expiry_warnings(caplog)
     assert warning.startswith("test-model@1 expired on 2027-02-24 12:00 UTC and was used anyway")
     assert "models.allow_expired" in warning
-    log_file = (ws.logs_dir / "ratchet.log").read_text(encoding="utf-8")
+    log_file = (expiring_ws.logs_dir / "ratchet.log").read_text(encoding="utf-8")
     assert "WARNING engine.registry.expiry: test-model@1 expired on" in log_file
-    with Registry(ws) as reg:
+    with Registry(expiring_ws) as reg:
         loaded = reg.load_model()
     model, label = loaded  # still the (model, label) pair every caller unpacks
     assert label == "test-model@1" and model.model_id == "test-model"
     assert loaded.expiry.state is ExpiryState.EXPIRED and loaded.expiry.allowed_expired
-    with Registry(ws) as reg:  # each allowed use is on the record: the CLI's, then this one
+    # each allowed use is on the record: the CLI's, then this one
+    with Registry(expiring_ws) as reg:
         uses = reg.db.execute("SELECT model, expires FROM expired_uses").fetchall()
     assert [tuple(u) for u in uses] == [("test-model@1", "2027-02-24T12:00:00Z")] * 2
 

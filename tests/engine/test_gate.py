@@ -20,7 +20,7 @@ from engine.trial.store import get_gate, list_gates
 from tests.engine import test_trial_kit as kit
 from tests.engine.test_trial_kit import BETTER, CHAMPION, MODEL_ID, WORSE
 
-bundles, cli, data, flights, ws = kit.bundles, kit.cli, kit.data, kit.flights, kit.ws
+bundles, cli, data, flights = kit.bundles, kit.cli, kit.data, kit.flights
 
 
 def gate_args(bundle, data, *extra) -> list[str]:

@@ -23,10 +23,8 @@ from engine.alarms.store import list_alarms
 from engine.commands import monitor
 from engine.errors import InputError
 from engine.ground.database import connect
-from engine.ground.paths import Workspace
 from engine.ground.settings import load_settings, set_setting
 from engine.nowtest.store import list_nowtests
-from engine.registry.first_start import first_start
 from tests.engine.conftest import find_flights_csv
 from tests.engine.test_alarms_email import SmtpServer, free_port, make_certificates
 
@@ -50,13 +48,6 @@ def december(tmp_path_factory):
     out.to_csv(path, index=False)
     return path
 
-
-@pytest.fixture
-def ws(tmp_path, monkeypatch):
-    monkeypatch.delenv("RATCHET_TRUST_STORE", raising=False)
-    workspace = Workspace.open(tmp_path / "ws")
-    assert first_start(workspace) == [MODEL]
-    return workspace
 
 
 def ns(**kwargs) -> argparse.Namespace:

@@ -20,18 +20,12 @@ from engine.ground.fileio import leftovers, write_atomic
 from engine.registry.registry import Registry
 from tests.engine.workspace_kit import (
     SAMPLE,
-    demo_workspace,
     doctor,
     in_process,
     provenance,
     ratchet,
     sha256,
 )
-
-
-@pytest.fixture
-def ws(tmp_path):
-    return demo_workspace(tmp_path / "ws")
 
 
 @pytest.fixture
@@ -49,40 +43,40 @@ def _special_files(folder):
     return {"null": stat.S_ISCHR, "pipe": stat.S_ISFIFO, "link.csv": stat.S_ISLNK}
 
 
-def test_predict_refuses_a_device_a_fifo_and_a_link_before_any_work(ws, tmp_path, capsys):
+def test_predict_refuses_a_device_a_fifo_and_a_link_before_any_work(demo_root, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     kinds = _special_files(out)
     for name, is_kind in kinds.items():
-        code, _, err = in_process(ws, capsys, "predict", str(SAMPLE), "-o", str(out / name))
+        code, _, err = in_process(demo_root, capsys, "predict", str(SAMPLE), "-o", str(out / name))
         assert code == 2, err
         assert "E_OUTPUT_NOT_FILE" in err and str(out / name) in err
         assert is_kind(os.lstat(out / name).st_mode), f"{name} was replaced"
     assert (out / "target.csv").read_text() == "keep me\n"
     assert sorted(p.name for p in out.iterdir()) == ["link.csv", "null", "pipe", "target.csv"]
-    with Registry.open(ws) as reg:
+    with Registry.open(demo_root) as reg:
         assert reg.db.execute("SELECT COUNT(*) FROM batches").fetchone()[0] == 0
 
 
-def test_reports_and_atomic_writes_refuse_them_too(ws, tmp_path, capsys):
+def test_reports_and_atomic_writes_refuse_them_too(demo_root, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     kinds = _special_files(out)
     for name, is_kind in kinds.items():
-        code, _, err = in_process(ws, capsys, "regress", "--report", str(out / name))
+        code, _, err = in_process(demo_root, capsys, "regress", "--report", str(out / name))
         assert code == 2 and "E_OUTPUT_NOT_FILE" in err, err
         with pytest.raises(InputError, match=r"regular file|symbolic link"):
             write_atomic(out / name, b"x")
         assert is_kind(os.lstat(out / name).st_mode)
-    with Registry.open(ws) as reg:  # refused before the suite ran: nothing recorded
+    with Registry.open(demo_root) as reg:  # refused before the suite ran: nothing recorded
         assert reg.db.execute("SELECT COUNT(*) FROM regression_runs").fetchone()[0] == 0
 
 
-def test_a_path_that_becomes_a_link_while_scoring_is_not_replaced(ws, tmp_path, hooks):
+def test_a_path_that_becomes_a_link_while_scoring_is_not_replaced(demo_root, tmp_path, hooks):
     out = tmp_path / "out.csv"
     (tmp_path / "victim").write_text("precious\n")
     hooks["predict.scored"] = lambda: out.symlink_to(tmp_path / "victim")
-    with Registry.open(ws) as reg:
+    with Registry.open(demo_root) as reg:
         model, label = reg.load_model()
         with pytest.raises(InputError, match="symbolic link"):
             score_csv(SAMPLE, out, model, label, db=reg.db)
@@ -92,18 +86,18 @@ def test_a_path_that_becomes_a_link_while_scoring_is_not_replaced(ws, tmp_path, 
                                         if p.name.startswith(".")] == []
 
 
-def test_output_provenance_and_history_row_agree(ws, tmp_path):
+def test_output_provenance_and_history_row_agree(demo_root, tmp_path):
     out = tmp_path / "out.csv"
-    assert ratchet(ws, "predict", str(SAMPLE), "-o", str(out)).returncode == 0
+    assert ratchet(demo_root, "predict", str(SAMPLE), "-o", str(out)).returncode == 0
     prov = provenance(out)
     assert prov["output_sha256"] == sha256(out)
-    with Registry.open(ws) as reg:
+    with Registry.open(demo_root) as reg:
         row = reg.db.execute("SELECT * FROM batches").fetchone()
     assert (row["state"], row["output_sha256"], row["id"]) == ("done", sha256(out),
                                                               prov["batch_id"])
 
 
-def test_a_disk_full_between_output_and_provenance_says_which_exists(ws, tmp_path, hooks):
+def test_a_disk_full_between_output_and_provenance_says_which_exists(demo_root, tmp_path, hooks):
     out = tmp_path / "out.csv"
     out.write_text("old output\n")
     (tmp_path / "out.csv.provenance.json").write_text('{"rows": 1000000}\n')
@@ -112,7 +106,7 @@ def test_a_disk_full_between_output_and_provenance_says_which_exists(ws, tmp_pat
         raise OSError(errno.ENOSPC, "No space left on device", str(out) + ".provenance.json")
 
     hooks["predict.output-in-place"] = disk_full
-    with Registry.open(ws) as reg:
+    with Registry.open(demo_root) as reg:
         model, label = reg.load_model()
         with pytest.raises(EnvironmentProblem) as caught:
             score_csv(SAMPLE, out, model, label, db=reg.db)
@@ -123,18 +117,18 @@ def test_a_disk_full_between_output_and_provenance_says_which_exists(ws, tmp_pat
         assert reg.db.execute("SELECT state FROM batches").fetchone()[0] == "pending"
     hooks.clear()
     # the next run (another process: the writer above counts as gone once it is not us)
-    done = ratchet(ws, "predict", str(SAMPLE), "-o", str(tmp_path / "again.csv"))
+    done = ratchet(demo_root, "predict", str(SAMPLE), "-o", str(tmp_path / "again.csv"))
     assert done.returncode == 0, done.stderr
-    with Registry.open(ws) as reg:
+    with Registry.open(demo_root) as reg:
         states = [r[0] for r in reg.db.execute("SELECT state FROM batches ORDER BY id")]
     # still pending: the process that wrote it (this test) is alive, so nobody settles it
     assert states == ["pending", "done"]
 
 
-def test_a_locked_database_writes_nothing_and_says_so(ws, tmp_path):
+def test_a_locked_database_writes_nothing_and_says_so(demo_root, tmp_path):
     out = tmp_path / "out.csv"
     out.write_text("old output\n")
-    with Registry.open(ws) as reg:
+    with Registry.open(demo_root) as reg:
         reg.db.execute("PRAGMA busy_timeout = 50")
         blocker = sqlite3.connect(reg.ws.database, isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
@@ -152,7 +146,7 @@ def test_a_locked_database_writes_nothing_and_says_so(ws, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "ws"]
 
 
-def test_two_predicts_to_one_output_never_mix(ws, tmp_path, hooks):
+def test_two_predicts_to_one_output_never_mix(demo_root, tmp_path, hooks):
     """Run B starts and finishes inside run A (after A recorded its pending row): each output
     is renamed with its own provenance under the database's write lock."""
     out = tmp_path / "out.csv"
@@ -161,13 +155,13 @@ def test_two_predicts_to_one_output_never_mix(ws, tmp_path, hooks):
 
     def run_b():
         hooks.pop("predict.pending-recorded")
-        with Registry.open(ws) as other:
+        with Registry.open(demo_root) as other:
             model, label = other.load_model()
             score_csv(half, out, model, label, db=other.db)
         assert provenance(out)["rows"] == 1000
 
     hooks["predict.pending-recorded"] = run_b
-    with Registry.open(ws) as reg:
+    with Registry.open(demo_root) as reg:
         model, label = reg.load_model()
         score_csv(SAMPLE, out, model, label, db=reg.db)
         rows = reg.db.execute("SELECT rows, state, output_sha256 FROM batches ORDER BY id")
@@ -179,15 +173,15 @@ def test_two_predicts_to_one_output_never_mix(ws, tmp_path, hooks):
 @pytest.mark.parametrize("step", ["predict.chunk-written", "predict.scored",
                                   "predict.pending-recorded", "predict.output-in-place",
                                   "predict.provenance-in-place"])
-def test_a_killed_predict_is_settled_and_cleaned_by_the_next_run(ws, tmp_path, step):
+def test_a_killed_predict_is_settled_and_cleaned_by_the_next_run(demo_root, tmp_path, step):
     out = tmp_path / "out.csv"
-    killed = ratchet(ws, "predict", str(SAMPLE), "-o", str(out), kill_at=step)
+    killed = ratchet(demo_root, "predict", str(SAMPLE), "-o", str(out), kill_at=step)
     assert killed.returncode == -9
-    before = doctor(ws)
-    nxt = ratchet(ws, "predict", str(SAMPLE), "-o", str(tmp_path / "next.csv"))
+    before = doctor(demo_root)
+    nxt = ratchet(demo_root, "predict", str(SAMPLE), "-o", str(tmp_path / "next.csv"))
     assert nxt.returncode == 0, nxt.stderr
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "a leftover stayed"
-    with Registry.open(ws) as reg:
+    with Registry.open(demo_root) as reg:
         rows = [dict(r) for r in reg.db.execute("SELECT * FROM batches ORDER BY id")]
     assert rows[-1]["state"] == "done"
     killed_rows = rows[:-1]
@@ -196,7 +190,7 @@ def test_a_killed_predict_is_settled_and_cleaned_by_the_next_run(ws, tmp_path, s
         assert [r["state"] for r in killed_rows] == ["done"]
     else:  # it never appeared: no record, or one that says the run failed
         assert [r["state"] for r in killed_rows] in ([], ["failed"])
-    assert doctor(ws)["healthy"] is True
+    assert doctor(demo_root)["healthy"] is True
     # what the kill left was only ever a leftover or a pending batch, never damage
     assert {p["code"] for p in before["problems"]} <= {"W_BATCH_PENDING", "W_LEFTOVER"}
 
@@ -216,13 +210,13 @@ def test_a_leftover_is_removed_only_when_its_owner_is_gone(tmp_path):
     assert mine.exists() and theirs.exists() and not dead.exists() and not reused.exists()
 
 
-def test_reconcile_rewrites_a_missing_provenance_from_the_record(ws, tmp_path):
+def test_reconcile_rewrites_a_missing_provenance_from_the_record(demo_root, tmp_path):
     out = tmp_path / "out.csv"
-    killed = ratchet(ws, "predict", str(SAMPLE), "-o", str(out),
+    killed = ratchet(demo_root, "predict", str(SAMPLE), "-o", str(out),
                      kill_at="predict.output-in-place")
     assert killed.returncode == -9 and out.exists()
     assert not (tmp_path / "out.csv.provenance.json").exists()
-    with Registry.open(ws) as reg:
+    with Registry.open(demo_root) as reg:
         said = reconcile_batches(reg.db)
         assert reg.db.execute("SELECT state FROM batches").fetchone()[0] == "done"
     assert "provenance was rewritten" in said[0]

@@ -15,9 +15,7 @@ from sklearn.metrics import roc_auc_score
 from engine.cli import main
 from engine.ground.paths import Workspace
 from engine.registry.registry import Registry
-from tests.engine.bundle_kit import NOW, Publisher, assemble, make_store, payload_for
-
-ALICE = Publisher("alice")
+from tests.engine.bundle_kit import ALICE, NOW, assemble, payload_for
 
 
 def with_reference(payload: dict[str, bytes], minimum: float, n: int = 400, seed: int = 5,
@@ -43,38 +41,31 @@ def with_reference(payload: dict[str, bytes], minimum: float, n: int = 400, seed
             "requirements.json": json.dumps(requirements).encode()}
 
 
-@pytest.fixture
-def ws(tmp_path, monkeypatch):
-    monkeypatch.setenv("RATCHET_TRUST_STORE", str(tmp_path / "trust.json"))
-    workspace = Workspace.open(tmp_path / "ws")
-    make_store(tmp_path / "trust.json", [ALICE.trusted()])
-    return workspace
 
-
-def install(ws, payload, version=1):
-    reg = Registry(ws)
+def install(alice_ws, payload, version=1):
+    reg = Registry(alice_ws)
     try:
         reg.import_bundle(assemble(payload, version=version, signers=[ALICE]), now=NOW)
     finally:
         reg.close()
 
 
-def regress(ws, capsys, *extra) -> tuple[int, dict]:
-    code = main(["--workspace", str(ws.root), "--json", "regress", *extra])
+def regress(alice_ws, capsys, *extra) -> tuple[int, dict]:
+    code = main(["--workspace", str(alice_ws.root), "--json", "regress", *extra])
     return code, json.loads(capsys.readouterr().out)
 
 
-def test_passing_suite_records_history_and_writes_a_report(ws, capsys, tmp_path):
+def test_passing_suite_records_history_and_writes_a_report(alice_ws, capsys, tmp_path):
     payload = with_reference(payload_for("test-model"), minimum=0.6)
-    install(ws, payload)
-    code, result = regress(ws, capsys, "--report", str(tmp_path / "r.html"))
+    install(alice_ws, payload)
+    code, result = regress(alice_ws, capsys, "--report", str(tmp_path / "r.html"))
     assert code == 0 and result["passed"] is True
     assert result["cases"] == {"total": 5, "failed": 0}
     auc = next(r for r in result["requirements"] if r["metric"] == "roc_auc")
     # the value is scikit-learn's roc_auc_score on the same reference rows and probabilities
     cases = pd.read_csv(io.BytesIO(payload["regression_cases.csv"]))
     ref = cases[cases["kind"] == "reference"]
-    reg = Registry(ws)
+    reg = Registry(alice_ws)
     model, _ = reg.load_model()
     runs = reg.db.execute("SELECT model, passed FROM regression_runs").fetchall()
     reg.close()
@@ -86,18 +77,18 @@ def test_passing_suite_records_history_and_writes_a_report(ws, capsys, tmp_path)
     assert "PASSED" in html and "<svg" in html and "roc_auc" in html
 
 
-def test_missed_minimum_fails_naming_metric_value_and_minimum(ws, capsys):
-    install(ws, with_reference(payload_for("test-model"), minimum=0.99, flip=0.3))
-    code, result = regress(ws, capsys)
+def test_missed_minimum_fails_naming_metric_value_and_minimum(alice_ws, capsys):
+    install(alice_ws, with_reference(payload_for("test-model"), minimum=0.99, flip=0.3))
+    code, result = regress(alice_ws, capsys)
     assert code == 1 and result["passed"] is False
     problem = next(p for p in result["problems"] if p.startswith("roc_auc"))
     auc = next(r for r in result["requirements"] if r["metric"] == "roc_auc")
     assert f"{auc['value']:.6g}" in problem and "below the minimum 0.99" in problem
-    main(["--workspace", str(ws.root), "regress"])
+    main(["--workspace", str(alice_ws.root), "regress"])
     assert "roc_auc" in capsys.readouterr().out
 
 
-def test_requirements_need_the_right_bound(ws):
+def test_requirements_need_the_right_bound(alice_ws):
     from engine.errors import EngineError
     from engine.formats.requirements import parse_requirements
 
@@ -128,42 +119,42 @@ def _csv_of(payload, tmp_path) -> str:
 
 
 def test_pinned_outlier_runs_for_later_versions_and_fails_when_it_no_longer_holds(
-        ws, capsys, tmp_path):
+        alice_ws, capsys, tmp_path):
     v1 = with_reference(payload_for("test-model", seed=0), minimum=0.6)
-    install(ws, v1, version=1)
+    install(alice_ws, v1, version=1)
     ops = _csv_of(v1, tmp_path)
-    assert main(["--workspace", str(ws.root), "outliers", "pin", ops, "--row", "2", "--note",
+    assert main(["--workspace", str(alice_ws.root), "outliers", "pin", ops, "--row", "2", "--note",
                  "customer disputed"]) == 0
     capsys.readouterr()
-    code, result = regress(ws, capsys)
+    code, result = regress(alice_ws, capsys)
     assert code == 0 and result["cases"]["total"] == 6  # 5 bundle cases + the pinned one
     # A new version of the model gives another output for that row: the pin catches it.
-    install(ws, with_reference(payload_for("test-model", seed=3), minimum=0.6), version=2)
-    code, result = regress(ws, capsys)
+    install(alice_ws, with_reference(payload_for("test-model", seed=3), minimum=0.6), version=2)
+    code, result = regress(alice_ws, capsys)
     assert code == 1 and result["cases"]["failed"] == 1
     problem = result["problems"][0]
     assert "pinned outlier" in problem and "ops.csv row 2" in problem
     assert "customer disputed" in problem
     out = tmp_path / "pinned.csv"
-    assert main(["--workspace", str(ws.root), "outliers", "export", "-o", str(out)]) == 0
+    assert main(["--workspace", str(alice_ws.root), "outliers", "export", "-o", str(out)]) == 0
     exported = pd.read_csv(out)
     assert list(exported["kind"]) == ["outlier"] and exported["source"][0] == "ops.csv row 2"
 
 
-def test_ratchet_raises_requirements_and_never_lowers_them_silently(ws, capsys):
+def test_ratchet_raises_requirements_and_never_lowers_them_silently(alice_ws, capsys):
     from engine.errors import EngineError
     from engine.regression.ratchet import Proposal, apply_steps, steps
 
-    install(ws, with_reference(payload_for("test-model"), minimum=0.6))
-    code = main(["--workspace", str(ws.root), "--json", "requirements", "ratchet", "--why",
+    install(alice_ws, with_reference(payload_for("test-model"), minimum=0.6))
+    code = main(["--workspace", str(alice_ws.root), "--json", "requirements", "ratchet", "--why",
                  "a month in production"])
     ratchet = json.loads(capsys.readouterr().out)
     assert code == 0 and ratchet["applied"] >= 1
     step = next(p for p in ratchet["proposals"] if p["metric"] == "roc_auc")
     assert 0.6 < step["min"] <= step["measured"]
-    code, shown = regress(ws, capsys)
+    code, shown = regress(alice_ws, capsys)
     assert next(r for r in shown["requirements"] if r["metric"] == "roc_auc")["min"] == step["min"]
-    reg = Registry(ws)
+    reg = Registry(alice_ws)
     try:
         lower = [Proposal("roc_auc", "min", step["min"], 0.5, step["measured"])]
         with pytest.raises(EngineError) as info:
@@ -178,49 +169,49 @@ def test_ratchet_raises_requirements_and_never_lowers_them_silently(ws, capsys):
     assert history[-1]["why"].startswith("incident 42") and history[-1]["user"]
 
 
-def test_lowering_by_hand_needs_a_recorded_override(ws, capsys):
-    install(ws, with_reference(payload_for("test-model"), minimum=0.6))
-    base = ["--workspace", str(ws.root), "--json", "requirements", "set", "roc_auc"]
+def test_lowering_by_hand_needs_a_recorded_override(alice_ws, capsys):
+    install(alice_ws, with_reference(payload_for("test-model"), minimum=0.6))
+    base = ["--workspace", str(alice_ws.root), "--json", "requirements", "set", "roc_auc"]
     assert main([*base, "0.5", "--why", "too strict"]) == 2
     assert json.loads(capsys.readouterr().out)["error"] == "E_RATCHET_LOWER"
     assert main([*base, "0.5", "--why", "source changed", "--override"]) == 0
     capsys.readouterr()
     assert main([*base, "0.65", "--why", "tighten"]) == 0
     capsys.readouterr()
-    main(["--workspace", str(ws.root), "--json", "requirements", "show"])
+    main(["--workspace", str(alice_ws.root), "--json", "requirements", "show"])
     shown = json.loads(capsys.readouterr().out)
     assert [(h["new"], h["override"]) for h in shown["history"]] == [(0.5, 1), (0.65, 0)]
     assert shown["requirements"][0]["min"] == 0.65
 
 
-def test_a_newer_bundles_higher_bound_is_never_undercut_by_an_older_step(ws, capsys):
-    install(ws, with_reference(payload_for("test-model"), minimum=0.6), version=1)
-    assert main(["--workspace", str(ws.root), "requirements", "set", "roc_auc", "0.65",
+def test_a_newer_bundles_higher_bound_is_never_undercut_by_an_older_step(alice_ws, capsys):
+    install(alice_ws, with_reference(payload_for("test-model"), minimum=0.6), version=1)
+    assert main(["--workspace", str(alice_ws.root), "requirements", "set", "roc_auc", "0.65",
                  "--why", "tighten v1"]) == 0
-    install(ws, with_reference(payload_for("test-model", seed=1), minimum=0.7), version=2)
+    install(alice_ws, with_reference(payload_for("test-model", seed=1), minimum=0.7), version=2)
     capsys.readouterr()
-    main(["--workspace", str(ws.root), "--json", "requirements", "show"])
+    main(["--workspace", str(alice_ws.root), "--json", "requirements", "show"])
     shown = json.loads(capsys.readouterr().out)
     assert shown["requirements"][0]["min"] == 0.7  # the bundle's 0.7, not the old step's 0.65
 
 
-def test_non_finite_bounds_are_refused(ws, capsys):
-    install(ws, with_reference(payload_for("test-model"), minimum=0.6))
+def test_non_finite_bounds_are_refused(alice_ws, capsys):
+    install(alice_ws, with_reference(payload_for("test-model"), minimum=0.6))
     for bad in ("nan", "inf"):
-        code = main(["--workspace", str(ws.root), "--json", "requirements", "set", "roc_auc",
+        code = main(["--workspace", str(alice_ws.root), "--json", "requirements", "set", "roc_auc",
                      bad, "--why", "x"])
         assert code == 2
         assert json.loads(capsys.readouterr().out)["error"] == "E_REQUIREMENT_VALUE"
 
 
-def test_every_reference_row_rejected_is_a_failed_run_not_an_error(ws, capsys):
+def test_every_reference_row_rejected_is_a_failed_run_not_an_error(alice_ws, capsys):
     payload = with_reference(payload_for("test-model"), minimum=0.6, n=20)
     cases = pd.read_csv(io.BytesIO(payload["regression_cases.csv"]), dtype=str,
                         keep_default_na=False)
     cases.loc[cases["kind"] == "reference", "x0"] = "not-a-number"
     payload["regression_cases.csv"] = cases.to_csv(index=False).encode()
-    install(ws, payload)
-    code, result = regress(ws, capsys)
+    install(alice_ws, payload)
+    code, result = regress(alice_ws, capsys)
     assert code == 1 and result["passed"] is False
     assert result["reference"] == {"rows": 20, "rejected": 20}
     assert all(r["value"] is None and not r["passed"] for r in result["requirements"])
@@ -255,7 +246,7 @@ def _accepted_trial(db, model_id: str, champion_bounds: list[dict]) -> int:
     return trial_id
 
 
-def test_a_rolled_back_trials_steps_no_longer_count_against_a_newer_bundle(ws):
+def test_a_rolled_back_trials_steps_no_longer_count_against_a_newer_bundle(alice_ws):
     from engine.regression.ratchet import (
         Proposal,
         apply_steps,
@@ -265,10 +256,10 @@ def test_a_rolled_back_trials_steps_no_longer_count_against_a_newer_bundle(ws):
     )
     from engine.trial.rollback import restore_requirements
 
-    install(ws, with_reference(payload_for("test-model"), minimum=0.6))
+    install(alice_ws, with_reference(payload_for("test-model"), minimum=0.6))
     v1 = _requirements({"metric": "roc_auc", "min": 0.6})
     v3 = _requirements({"metric": "roc_auc", "min": 0.75, "applies": "overall"})
-    reg = Registry(ws)
+    reg = Registry(alice_ws)
     try:
         db = reg.db
         apply_steps(db, "test-model", [Proposal("roc_auc", "min", 0.6, 0.62, 0.7)], "by hand")
@@ -295,13 +286,13 @@ def test_a_rolled_back_trials_steps_no_longer_count_against_a_newer_bundle(ws):
         reg.close()
 
 
-def test_requirements_only_steps_name_stay_in_force_when_a_bundle_omits_them(ws):
+def test_requirements_only_steps_name_stay_in_force_when_a_bundle_omits_them(alice_ws):
     from engine.formats.requirements import Requirement
     from engine.regression.ratchet import Proposal, apply_steps, effective_requirements
 
-    install(ws, with_reference(payload_for("test-model"), minimum=0.6))
+    install(alice_ws, with_reference(payload_for("test-model"), minimum=0.6))
     only_partition = _requirements({"metric": "roc_auc", "min": 0.8, "applies": "partition"})
-    reg = Registry(ws)
+    reg = Registry(alice_ws)
     try:
         db = reg.db
         apply_steps(db, "test-model", [
@@ -320,16 +311,16 @@ def test_requirements_only_steps_name_stay_in_force_when_a_bundle_omits_them(ws)
         reg.close()
 
 
-def test_a_step_only_requirement_is_enforced_by_regress(ws, capsys):
-    install(ws, with_reference(payload_for("test-model"), minimum=0.6))
-    assert main(["--workspace", str(ws.root), "requirements", "set", "log_loss", "0.9",
+def test_a_step_only_requirement_is_enforced_by_regress(alice_ws, capsys):
+    install(alice_ws, with_reference(payload_for("test-model"), minimum=0.6))
+    assert main(["--workspace", str(alice_ws.root), "requirements", "set", "log_loss", "0.9",
                  "--why", "tighten"]) == 0
     payload = with_reference(payload_for("test-model", seed=1), minimum=0.6)
     doc = json.loads(payload["requirements.json"])
     doc["metrics"] = [m for m in doc["metrics"] if m["metric"] != "log_loss"]
-    install(ws, {**payload, "requirements.json": json.dumps(doc).encode()}, version=2)
+    install(alice_ws, {**payload, "requirements.json": json.dumps(doc).encode()}, version=2)
     capsys.readouterr()
-    code, result = regress(ws, capsys)
+    code, result = regress(alice_ws, capsys)
     assert result["model"] == "test-model@2"
     assert [(r["metric"], r.get("max")) for r in result["requirements"]] == [
         ("roc_auc", None), ("log_loss", 0.9)]
@@ -338,12 +329,12 @@ def test_a_step_only_requirement_is_enforced_by_regress(ws, capsys):
     assert code == (0 if all(r["passed"] for r in result["requirements"]) else 1)
 
 
-def test_ratchet_raises_no_per_partition_bound_from_the_reference_sample(ws, capsys):
+def test_ratchet_raises_no_per_partition_bound_from_the_reference_sample(alice_ws, capsys):
     payload = with_reference(payload_for("test-model"), minimum=0.6)
     doc = json.loads(payload["requirements.json"])
     doc["metrics"].append({"metric": "roc_auc", "min": 0.5, "applies": "partition"})
-    install(ws, {**payload, "requirements.json": json.dumps(doc).encode()})
-    code = main(["--workspace", str(ws.root), "--json", "requirements", "ratchet", "--why",
+    install(alice_ws, {**payload, "requirements.json": json.dumps(doc).encode()})
+    code = main(["--workspace", str(alice_ws.root), "--json", "requirements", "ratchet", "--why",
                  "a month in production", "--dry-run"])
     proposals = json.loads(capsys.readouterr().out)["proposals"]
     assert code == 0 and [p["metric"] for p in proposals if "min" in p] == ["roc_auc"]

@@ -236,36 +236,30 @@ def test_two_settings_set_at_once_both_keep_their_change(root, monkeypatch):
 
 
 # -- the rollback state -----------------------------------------------------------------------
-@pytest.fixture
-def ws(tmp_path):
-    from engine.ground.paths import Workspace
 
-    return Workspace.open(tmp_path / "rs")
-
-
-def test_a_stale_rollback_state_never_lowers_a_version(ws):
+def test_a_stale_rollback_state_never_lowers_a_version(empty_ws):
     from engine.bundle.verify import Accepted
     from engine.registry.rollback_state import load_state, save_state
 
-    save_state(ws, {"m": Accepted(3, "a" * 64)})
-    stale = load_state(ws)  # writer A reads ...
-    save_state(ws, {"m": Accepted(5, "b" * 64)})  # ... B raises m to 5 meanwhile ...
+    save_state(empty_ws, {"m": Accepted(3, "a" * 64)})
+    stale = load_state(empty_ws)  # writer A reads ...
+    save_state(empty_ws, {"m": Accepted(5, "b" * 64)})  # ... B raises m to 5 meanwhile ...
     stale["other"] = Accepted(1, "c" * 64)
-    written = save_state(ws, stale)  # ... and A saves what it read, plus its own change
-    assert written == load_state(ws) == {"m": Accepted(5, "b" * 64),
-                                         "other": Accepted(1, "c" * 64)}
-    save_state(ws, {"m": Accepted(5, "d" * 64)})  # a tie keeps the version accepted first
-    assert load_state(ws)["m"] == Accepted(5, "b" * 64)
+    written = save_state(empty_ws, stale)  # ... and A saves what it read, plus its own change
+    assert written == load_state(empty_ws) == {"m": Accepted(5, "b" * 64),
+                                               "other": Accepted(1, "c" * 64)}
+    save_state(empty_ws, {"m": Accepted(5, "d" * 64)})  # a tie keeps the version accepted first
+    assert load_state(empty_ws)["m"] == Accepted(5, "b" * 64)
 
 
-def test_the_rollback_state_is_merged_and_written_under_its_lock(ws, monkeypatch):
+def test_the_rollback_state_is_merged_and_written_under_its_lock(empty_ws, monkeypatch):
     from engine.bundle.verify import Accepted
     from engine.registry import rollback_state
 
     seen = []
     monkeypatch.setattr(rollback_state, "race_window", lambda path: seen.append(
         probe_locked(path.with_name(path.name + ".lock"))))
-    rollback_state.save_state(ws, {"m": Accepted(1, "a" * 64)})
+    rollback_state.save_state(empty_ws, {"m": Accepted(1, "a" * 64)})
     assert seen == [True]
-    leftovers = [p.name for p in ws.root.iterdir() if p.name.endswith(".tmp")]
+    leftovers = [p.name for p in empty_ws.root.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []  # written atomically: no temporary file left behind

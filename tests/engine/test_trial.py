@@ -17,7 +17,7 @@ from engine.trial.trial import accept_trial, start_trial, trial_status
 from tests.engine import test_trial_kit as kit
 from tests.engine.test_trial_kit import BETTER, CHAMPION, MODEL_ID, requirement_bounds
 
-bundles, cli, data, flights, ws = kit.bundles, kit.cli, kit.data, kit.flights, kit.ws
+bundles, cli, data, flights = kit.bundles, kit.cli, kit.data, kit.flights
 
 
 def start_args(bundle, data, *extra) -> list[str]:

@@ -31,7 +31,6 @@ from engine.export.exporter import export_model
 from engine.ground.paths import Workspace
 from engine.ground.shipped import shipped_dir
 from engine.model import load_coefficients
-from engine.registry.first_start import first_start
 from engine.registry.registry import Registry
 from tests.engine.conftest import find_flights_csv, json_cli
 
@@ -180,14 +179,6 @@ def data(flights, tmp_path_factory) -> dict:
     _as_text(flights[month == "2013-11"].sample(400, random_state=9)).to_csv(batch, index=False)
     return {"corpus": corpus, "latest": latest, "batch": batch}
 
-
-@pytest.fixture
-def ws(tmp_path, monkeypatch) -> Workspace:
-    """A new workspace with the shipped demo model installed and active (the champion)."""
-    monkeypatch.delenv("RATCHET_TRUST_STORE", raising=False)
-    workspace = Workspace.open(tmp_path / "ws")
-    first_start(workspace)
-    return workspace
 
 
 @pytest.fixture

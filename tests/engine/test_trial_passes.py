@@ -16,7 +16,7 @@ from engine.registry.registry import Registry
 from engine.trial.trial import start_trial, trial_status
 from tests.engine import test_trial_kit as kit
 
-bundles, cli, data, flights, ws = kit.bundles, kit.cli, kit.data, kit.flights, kit.ws
+bundles, cli, data, flights = kit.bundles, kit.cli, kit.data, kit.flights
 
 
 @pytest.fixture

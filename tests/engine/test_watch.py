@@ -20,7 +20,6 @@ import pytest
 from engine.errors import Cancelled, InputError
 from engine.ground.clock import now_text
 from engine.ground.database import connect
-from engine.ground.paths import Workspace
 from engine.watch.claims import HOST, start_token
 from engine.watch.watcher import FolderWatcher, is_candidate
 
@@ -57,10 +56,6 @@ class Recorder:
         return SimpleNamespace(nowtest_id=n)
 
 
-@pytest.fixture
-def ws(tmp_path):
-    return Workspace.open(tmp_path / "ws")
-
 
 @pytest.fixture
 def inbox(tmp_path):
@@ -76,8 +71,8 @@ def write_csvs(folder: Path, n: int, prefix: str = "f") -> list[str]:
     return names
 
 
-def rows(ws, folder: Path) -> dict[str, dict]:
-    conn = connect(ws.database)
+def rows(empty_ws, folder: Path) -> dict[str, dict]:
+    conn = connect(empty_ws.database)
     try:
         found = conn.execute("SELECT * FROM watched_files WHERE folder = ?",
                              (str(folder.resolve()),)).fetchall()
@@ -86,10 +81,10 @@ def rows(ws, folder: Path) -> dict[str, dict]:
     return {r["name"]: dict(r) for r in found}
 
 
-def test_a_burst_of_100_files_is_processed_exactly_once(ws, inbox):
+def test_a_burst_of_100_files_is_processed_exactly_once(empty_ws, inbox):
     names = write_csvs(inbox, 100)
     clock, process = FakeClock(), Recorder()
-    watcher = FolderWatcher(ws.root, inbox, process, settle_seconds=2.0, clock=clock)
+    watcher = FolderWatcher(empty_ws.root, inbox, process, settle_seconds=2.0, clock=clock)
     assert watcher.poll_once() == []  # first sight: not settled yet
     clock.now = 1.0
     assert watcher.poll_once() == []
@@ -100,17 +95,17 @@ def test_a_burst_of_100_files_is_processed_exactly_once(ws, inbox):
     clock.now = 10.0
     assert watcher.poll_once() == []
     assert process.calls == collections.Counter({n: 1 for n in names})
-    stored = rows(ws, inbox)
+    stored = rows(empty_ws, inbox)
     assert sorted(stored) == names and {r["state"] for r in stored.values()} == {"done"}
     assert sorted(r["nowtest_id"] for r in stored.values()) == list(range(1, 101))
     assert all(r["finished_at"] and r["owner_pid"] == os.getpid() for r in stored.values())
 
 
-def test_two_watchers_racing_in_threads_process_each_file_once(ws, inbox):
+def test_two_watchers_racing_in_threads_process_each_file_once(empty_ws, inbox):
     names = write_csvs(inbox, 100)
     process = Recorder(delay=0.001)
     stop = threading.Event()
-    watchers = [FolderWatcher(ws.root, inbox, process, settle_seconds=0.0) for _ in range(2)]
+    watchers = [FolderWatcher(empty_ws.root, inbox, process, settle_seconds=0.0) for _ in range(2)]
     threads = [threading.Thread(target=w.run, args=(stop,), kwargs={"interval": 0.01})
                for w in watchers]
     for t in threads:
@@ -123,7 +118,7 @@ def test_two_watchers_racing_in_threads_process_each_file_once(ws, inbox):
     for t in threads:
         t.join()
     assert process.calls == collections.Counter({n: 1 for n in names})
-    assert {r["state"] for r in rows(ws, inbox).values()} == {"done"}
+    assert {r["state"] for r in rows(empty_ws, inbox).values()} == {"done"}
 
 
 RACER = textwrap.dedent("""
@@ -158,10 +153,10 @@ RACER = textwrap.dedent("""
 """)
 
 
-def test_two_watcher_processes_racing_process_each_file_once(ws, inbox, tmp_path):
+def test_two_watcher_processes_racing_process_each_file_once(empty_ws, inbox, tmp_path):
     names = write_csvs(inbox, 100)
     log, go = tmp_path / "processed.log", tmp_path / "go"
-    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(ws.root), str(inbox),
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(empty_ws.root), str(inbox),
                                 str(log), str(go)], cwd=ROOT) for _ in range(2)]
     deadline = time.monotonic() + 60  # only so that a bug fails instead of hanging
     while len(list(tmp_path.glob("go.ready-*"))) < 2 and time.monotonic() < deadline:
@@ -171,12 +166,12 @@ def test_two_watcher_processes_racing_process_each_file_once(ws, inbox, tmp_path
     lines = log.read_text().splitlines()
     assert sorted(line.split()[1] for line in lines) == names
     assert len({line.split()[0] for line in lines}) == 2  # both took part in the race
-    assert {r["state"] for r in rows(ws, inbox).values()} == {"done"}
+    assert {r["state"] for r in rows(empty_ws, inbox).values()} == {"done"}
 
 
-def test_a_file_still_being_written_is_not_read_half(ws, inbox):
+def test_a_file_still_being_written_is_not_read_half(empty_ws, inbox):
     clock, process = FakeClock(), Recorder()
-    watcher = FolderWatcher(ws.root, inbox, process, settle_seconds=2.0, clock=clock)
+    watcher = FolderWatcher(empty_ws.root, inbox, process, settle_seconds=2.0, clock=clock)
     path = inbox / "growing.csv"
     with path.open("w") as fh:
         fh.write("a,b\n" + "".join(f"{i},{i}\n" for i in range(100)))
@@ -197,10 +192,10 @@ def test_a_file_still_being_written_is_not_read_half(ws, inbox):
     assert process.contents["growing.csv"].count("\n") == 301  # header + 300 rows: all of it
 
 
-def test_after_a_restart_done_is_skipped_and_a_killed_watchers_claim_is_redone(ws, inbox):
+def test_after_a_restart_done_is_skipped_and_a_killed_watchers_claim_is_redone(empty_ws, inbox):
     write_csvs(inbox, 3)
     clock, first = FakeClock(), Recorder()
-    watcher = FolderWatcher(ws.root, inbox, first, settle_seconds=0.0, clock=clock)
+    watcher = FolderWatcher(empty_ws.root, inbox, first, settle_seconds=0.0, clock=clock)
     watcher.poll_once()
     assert len(watcher.poll_once()) == 3
     (inbox / "killed.csv").write_text("a,b\n1,2\n")
@@ -212,7 +207,7 @@ def test_after_a_restart_done_is_skipped_and_a_killed_watchers_claim_is_redone(w
         token = ""
         while not token:  # the sleeper's start token, as its watcher would have stored it
             token = start_token(sleeper.pid)
-        conn = connect(ws.database)
+        conn = connect(empty_ws.database)
         try:
             for name, pid, started in (("killed.csv", gone.pid, "boot:1"),
                                        ("live.csv", sleeper.pid, token)):
@@ -225,25 +220,25 @@ def test_after_a_restart_done_is_skipped_and_a_killed_watchers_claim_is_redone(w
         finally:
             conn.close()
         again = Recorder()
-        restarted = FolderWatcher(ws.root, inbox, again, settle_seconds=0.0, clock=clock)
+        restarted = FolderWatcher(empty_ws.root, inbox, again, settle_seconds=0.0, clock=clock)
         restarted.poll_once()
         events = restarted.poll_once()
         assert [e.path.name for e in events] == ["killed.csv"]  # the live claim is left alone
         assert again.calls == collections.Counter({"killed.csv": 1})
-        assert rows(ws, inbox)["live.csv"]["state"] == "claimed"
+        assert rows(empty_ws, inbox)["live.csv"]["state"] == "claimed"
     finally:
         sleeper.kill()
         sleeper.wait()
     assert [e.path.name for e in restarted.poll_once()] == ["live.csv"]  # its owner is gone
-    assert {r["state"] for r in rows(ws, inbox).values()} == {"done"}
+    assert {r["state"] for r in rows(empty_ws, inbox).values()} == {"done"}
     assert sum(again.calls.values()) == 2 and sum(first.calls.values()) == 3
 
 
-def test_a_reused_pid_or_an_old_claim_from_elsewhere_is_stale(ws, inbox):
+def test_a_reused_pid_or_an_old_claim_from_elsewhere_is_stale(empty_ws, inbox):
     (inbox / "reused.csv").write_text("a\n1\n")
     (inbox / "elsewhere-old.csv").write_text("a\n2\n")
     (inbox / "elsewhere-new.csv").write_text("a\n3\n")
-    conn = connect(ws.database)
+    conn = connect(empty_ws.database)
     try:
         for name, host, pid, started, at in (
                 # our own pid, but another run of it (before a reboot): stale
@@ -259,35 +254,35 @@ def test_a_reused_pid_or_an_old_claim_from_elsewhere_is_stale(ws, inbox):
     finally:
         conn.close()
     process = Recorder()
-    watcher = FolderWatcher(ws.root, inbox, process, settle_seconds=0.0, clock=FakeClock())
+    watcher = FolderWatcher(empty_ws.root, inbox, process, settle_seconds=0.0, clock=FakeClock())
     watcher.poll_once()
     assert sorted(e.path.name for e in watcher.poll_once()) == ["elsewhere-old.csv",
                                                                  "reused.csv"]
-    assert rows(ws, inbox)["elsewhere-new.csv"]["state"] == "claimed"
+    assert rows(empty_ws, inbox)["elsewhere-new.csv"]["state"] == "claimed"
 
 
-def test_a_failure_is_recorded_not_retried_and_the_watcher_goes_on(ws, inbox):
+def test_a_failure_is_recorded_not_retried_and_the_watcher_goes_on(empty_ws, inbox):
     write_csvs(inbox, 3)
     clock, process = FakeClock(), Recorder(fail={"f001.csv"})
-    watcher = FolderWatcher(ws.root, inbox, process, settle_seconds=0.0, clock=clock)
+    watcher = FolderWatcher(empty_ws.root, inbox, process, settle_seconds=0.0, clock=clock)
     watcher.poll_once()
     events = {e.path.name: e for e in watcher.poll_once()}
     assert [events[n].state for n in ("f000.csv", "f001.csv", "f002.csv")] == \
         ["done", "failed", "done"]
     assert "column dep_delay" in events["f001.csv"].error
-    stored = rows(ws, inbox)["f001.csv"]
+    stored = rows(empty_ws, inbox)["f001.csv"]
     assert stored["state"] == "failed" and "'abc' is not a number" in stored["error"]
     assert stored["nowtest_id"] is None and stored["finished_at"]
     assert watcher.poll_once() == []
-    restarted = FolderWatcher(ws.root, inbox, process, settle_seconds=0.0, clock=clock)
+    restarted = FolderWatcher(empty_ws.root, inbox, process, settle_seconds=0.0, clock=clock)
     restarted.poll_once()
     assert restarted.poll_once() == []  # not retried after a restart either
     assert process.calls["f001.csv"] == 1
 
 
-def test_a_file_replaced_with_new_content_is_new_work(ws, inbox):
+def test_a_file_replaced_with_new_content_is_new_work(empty_ws, inbox):
     clock, process = FakeClock(), Recorder()
-    watcher = FolderWatcher(ws.root, inbox, process, settle_seconds=0.0, clock=clock)
+    watcher = FolderWatcher(empty_ws.root, inbox, process, settle_seconds=0.0, clock=clock)
     path = inbox / "daily.csv"
     path.write_text("a,b\n1,2\n")
     watcher.poll_once()
@@ -296,7 +291,7 @@ def test_a_file_replaced_with_new_content_is_new_work(ws, inbox):
     watcher.poll_once()
     assert len(watcher.poll_once()) == 1
     assert process.calls["daily.csv"] == 2 and process.contents["daily.csv"].endswith("3,4\n")
-    conn = connect(ws.database)
+    conn = connect(empty_ws.database)
     try:
         assert conn.execute("SELECT COUNT(*) FROM watched_files WHERE name = 'daily.csv' "
                             "AND state = 'done'").fetchone()[0] == 2
@@ -304,14 +299,14 @@ def test_a_file_replaced_with_new_content_is_new_work(ws, inbox):
         conn.close()
 
 
-def test_only_settled_visible_complete_csv_files_are_candidates(ws, inbox):
+def test_only_settled_visible_complete_csv_files_are_candidates(empty_ws, inbox):
     for name in (".hidden.csv", "x.csv.part", "x.part.csv", "upload.tmp", "~$book.csv",
                  "notes.txt", "backup.csv~", "data.2026.11.CSV", "ok.csv"):
         (inbox / name).write_text("a\n1\n")
     (inbox / "empty.csv").write_text("")
     (inbox / "folder.csv").mkdir()
     process = Recorder()
-    watcher = FolderWatcher(ws.root, inbox, process, settle_seconds=0.0, clock=FakeClock())
+    watcher = FolderWatcher(empty_ws.root, inbox, process, settle_seconds=0.0, clock=FakeClock())
     watcher.poll_once()
     events = watcher.poll_once()
     assert sorted(e.path.name for e in events if e.state == "done") == ["data.2026.11.CSV",
@@ -322,25 +317,25 @@ def test_only_settled_visible_complete_csv_files_are_candidates(ws, inbox):
     assert not is_candidate("report.csv.crdownload") and is_candidate("Report.Csv")
 
 
-def test_cancelled_work_is_released_and_done_later(ws, inbox):
+def test_cancelled_work_is_released_and_done_later(empty_ws, inbox):
     write_csvs(inbox, 1)
     clock = FakeClock()
 
     def cancelled(path):
         raise Cancelled()
 
-    watcher = FolderWatcher(ws.root, inbox, cancelled, settle_seconds=0.0, clock=clock)
+    watcher = FolderWatcher(empty_ws.root, inbox, cancelled, settle_seconds=0.0, clock=clock)
     watcher.poll_once()
     with pytest.raises(Cancelled):
         watcher.poll_once()
-    assert rows(ws, inbox) == {}  # the claim was given back
+    assert rows(empty_ws, inbox) == {}  # the claim was given back
     process = Recorder()
-    later = FolderWatcher(ws.root, inbox, process, settle_seconds=0.0, clock=clock)
+    later = FolderWatcher(empty_ws.root, inbox, process, settle_seconds=0.0, clock=clock)
     later.poll_once()
     assert [e.state for e in later.poll_once()] == ["done"]
 
 
-def test_run_reports_each_file_and_stops_quietly_when_cancelled(ws, inbox):
+def test_run_reports_each_file_and_stops_quietly_when_cancelled(empty_ws, inbox):
     write_csvs(inbox, 2)
     stop = threading.Event()
     seen = []
@@ -351,17 +346,17 @@ def test_run_reports_each_file_and_stops_quietly_when_cancelled(ws, inbox):
             raise Cancelled()
         return SimpleNamespace(nowtest_id=7)
 
-    watcher = FolderWatcher(ws.root, inbox, process, settle_seconds=0.0)
+    watcher = FolderWatcher(empty_ws.root, inbox, process, settle_seconds=0.0)
     thread = threading.Thread(target=watcher.run, args=(stop,),
                               kwargs={"interval": 0.01, "on_event": seen.append})
     thread.start()
     thread.join(timeout=60)
     assert not thread.is_alive()
     assert [(e.path.name, e.state, e.nowtest_id) for e in seen] == [("f000.csv", "done", 7)]
-    assert list(rows(ws, inbox)) == ["f000.csv"]  # f001 is left for the next start
+    assert list(rows(empty_ws, inbox)) == ["f000.csv"]  # f001 is left for the next start
 
 
-def test_run_reports_a_vanished_folder_once_and_its_return(ws, inbox):
+def test_run_reports_a_vanished_folder_once_and_its_return(empty_ws, inbox):
     """The folder deleted while watching: on_problem gets the text once (not at every poll),
     then None once it is back, and the watcher goes on with the files in it."""
     write_csvs(inbox, 1)
@@ -378,7 +373,7 @@ def test_run_reports_a_vanished_folder_once_and_its_return(ws, inbox):
         problems.append(text)
         (reported if text else cleared).set()
 
-    watcher = FolderWatcher(ws.root, inbox, Recorder(), settle_seconds=0.0)
+    watcher = FolderWatcher(empty_ws.root, inbox, Recorder(), settle_seconds=0.0)
     thread = threading.Thread(target=watcher.run, args=(stop,), kwargs={
         "interval": 0.01, "on_event": on_event, "on_problem": on_problem}, daemon=True)
     thread.start()
@@ -402,19 +397,19 @@ def test_run_reports_a_vanished_folder_once_and_its_return(ws, inbox):
                                                      ("back000.csv", "done")]
 
 
-def test_a_missing_folder_is_a_clear_error(ws, tmp_path):
+def test_a_missing_folder_is_a_clear_error(empty_ws, tmp_path):
     with pytest.raises(InputError) as info:
-        FolderWatcher(ws.root, tmp_path / "nowhere", Recorder())
+        FolderWatcher(empty_ws.root, tmp_path / "nowhere", Recorder())
     assert "nowhere" in info.value.message and info.value.code == "E_WATCH_FOLDER"
 
 
-def test_a_claim_of_this_process_that_no_watcher_is_working_on_is_retaken(ws, inbox):
+def test_a_claim_of_this_process_that_no_watcher_is_working_on_is_retaken(empty_ws, inbox):
     """E.g. a watcher thread whose database write failed after its now-test: the claim is this
     process's, but nobody is on it, so the next poll takes it (instead of waiting for a
     restart)."""
     (inbox / "orphan.csv").write_text("a\n1\n")
     st = (inbox / "orphan.csv").stat()
-    conn = connect(ws.database)
+    conn = connect(empty_ws.database)
     try:
         conn.execute("INSERT INTO watched_files (folder, name, size, mtime_ns, state, "
                      "claimed_at, owner_host, owner_pid, owner_started) VALUES "
@@ -423,12 +418,13 @@ def test_a_claim_of_this_process_that_no_watcher_is_working_on_is_retaken(ws, in
                       now_text(), HOST, os.getpid(), start_token(os.getpid())))
     finally:
         conn.close()
-    watcher = FolderWatcher(ws.root, inbox, Recorder(), settle_seconds=0.0, clock=FakeClock())
+    watcher = FolderWatcher(empty_ws.root, inbox, Recorder(), settle_seconds=0.0, clock=FakeClock())
     watcher.poll_once()
     assert [e.state for e in watcher.poll_once()] == ["done"]
 
 
-def test_a_watcher_killed_after_recording_its_nowtest_does_not_count_the_file_twice(ws, inbox):
+def test_a_watcher_killed_after_recording_its_nowtest_does_not_count_the_file_twice(empty_ws,
+                                                                                    inbox):
     """The now-test and the settling of the claim are two commits; a watcher killed between
     them left a 'claimed' row and a recorded now-test. The next watcher settles the claim with
     that now-test instead of testing the file again."""
@@ -436,7 +432,7 @@ def test_a_watcher_killed_after_recording_its_nowtest_does_not_count_the_file_tw
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     st = (inbox / "august.csv").stat()
-    conn = connect(ws.database)
+    conn = connect(empty_ws.database)
     try:
         conn.execute("INSERT INTO watched_files (folder, name, size, mtime_ns, state, "
                      "claimed_at, owner_host, owner_pid, owner_started) VALUES "
@@ -450,22 +446,22 @@ def test_a_watcher_killed_after_recording_its_nowtest_does_not_count_the_file_tw
     finally:
         conn.close()
     again = Recorder()
-    watcher = FolderWatcher(ws.root, inbox, again, settle_seconds=0.0, clock=FakeClock())
+    watcher = FolderWatcher(empty_ws.root, inbox, again, settle_seconds=0.0, clock=FakeClock())
     watcher.poll_once()
     assert watcher.poll_once() == []
     assert again.calls == collections.Counter()
-    row = rows(ws, inbox)["august.csv"]
+    row = rows(empty_ws, inbox)["august.csv"]
     assert (row["state"], row["nowtest_id"]) == ("done", recorded)
 
 
-def test_stopped_after_its_nowtest_was_recorded_the_file_is_done_not_given_back(ws, inbox):
+def test_stopped_after_its_nowtest_was_recorded_the_file_is_done_not_given_back(empty_ws, inbox):
     """Ctrl-C while the alarm e-mail or the shadow run goes on: the now-test is already
     committed, so the claim is settled with it instead of given back for a second test."""
     write_csvs(inbox, 1)
     clock = FakeClock()
 
     def recorded_then_interrupted(path):
-        conn = connect(ws.database)
+        conn = connect(empty_ws.database)
         try:
             conn.execute("INSERT INTO nowtests (model, input, input_sha256, rows, labelled, "
                          "alarm, result_json, source, at, user) VALUES ('m@1', ?, 'x', 1, 0, "
@@ -474,14 +470,14 @@ def test_stopped_after_its_nowtest_was_recorded_the_file_is_done_not_given_back(
             conn.close()
         raise KeyboardInterrupt
 
-    watcher = FolderWatcher(ws.root, inbox, recorded_then_interrupted, settle_seconds=0.0,
+    watcher = FolderWatcher(empty_ws.root, inbox, recorded_then_interrupted, settle_seconds=0.0,
                             clock=clock)
     watcher.poll_once()
     with pytest.raises(KeyboardInterrupt):
         watcher.poll_once()
-    (row,) = rows(ws, inbox).values()
+    (row,) = rows(empty_ws, inbox).values()
     assert row["state"] == "done" and row["nowtest_id"] == 1
     again = Recorder()
-    later = FolderWatcher(ws.root, inbox, again, settle_seconds=0.0, clock=clock)
+    later = FolderWatcher(empty_ws.root, inbox, again, settle_seconds=0.0, clock=clock)
     later.poll_once()
     assert later.poll_once() == [] and again.calls == collections.Counter()

@@ -13,28 +13,20 @@ import pytest
 
 from engine.cli import main
 from engine.errors import EngineError
-from engine.ground.paths import Workspace
 from engine.registry.registry import Registry
 from engine.regression import ratchet
 from engine.regression.ratchet import effective_requirements, steps
 from engine.trial.store import insert_trial
-from tests.engine.bundle_kit import NOW, assemble, make_store, payload_for
-from tests.engine.test_regress import ALICE, with_reference
+from tests.engine.bundle_kit import ALICE, NOW, assemble, payload_for
+from tests.engine.test_regress import with_reference
 
 MODEL = "test-model"
 GATE_AUC = 0.705  # what the synthetic gate measured for the challenger: it proposes 0.70
 
 
-@pytest.fixture
-def ws(tmp_path, monkeypatch) -> Workspace:
-    monkeypatch.setenv("RATCHET_TRUST_STORE", str(tmp_path / "trust.json"))
-    workspace = Workspace.open(tmp_path / "ws")
-    make_store(tmp_path / "trust.json", [ALICE.trusted()])
-    return workspace
 
-
-def install(ws, version: int, seed: int, activate: bool = True) -> None:
-    reg = Registry(ws)
+def install(alice_ws, version: int, seed: int, activate: bool = True) -> None:
+    reg = Registry(alice_ws)
     try:
         payload = with_reference(payload_for(MODEL, seed=seed), minimum=0.6)
         reg.import_bundle(assemble(payload, version=version, signers=[ALICE]), now=NOW,
@@ -43,9 +35,9 @@ def install(ws, version: int, seed: int, activate: bool = True) -> None:
         reg.close()
 
 
-def bound(ws, metric: str = "roc_auc", version: int | None = None) -> float:
+def bound(alice_ws, metric: str = "roc_auc", version: int | None = None) -> float:
     """The bound in force for `metric` (overall) of `version` (default: the active one)."""
-    reg = Registry(ws)
+    reg = Registry(alice_ws)
     try:
         label = f"{MODEL}@{version or reg.active_version(MODEL)}"
         data = reg.bundle_members(label)["requirements.json"]
@@ -55,16 +47,16 @@ def bound(ws, metric: str = "roc_auc", version: int | None = None) -> float:
         reg.close()
 
 
-def history(ws) -> list[dict]:
-    reg = Registry(ws)
+def history(alice_ws) -> list[dict]:
+    reg = Registry(alice_ws)
     try:
         return steps(reg.db, MODEL)
     finally:
         reg.close()
 
 
-def cli(ws, capsys, *args: str) -> tuple[int, dict]:
-    code = main(["--workspace", str(ws.root), "--json", *args])
+def cli(alice_ws, capsys, *args: str) -> tuple[int, dict]:
+    code = main(["--workspace", str(alice_ws.root), "--json", *args])
     out = capsys.readouterr().out
     return code, json.loads(out) if out.strip() else {}
 
@@ -83,13 +75,13 @@ def race(monkeypatch, writer: str, competitor) -> list[str]:
 
 
 @pytest.fixture
-def one(ws):
-    install(ws, 1, 0)
-    return ws
+def one(alice_ws):
+    install(alice_ws, 1, 0)
+    return alice_ws
 
 
-def dry_run(ws, capsys) -> dict:
-    code, doc = cli(ws, capsys, "requirements", "ratchet", "--why", "look", "--dry-run")
+def dry_run(alice_ws, capsys) -> dict:
+    code, doc = cli(alice_ws, capsys, "requirements", "ratchet", "--why", "look", "--dry-run")
     assert code == 0
     return {p["metric"]: p for p in doc["proposals"]}
 
@@ -181,12 +173,12 @@ def test_two_hand_sets_at_once_are_as_if_one_after_the_other(one, capsys, monkey
 
 # -- trials -----------------------------------------------------------------------------------
 @pytest.fixture
-def trial(ws):
+def trial(alice_ws):
     """test-model@1 active, @2 installed beside it, and a running trial of @2 (due) whose
     accepting gate measured roc_auc GATE_AUC on the reference sample."""
-    install(ws, 1, 0)
-    install(ws, 2, 1, activate=False)
-    reg = Registry(ws)
+    install(alice_ws, 1, 0)
+    install(alice_ws, 2, 1, activate=False)
+    reg = Registry(alice_ws)
     try:
         gate = {"candidate": f"{MODEL}@2", "champion": f"{MODEL}@1", "verdict": "accept",
                 "reasons": [], "suite": {"requirements": [
@@ -203,31 +195,31 @@ def trial(ws):
                      gate_id, None, None)
     finally:
         reg.close()
-    return ws
+    return alice_ws
 
 
-def accept(ws, **kw):
+def accept(alice_ws, **kw):
     from engine.trial.trial import accept_trial
 
-    reg = Registry(ws)
+    reg = Registry(alice_ws)
     try:
         return accept_trial(reg, MODEL, **kw)
     finally:
         reg.close()
 
 
-def reject(ws, reason: str = "not better"):
+def reject(alice_ws, reason: str = "not better"):
     from engine.trial.trial import reject_trial
 
-    reg = Registry(ws)
+    reg = Registry(alice_ws)
     try:
         return reject_trial(reg, reason, MODEL)
     finally:
         reg.close()
 
 
-def trials(ws) -> list[tuple]:
-    reg = Registry(ws)
+def trials(alice_ws) -> list[tuple]:
+    reg = Registry(alice_ws)
     try:
         return [(r["status"], r["reason"]) for r in reg.db.execute(
             "SELECT status, reason FROM trials ORDER BY id")]
@@ -235,8 +227,8 @@ def trials(ws) -> list[tuple]:
         reg.close()
 
 
-def active(ws) -> int | None:
-    reg = Registry(ws)
+def active(alice_ws) -> int | None:
+    reg = Registry(alice_ws)
     try:
         return reg.active_version(MODEL)
     finally:
