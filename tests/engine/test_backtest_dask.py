@@ -15,8 +15,8 @@ from engine.model import load_coefficients
 from tests.engine import test_backtest_demo as demo
 from tests.engine.test_backtest_demo import CHALLENGER, build_challenger, history, write_months
 
-# The demo tests' fixtures: the 2013 flights, a workspace with the demo model, the CLI.
-flights, ws, cli = demo.flights, demo.ws, demo.cli
+# The demo tests' fixtures: the 2013 flights and the CLI (on conftest's `ws`, the demo workspace).
+flights, cli = demo.flights, demo.cli
 
 
 @pytest.fixture(scope="module")
