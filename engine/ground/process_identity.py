@@ -79,8 +79,9 @@ def _windows_pid_alive(pid: int) -> bool | None:
 
 
 def owner_alive(pid: int, started: str) -> bool | None:
-    """Whether the process run (pid, start token) on this host is still running; None when it
-    cannot be told (no start token and the pid in use)."""
+    """Whether the process run (pid, start token) on this host is still running: False when
+    the pid is gone or now belongs to another run, True when it is that very run, None when it
+    cannot be told (no start token recorded, or none readable for the pid)."""
     alive = pid_alive(pid)
     if alive is False:
         return False
@@ -88,9 +89,4 @@ def owner_alive(pid: int, started: str) -> bool | None:
         token = start_token(pid)
         if token:
             return token == started
-    return None if alive is None or not started else alive
-
-
-def my_token() -> str:
-    """This process's (pid, start token) as text, for names of files it owns."""
-    return f"{os.getpid()}-{start_token(os.getpid()).rsplit(':', 1)[-1] or '0'}"
+    return None

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from engine.ground.clock import now_text
 from engine.ground.database import write_transaction
-from engine.ground.process_identity import HOST, pid_alive, start_token
+from engine.ground.process_identity import HOST, owner_alive, start_token
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +75,9 @@ def is_stale(row: sqlite3.Row, stale_after: float, me: Owner) -> bool:
             key = (row["folder"], row["name"], row["size"], row["mtime_ns"])
             with _IN_PROGRESS_LOCK:
                 return key not in _IN_PROGRESS
-        alive = pid_alive(pid)
-        if alive is False:
-            return True
-        if alive and started:
-            now_token = start_token(pid)
-            if now_token:
-                return now_token != started
+        alive = owner_alive(pid, started)
+        if alive is not None:
+            return not alive
     claimed = dt.datetime.fromisoformat(row["claimed_at"])
     return (dt.datetime.now(dt.UTC) - claimed).total_seconds() > stale_after
 
