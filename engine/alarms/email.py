@@ -20,7 +20,7 @@ from email.utils import formatdate, make_msgid
 
 from engine.alarms.store import Alarm
 from engine.errors import EngineError
-from engine.ground.settings import MASK
+from engine.ground.settings_spec import MASK
 from engine.nowtest.result import ALARM_KINDS, AlarmReason
 
 log = logging.getLogger(__name__)

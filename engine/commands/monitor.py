@@ -205,7 +205,8 @@ def cmd_settings_list(args, ws_root) -> tuple[int, dict]:
 
 
 def cmd_settings_get(args, ws_root) -> tuple[int, dict]:
-    from engine.ground.settings import get_setting, spec
+    from engine.ground.settings import get_setting
+    from engine.ground.settings_spec import spec
 
     setting = spec(args.key)
     return 0, {"key": setting.key, "value": setting.shown(get_setting(ws_root, args.key))}
@@ -223,7 +224,8 @@ def _read_secret(key: str) -> str:
 
 
 def cmd_settings_set(args, ws_root) -> tuple[int, dict]:
-    from engine.ground.settings import set_setting, spec
+    from engine.ground.settings import set_setting
+    from engine.ground.settings_spec import spec
 
     setting = spec(args.key)
     text = _read_secret(setting.key) if args.value == "-" and setting.secret else args.value

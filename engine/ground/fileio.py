@@ -18,7 +18,14 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
 
 from engine.ground.process_identity import pid_alive, start_token
 
@@ -153,3 +160,38 @@ def sync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file `lock_path` (created if missing, left in place)
+    against every other process and open file, waiting for it as long as it takes. The
+    lock dies with the holder, so a crash never leaves it taken."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock_wait(lock_path)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        else:  # pragma: no cover - Windows
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    continue
+        yield
+    finally:
+        if fcntl is None:  # pragma: no cover - Windows
+            with contextlib.suppress(OSError):
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        os.close(fd)
+
+
+def lock_wait(lock_path: Path) -> None:
+    """Called by exclusive_lock when another holder has the lock, just before waiting for it.
+    Does nothing; a test replaces it to know a competing writer is waiting."""
+    log.debug("waiting for %s", lock_path)

@@ -17,27 +17,18 @@ appears in a log line, an error message or a listing (it shows as "********").
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
 import math
 import os
-import re
-import socket
 import stat
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import EngineError, InputError
-from engine.ground.fileio import write_atomic
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
-    import msvcrt
+from engine.ground.fileio import exclusive_lock, write_atomic
+from engine.ground.setting_values import parse_setting
+from engine.ground.settings_spec import BY_KEY, SETTINGS, Setting, spec
 
 log = logging.getLogger(__name__)
 
@@ -45,61 +36,6 @@ SETTINGS_FORMAT = "ratchet-settings"
 SETTINGS_VERSION = 1
 FILE_NAME = "settings.json"
 LOCK_NAME = "settings.json.lock"
-MASK = "********"
-
-_ADDRESS = re.compile(r"[^@\s,;<>\"()]+@[^@\s,;<>\"()]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Setting:
-    key: str
-    kind: str  # text, host, int, bool, float, address, addresses, folder, file, secret
-    default: object
-    help: str
-
-    @property
-    def secret(self) -> bool:
-        return self.kind == "secret"
-
-    def shown(self, value: object) -> object:
-        """The value as listings show it: a set secret is masked, never revealed."""
-        if self.secret:
-            return MASK if value else ""
-        return value
-
-
-def _default_sender() -> str:
-    host = re.sub(r"[^A-Za-z0-9.-]", "", socket.gethostname()) or "localhost"
-    return f"ratchet@{host}"
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("smtp.host", "host", "", "the SMTP server that sends alarm e-mails "
-            "(empty: no e-mail)"),
-    Setting("smtp.port", "int", 587, "the SMTP server's port (587 for STARTTLS, 465 for "
-            "TLS from the start, 25 for a plain relay)"),
-    Setting("smtp.starttls", "bool", True, "switch the connection to TLS (STARTTLS) before "
-            "logging in and sending"),
-    Setting("smtp.user", "text", "", "the SMTP login (empty: send without logging in)"),
-    Setting("smtp.password", "secret", "", "the SMTP password (stored in the workspace, "
-            "readable by its owner only; never shown or logged)"),
-    Setting("smtp.sender", "address", _default_sender(), "the From address of alarm "
-            "e-mails"),
-    Setting("smtp.cafile", "file", "", "a PEM file of certificate authorities to trust for "
-            "the SMTP server (empty: the system's)"),
-    Setting("alarms.email_to", "addresses", "", "who gets alarm e-mails: addresses separated "
-            "by commas (empty: no e-mail)"),
-    Setting("watch.folder", "folder", "", "the folder whose new CSV files are now-tested in "
-            "the background (empty: no watcher)"),
-    Setting("watch.settle_seconds", "float", 2.0, "how long a new file's size and time must "
-            "stay unchanged before it is read (so a file still being written is not read "
-            "half)"),
-    Setting("models.allow_expired", "bool", False, "score with a model past its bundle's "
-            "expiry date (each use is recorded)"),
-)
-BY_KEY = {s.key: s for s in SETTINGS}
-
-
 def settings_path(root: Path | str | None = None) -> Path:
     """WORKSPACE/settings.json of the workspace at `root` (None: the default workspace)."""
     from engine.ground.paths import default_workspace
@@ -107,15 +43,6 @@ def settings_path(root: Path | str | None = None) -> Path:
     return (Path(root) if root is not None else default_workspace()) / FILE_NAME
 
 
-def spec(key: str) -> Setting:
-    try:
-        return BY_KEY[key]
-    except KeyError:
-        raise InputError(f"there is no setting {key!r}; the settings are "
-                         f"{', '.join(BY_KEY)}.", "E_SETTING_UNKNOWN") from None
-
-
-# -- reading -------------------------------------------------------------------------------
 def _fits(setting: Setting, value: object) -> bool:
     """Whether a stored JSON value has the setting's type (tolerant load keeps it)."""
     if setting.kind == "int":
@@ -290,143 +217,7 @@ def describe_settings(root: Path | str | None = None) -> list[dict]:
              "help": s.help, "type": s.kind} for s in SETTINGS]
 
 
-# -- parsing and validating ----------------------------------------------------------------
-def _bad(setting: Setting, text: str, what: str) -> InputError:
-    shown = "(hidden)" if setting.secret else repr(text)
-    return InputError(f"the setting {setting.key} cannot be {shown}: {what}.",
-                      "E_SETTING_VALUE")
-
-
-def _parse_int(s: Setting, text: str) -> int:
-    t = text.strip()
-    if not re.fullmatch(r"[+]?\d{1,6}", t) or not 1 <= int(t) <= 65535:
-        raise _bad(s, text, "give a whole number from 1 to 65535")
-    return int(t)
-
-
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
-def _parse_bool(s: Setting, text: str) -> bool:
-    t = text.strip().lower()
-    if t in _TRUE | _FALSE:
-        return t in _TRUE
-    raise _bad(s, text, "give true or false (also yes/no, on/off, 1/0)")
-
-
-def _parse_float(s: Setting, text: str) -> float:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or not 0 <= value <= 3600:
-        raise _bad(s, text, "give a number of seconds from 0 to 3600, e.g. 2 or 0.5")
-    return value
-
-
-def _parse_address(s: Setting, text: str) -> str:
-    t = text.strip()
-    if not _ADDRESS.fullmatch(t):
-        raise _bad(s, text, "give one e-mail address such as ratchet@example.com")
-    return t
-
-
-def _parse_addresses(s: Setting, text: str) -> str:
-    parts = [p.strip() for p in text.replace(";", ",").split(",")]
-    parts = [p for p in parts if p]
-    bad = [p for p in parts if not _ADDRESS.fullmatch(p)]
-    if bad:
-        raise _bad(s, text, f"{bad[0]!r} is not an e-mail address; give addresses such as "
-                   "ops@example.com, separated by commas (empty: no e-mail)")
-    return ", ".join(parts)
-
-
-def _parse_host(s: Setting, text: str) -> str:
-    t = text.strip()
-    if t and not re.fullmatch(r"[A-Za-z0-9.:\[\]_-]+", t):
-        raise _bad(s, text, "give a host name or address such as smtp.example.com "
-                   "(empty: no e-mail)")
-    return t
-
-
-def _parse_folder(s: Setting, text: str) -> str:
-    t = text.strip()
-    if not t:
-        return ""
-    path = Path(t).expanduser()
-    if not path.is_dir():
-        raise _bad(s, text, "that folder does not exist; create it first or give an "
-                   "existing folder (empty: no watcher)")
-    return str(path.resolve())
-
-
-def _parse_file(s: Setting, text: str) -> str:
-    t = text.strip()
-    if not t:
-        return ""
-    path = Path(t).expanduser()
-    if not path.is_file():
-        raise _bad(s, text, "that file does not exist; give an existing PEM file "
-                   "(empty: the system's certificate authorities)")
-    return str(path.resolve())
-
-
-def _parse_text(s: Setting, text: str) -> str:
-    if any(c in text for c in "\r\n\0"):
-        raise _bad(s, text, "give one line of text")
-    return text.strip() if not s.secret else text
-
-
-PARSERS: dict[str, Callable[[Setting, str], object]] = {
-    "int": _parse_int, "bool": _parse_bool, "float": _parse_float,
-    "address": _parse_address, "addresses": _parse_addresses, "host": _parse_host,
-    "folder": _parse_folder, "file": _parse_file, "text": _parse_text, "secret": _parse_text,
-}
-
-
-def parse_setting(key: str, text: str) -> object:
-    """The value `text` gives the setting `key`, or an InputError saying what to give."""
-    setting = spec(key)
-    return PARSERS[setting.kind](setting, text)
-
-
 # -- saving --------------------------------------------------------------------------------
-@contextlib.contextmanager
-def exclusive_lock(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the file `lock_path` (created if missing, left in place)
-    against every other process and open file, waiting for it as long as it takes. The
-    lock dies with the holder, so a crash never leaves it taken."""
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                lock_wait(lock_path)
-                fcntl.flock(fd, fcntl.LOCK_EX)
-        else:  # pragma: no cover - Windows
-            while True:
-                try:
-                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                    break
-                except OSError:
-                    continue
-        yield
-    finally:
-        if fcntl is None:  # pragma: no cover - Windows
-            with contextlib.suppress(OSError):
-                os.lseek(fd, 0, os.SEEK_SET)
-                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-        os.close(fd)
-
-
-def lock_wait(lock_path: Path) -> None:
-    """Called by exclusive_lock when another holder has the lock, just before waiting for it.
-    Does nothing; a test replaces it to know a competing writer is waiting."""
-    log.debug("waiting for %s", lock_path)
-
-
 def _locked(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     return exclusive_lock(path.with_name(LOCK_NAME))

@@ -17,9 +17,8 @@ from engine.bundle.manifest import MANIFEST, manifest_sha256, parse_manifest
 from engine.bundle.verify import Accepted
 from engine.bundle.ziparchive import read_members
 from engine.errors import EngineError
-from engine.ground.fileio import write_atomic
+from engine.ground.fileio import exclusive_lock, write_atomic
 from engine.ground.paths import Workspace
-from engine.ground.settings import exclusive_lock
 
 log = logging.getLogger(__name__)
 STATE_FORMAT = "ratchet-rollback-state/1"

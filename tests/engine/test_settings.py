@@ -13,13 +13,13 @@ import pytest
 
 from engine.errors import InputError
 from engine.ground.settings import (
-    MASK,
     describe_settings,
     get_setting,
     load_settings,
     set_setting,
     settings_path,
 )
+from engine.ground.settings_spec import MASK
 
 PASSWORD = "s3cret-Pa55-xyzzy"
 

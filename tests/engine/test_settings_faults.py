@@ -17,6 +17,7 @@ import pytest
 
 from engine.cli import main
 from engine.errors import EngineError, InputError
+from engine.ground import fileio
 from engine.ground import settings as settings_module
 from engine.ground.settings import (
     LOCK_NAME,
@@ -227,7 +228,7 @@ def test_two_settings_set_at_once_both_keep_their_change(root, monkeypatch):
         b_done.set()
     thread = threading.Thread(target=writer_b)
     monkeypatch.setattr(settings_module, "race_window", window)
-    monkeypatch.setattr(settings_module, "lock_wait", wait)
+    monkeypatch.setattr(fileio, "lock_wait", wait)
     set_setting(root, "smtp.host", "mail.example.com")
     thread.join()
     assert b_errors == []
