@@ -80,18 +80,18 @@ class HealthPanel(QWidget):
         self.list.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.outcome = QLabel()
         self.outcome.setWordWrap(True)
-        buttons = QHBoxLayout()
+        self.buttons = QHBoxLayout()
         self.choose = QPushButton("Choose bundle files…")
         self.choose.clicked.connect(self._choose_bundles)
         self.repair_button = QPushButton("Repair")
         self.repair_button.clicked.connect(self.start_repair)
-        buttons.addWidget(self.choose)
-        buttons.addStretch(1)
-        buttons.addWidget(self.repair_button)
+        self.buttons.addWidget(self.choose)
+        self.buttons.addStretch(1)
+        self.buttons.addWidget(self.repair_button)
         for widget in (self.title, self.list, self.outcome):
             layout.addWidget(widget)
         layout.addStretch(1)
-        layout.addLayout(buttons)
+        layout.addLayout(self.buttons)
         self.show_findings(findings)
 
     def show_findings(self, findings: list[Finding]) -> None:
@@ -105,7 +105,8 @@ class HealthPanel(QWidget):
             fix = (f"<br><i>Repair will {f.repair}.</i>" if f.repair else
                    "<br><i>Repair needs the bundle file (Choose bundle files…).</i>"
                    if f.code in NEEDS_BUNDLE else "")
-            items.append(f"<li><p>{_html(f.message)}{fix}</p></li>")
+            text = f.message[:1].upper() + f.message[1:]
+            items.append(f"<li><p>{_html(text)}{fix}</p></li>")
         self.list.setText(f"<ul>{''.join(items)}</ul>" if items else "")
         fixable = [f for f in findings if f.repair or f.code in NEEDS_BUNDLE]
         self.choose.setVisible(any(f.code in NEEDS_BUNDLE for f in findings))
@@ -153,7 +154,19 @@ class HealthWindow(QMainWindow):
         self.panel = HealthPanel(AppContext(Path(root), self.jobs), findings)
         self.panel.repaired.connect(self._after_repair)
         self._open_app = open_app
-        self.setCentralWidget(self.panel)
+        intro = QLabel("Ratchet cannot work in this workspace until it is repaired. Repair "
+                       "deletes nothing: a damaged file is kept beside its replacement. Or "
+                       "quit, and restore the workspace from a backup (or repair it later "
+                       "with `ratchet doctor --repair`).")
+        intro.setWordWrap(True)
+        quit_button = QPushButton("Quit")
+        quit_button.clicked.connect(self.close)
+        self.panel.buttons.insertWidget(0, quit_button)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.addWidget(intro)
+        column.addWidget(self.panel, 1)
+        self.setCentralWidget(central)
 
     def _after_repair(self, said: list, after: list) -> None:
         if not is_fatal(after):
