@@ -12,8 +12,10 @@ from engine.ground.fileio import write_atomic
 
 
 def register(sub) -> None:
-    export = sub.add_parser("export", help="publisher: scikit-learn model -> coefficients.json")
-    export.add_argument("model", metavar="MODEL.joblib")
+    export = sub.add_parser("export", help="publisher: a trained model -> coefficients.json")
+    export.add_argument("model", metavar="MODEL",
+                        help="a joblib file (scikit-learn, XGBoost or LightGBM's scikit-learn "
+                             "wrappers), an XGBoost .json / .ubj or a LightGBM .txt model file")
     export.add_argument("--sample", required=True, metavar="TRAIN.csv",
                         help="the training sample (gives the input schema)")
     export.add_argument("--target", required=True, metavar="COL", help="the label column")

@@ -10,17 +10,44 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.errors import InputError
+from engine.errors import InputError, UnsupportedModel
+
+NATIVE_SUFFIXES = {".txt": "lightgbm", ".json": "xgboost", ".ubj": "xgboost"}
+
+
+def native_kind(path: Path) -> str | None:
+    """'lightgbm' / 'xgboost' for a library's own model file, None for anything else."""
+    kind = NATIVE_SUFFIXES.get(path.suffix.lower())
+    if kind == "lightgbm":
+        with path.open("rb") as f:
+            return kind if f.read(5).rstrip(b"\r\n") == b"tree" else None
+    return kind
+
+
+def load_native(path: Path):
+    kind = native_kind(path)
+    if kind == "lightgbm":
+        from engine.export.native_lgbm import load_lightgbm
+
+        return load_lightgbm(path)
+    if kind == "xgboost":
+        from engine.export.native_xgb import load_xgboost
+
+        return load_xgboost(path)
+    raise UnsupportedModel(f"{path} is not a LightGBM .txt or XGBoost .json / .ubj model.")
 
 
 def load_publisher_model(path: Path):
+    """A library's own model file (read directly), or a joblib file."""
+    if not path.is_file():
+        raise InputError(f"the model file {path} does not exist or is not a file.")
+    if native_kind(path):
+        return load_native(path)
     try:
         import joblib
     except ImportError as exc:
         raise InputError("exporting needs scikit-learn and joblib: install the publisher extra "
                          "with `pip install 'ratchet[publish]'`.", "E_PUBLISH_EXTRA") from exc
-    if not path.is_file():
-        raise InputError(f"the model file {path} does not exist or is not a file.")
     try:
         return joblib.load(path)
     except Exception as exc:  # any unpickling failure means the same thing to the publisher

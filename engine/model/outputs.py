@@ -17,6 +17,7 @@ LINKS = {
     "half_logistic": {"binary"},
     "softmax": {"multiclass"},
     "ovr_logistic": {"multiclass"},
+    "ovr_sigmoid": {"multiclass"},
     "proba": {"binary", "multiclass"},
 }
 DECISIONS = {
@@ -74,6 +75,8 @@ def probabilities(link: str, raw: np.ndarray) -> np.ndarray | None:
         return _softmax(raw.copy())
     if link == "ovr_logistic":
         return _ovr(raw)
+    if link == "ovr_sigmoid":  # LightGBM's multiclassova: one sigmoid per class, unnormalised
+        return expit(raw)
     return raw  # "proba": the raw scores already are probabilities
 
 

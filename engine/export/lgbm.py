@@ -1,0 +1,133 @@
+"""Publisher side: a LightGBM model (text model or LGBMClassifier / LGBMRegressor) -> the
+"estimator" part of the coefficient file, exactly as LightGBM predicts.
+
+How LightGBM predicts (include/LightGBM/tree.h, c_api.cpp, 4.x), and how each step is carried:
+- A dense input row keeps only cells with |x| > kZeroThreshold (1e-35f) or NaN; the others are
+  read as 0.0 -> the ensemble's `zero_threshold`.
+- A numerical split compares `x <= threshold` in float64 -> `compare: float64`, not strict.
+- Missing type None: NaN is read as 0.0 -> NaN goes where 0.0 goes (`missing_left` = 0 <= t).
+  Zero: NaN and 0.0 go the default way -> `missing_zero`. NaN: NaN goes the default way.
+- Raw score: the trees' leaves summed in float64 in tree order, from 0 (boost_from_average is
+  already in the first tree); `rf` divides by the number of iterations -> `divisor`.
+- Output: binary 1 / (1 + exp(-sigmoid * raw)); multiclass softmax; multiclassova one sigmoid
+  per class, not normalised; poisson, gamma, tweedie exp(raw); regression, l1, huber raw.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.errors import UnsupportedModel
+from engine.export.encode import floats, thresholds
+from engine.export.lgbm_text import LgbModel, LgbTree, parse_lightgbm_text
+
+K_ZERO_THRESHOLD = float(np.float32(1e-35))
+# objective -> (task, link); LightGBM writes the canonical name of any alias it was given.
+OBJECTIVES = {
+    "binary": ("binary", "logistic"),
+    "regression": ("regression", "identity"),
+    "regression_l1": ("regression", "identity"),
+    "huber": ("regression", "identity"),
+    "multiclass": ("multiclass", "softmax"),
+    "multiclassova": ("multiclass", "ovr_sigmoid"),
+    "poisson": ("regression", "exp"),
+    "tweedie": ("regression", "exp"),
+    "gamma": ("regression", "exp"),
+}
+BOOSTING = ("gbdt", "dart", "rf")
+SUPPORTED = (f"LightGBM objectives {', '.join(OBJECTIVES)}; boosting {', '.join(BOOSTING)}; "
+             "numerical splits")
+
+
+def unsupported(what: str) -> UnsupportedModel:
+    return UnsupportedModel(f"this LightGBM model uses {what}, which Ratchet cannot export. "
+                            f"Supported: {SUPPORTED}.", code="E_UNSUPPORTED_MODEL")
+
+
+def from_sklearn(est) -> dict:
+    """LGBMClassifier / LGBMRegressor: its booster's text (best iteration, as predict uses)."""
+    if callable(getattr(est, "objective", None)):
+        raise unsupported("a custom objective function")
+    model = parse_lightgbm_text(est.booster_.model_to_string())
+    classes = None
+    if hasattr(est, "classes_"):
+        classes = [c.item() if hasattr(c, "item") else c for c in est.classes_]
+    return convert(model, classes)
+
+
+def convert(model: LgbModel, classes: list | None) -> dict:
+    """{"task", "classes"?, "estimator", "link", "decision"} for a parsed text model."""
+    if model.objective not in OBJECTIVES:
+        raise unsupported(f"the objective {model.objective!r}")
+    if "sqrt" in model.objective_params:
+        raise unsupported("reg_sqrt (a square-root transformed target)")
+    if model.boosting not in BOOSTING:
+        raise unsupported(f"the boosting type {model.boosting!r}")
+    task, link = OBJECTIVES[model.objective]
+    n_out = model.trees_per_iteration
+    if n_out != (model.num_class if task == "multiclass" else 1):
+        raise unsupported(f"{n_out} trees per iteration for {model.num_class} classes")
+    if len(model.trees) % n_out:
+        raise unsupported("an incomplete last iteration")
+    scale = float(model.objective_params.get("sigmoid", "1")) if link in {
+        "logistic", "ovr_sigmoid"} else 1.0
+    if not (math.isfinite(scale) and scale > 0):
+        raise unsupported(f"sigmoid {scale}")
+    iterations = len(model.trees) // n_out
+    ensemble = {"kind": "trees", "compare": "float64", "outputs": n_out, "init": [0.0] * n_out,
+                "scale": scale, "divisor": float(iterations) if model.average_output else 1.0,
+                "zero_threshold": K_ZERO_THRESHOLD,
+                "trees": [_tree(t, k % n_out) for k, t in enumerate(model.trees)]}
+    out = {"task": task, "link": link, "estimator": ensemble,
+           "decision": "value" if task == "regression" else "argmax_proba"}
+    if task != "regression":
+        if classes is None or len(classes) != max(2, model.num_class):
+            found = "none" if classes is None else len(classes)
+            raise UnsupportedModel(
+                f"the LightGBM model predicts {max(2, model.num_class)} classes but the "
+                f"sample's target has {found}; give the training sample.", "E_CLASSES")
+        out["classes"] = classes
+    return out
+
+
+def _tree(tree: LgbTree, output: int) -> dict:
+    if tree.is_linear:
+        raise unsupported("linear_tree (linear models in the leaves)")
+    leaf_value = tree.floats("leaf_value")
+    if tree.num_leaves == 1:
+        return {"output": output, "feature": [-1], "threshold": [0.0], "left": [-1],
+                "right": [-1], "missing_left": [False], "value": [floats(leaf_value[:1])]}
+    n_int = tree.num_leaves - 1
+    decision = tree.ints("decision_type")
+    if any(d & 1 for d in decision) or tree.num_cat:
+        raise unsupported("categorical splits")
+    threshold = tree.floats("threshold")
+    feature = tree.ints("split_feature")
+    if not (len(decision) == len(threshold) == len(feature) == n_int
+            and len(leaf_value) == tree.num_leaves):
+        raise unsupported("a tree whose arrays do not match its num_leaves")
+
+    def node(c: int) -> int:
+        return c if c >= 0 else n_int + ~c
+
+    missing_left, missing_zero = [], []
+    for d, t in zip(decision, threshold, strict=True):
+        kind = (d >> 2) & 3
+        if kind == 0:  # None: NaN is read as 0.0
+            missing_left.append(t >= 0.0)
+        else:  # Zero or NaN: the default direction
+            missing_left.append(bool(d & 2))
+        missing_zero.append(kind == 1)
+    leaves = [False] * tree.num_leaves
+    return {
+        "output": output,
+        "feature": feature + [-1] * tree.num_leaves,
+        "threshold": thresholds(threshold) + [0.0] * tree.num_leaves,
+        "left": [node(c) for c in tree.ints("left_child")] + [-1] * tree.num_leaves,
+        "right": [node(c) for c in tree.ints("right_child")] + [-1] * tree.num_leaves,
+        "missing_left": missing_left + leaves,
+        "missing_zero": missing_zero + leaves,
+        "value": [[0.0]] * n_int + [[v] for v in floats(leaf_value)],
+    }
