@@ -51,6 +51,10 @@ def export_estimator(est) -> dict:
     name = type(est).__name__
     if name == "NativeModel":
         return est.convert(est.classes_)
+    if name in {"XGBClassifier", "XGBRegressor"}:
+        from engine.export import xgb
+
+        return xgb.from_sklearn(est)
     if name in {"LGBMClassifier", "LGBMRegressor"}:
         from engine.export import lgbm
 

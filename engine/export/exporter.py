@@ -72,6 +72,7 @@ def export_model(model, sample: pd.DataFrame, target: str, model_id: str) -> dic
         raise EngineError("text columns reach the estimator without an encoder; put a "
                           "OneHotEncoder or OrdinalEncoder in front of it.", "E_UNSUPPORTED_MODEL")
     est = export_estimator(estimator)
+    steps.extend(est.get("steps", []))  # e.g. XGBoost's `missing` value, right before it
     uses_names = hasattr(model, "feature_names_in_")
     for feature, allowed in zip(inputs, probe_missing(model, X, uses_names), strict=True):
         feature["missing"] = allowed
