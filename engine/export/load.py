@@ -6,6 +6,7 @@ workspace.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -25,22 +26,41 @@ def native_kind(path: Path) -> str | None:
 
 
 def load_native(path: Path):
+    """Read the file (no library needed), then insist on the library for the self-check."""
+    from engine.export.native import require_library
+
     kind = native_kind(path)
     if kind == "lightgbm":
         from engine.export.native_lgbm import load_lightgbm
 
-        return load_lightgbm(path)
-    if kind == "xgboost":
+        model = load_lightgbm(path)
+    elif kind == "xgboost":
         from engine.export.native_xgb import load_xgboost
 
-        return load_xgboost(path)
+        model = load_xgboost(path)
+    else:
+        model = None
+    if model is not None:
+        require_library(model.library, path)
+        return model
     raise UnsupportedModel(f"{path} is not a LightGBM .txt or XGBoost .json / .ubj model.")
 
 
-def load_publisher_model(path: Path):
-    """A library's own model file (read directly), or a joblib file."""
+def load_publisher_model(path: Path, missing: float | None = None):
+    """A library's own model file (read directly), or a joblib file. `missing`: the value an
+    XGBoost model file was trained with as XGBoost's `missing` parameter (the file lacks it)."""
     if not path.is_file():
         raise InputError(f"the model file {path} does not exist or is not a file.")
+    if missing is not None and math.isnan(missing):
+        missing = None
+    if native_kind(path) == "xgboost":
+        model = load_native(path)
+        model.missing = missing
+        return model
+    if missing is not None:
+        raise InputError("--missing applies only to an XGBoost .json / .ubj model file (an "
+                         "XGBClassifier / XGBRegressor saved with joblib keeps its own "
+                         "`missing`).", "E_USAGE")
     if native_kind(path):
         return load_native(path)
     try:

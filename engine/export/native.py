@@ -18,6 +18,20 @@ import pandas as pd
 
 from engine.errors import InputError
 
+INSTALL = {"lightgbm": "lightgbm", "xgboost": "xgboost"}
+
+
+def require_library(library: str, path: Path) -> None:
+    """The export checks itself against the library: refuse clearly (exit 2) without it."""
+    import importlib.util
+
+    if importlib.util.find_spec(library) is None:
+        raise InputError(
+            f"{path} is a {library} model; exporting it needs {library} installed, because "
+            f"the export is checked against {library}'s own predictions before anything is "
+            f"written. Install the publisher extra (`pip install 'ratchet[publish]'`) or "
+            f"`pip install {INSTALL[library]}`, then export again.", "E_PUBLISH_EXTRA")
+
 
 @dataclass(slots=True)
 class NativeModel:
@@ -30,6 +44,7 @@ class NativeModel:
     n_features_in_: int
     proba_of: Callable[[Any, np.ndarray], np.ndarray] = field(repr=False)  # library check
     classes_: list | None = None
+    missing: float | None = None  # XGBoost: the `missing` value given at export (NaN: None)
 
     @property
     def feature_names_in_(self) -> list[str] | None:
@@ -54,6 +69,8 @@ class NativeModel:
 
     def _library_output(self, X) -> np.ndarray:
         matrix = X.to_numpy(dtype=np.float64) if hasattr(X, "to_numpy") else np.asarray(X)
+        if self.missing is not None:
+            return self.proba_of(self._booster(), matrix, self.missing)
         return self.proba_of(self._booster(), matrix)
 
     def predict_proba(self, X) -> np.ndarray:

@@ -14,10 +14,11 @@ from engine.export.native import NativeModel
 from engine.export.ubjson import UbjsonError, loads
 
 
-def _library_output(booster, matrix: np.ndarray) -> np.ndarray:
+def _library_output(booster, matrix: np.ndarray, missing: float = np.nan) -> np.ndarray:
     import xgboost
 
-    return booster.predict(xgboost.DMatrix(matrix, feature_names=booster.feature_names))
+    return booster.predict(xgboost.DMatrix(matrix, missing=missing,
+                                           feature_names=booster.feature_names))
 
 
 def read_document(path: Path) -> dict:
@@ -52,6 +53,14 @@ def load_xgboost(path: Path) -> NativeModel:
         raise UnsupportedModel(f"{path} is not an XGBoost model Ratchet can read: {exc!r}.",
                                code="E_UNSUPPORTED_MODEL") from exc
     version = "xgboost " + ".".join(str(v) for v in doc["version"])
-    return NativeModel("xgboost", path, task, names,
-                       lambda classes: xgb.convert(doc, classes, dart_inplace=False),
-                       version, n_features, _library_output)
+
+    def convert(classes):
+        # The file does not record the `missing` value the model was trained and predicts
+        # with: the publisher states it at export (`--missing VALUE`); NaN when not given.
+        out = xgb.convert(doc, classes, dart_inplace=False)
+        out["steps"] = xgb.missing_steps(native.missing)
+        return out
+
+    native = NativeModel("xgboost", path, task, names, convert, version, n_features,
+                         _library_output)
+    return native
