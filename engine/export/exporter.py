@@ -15,6 +15,7 @@ import pandas as pd
 
 from engine import __version__
 from engine.errors import EngineError, InputError
+from engine.export.categorical import category_steps, library_view
 from engine.export.estimators import export_estimator
 from engine.export.native import NativeModel, match_columns
 from engine.export.schema import feature_schema, probe_missing
@@ -68,13 +69,23 @@ def export_model(model, sample: pd.DataFrame, target: str, model_id: str) -> dic
     for step in pre:
         new, kinds = export_transformer(step, kinds)
         steps.extend(new)
+    est = export_estimator(estimator)
+    # XGBoost / LightGBM categorical features: the category -> the code the model splits on.
+    categorical = est.get("categorical") or []
+    if pre and any(cats is not None for _, cats in categorical):
+        raise EngineError("pandas categorical features behind preprocessing steps cannot be "
+                          "exported; give the categorical model without the Pipeline.",
+                          "E_UNSUPPORTED_MODEL")
+    if not pre:
+        new, kinds = category_steps(categorical, inputs, est.get("unknown_category"))
+        steps.extend(new)
     if CATEGORY in kinds:
         raise EngineError("text columns reach the estimator without an encoder; put a "
                           "OneHotEncoder or OrdinalEncoder in front of it.", "E_UNSUPPORTED_MODEL")
-    est = export_estimator(estimator)
     steps.extend(est.get("steps", []))  # e.g. XGBoost's `missing` value, right before it
     uses_names = hasattr(model, "feature_names_in_")
-    for feature, allowed in zip(inputs, probe_missing(model, X, uses_names), strict=True):
+    view = library_view(categorical, names)
+    for feature, allowed in zip(inputs, probe_missing(model, X, uses_names, view), strict=True):
         feature["missing"] = allowed
     doc = {
         "format": FORMAT,
@@ -89,7 +100,7 @@ def export_model(model, sample: pd.DataFrame, target: str, model_id: str) -> dic
         "decision": est["decision"],
         "provenance": _provenance(model, len(sample)),
     }
-    self_check(doc, model, X, uses_names, sample[columns])
+    self_check(doc, model, view(X), uses_names, sample[columns])
     return doc
 
 

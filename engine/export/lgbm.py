@@ -11,6 +11,11 @@ How LightGBM predicts (include/LightGBM/tree.h, c_api.cpp, 4.x), and how each st
   already in the first tree); `rf` divides by the number of iterations -> `divisor`.
 - Output: binary 1 / (1 + exp(-sigmoid * raw)); multiclass softmax; multiclassova one sigmoid
   per class, not normalised; poisson, gamma, tweedie exp(raw); regression, l1, huber raw.
+- A categorical split (decision_type bit 0) sends NaN right, and int(x) (C's truncation) left
+  when its bit is set in the node's bitset (cat_threshold), else right (negative: right)
+  -> `category_sets`, missing right. A pandas categorical column is fed as its code in the
+  training categories (`pandas_categorical`), an unseen or missing category as NaN
+  -> "categorical" (the exporter puts an ordinal step in front).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ OBJECTIVES = {
 }
 BOOSTING = ("gbdt", "dart", "rf")
 SUPPORTED = (f"LightGBM objectives {', '.join(OBJECTIVES)}; boosting {', '.join(BOOSTING)}; "
-             "numerical splits")
+             "numerical and categorical splits")
 
 
 def unsupported(what: str) -> UnsupportedModel:
@@ -81,7 +86,8 @@ def convert(model: LgbModel, classes: list | None) -> dict:
                 "zero_threshold": K_ZERO_THRESHOLD,
                 "trees": [_tree(t, k % n_out) for k, t in enumerate(model.trees)]}
     out = {"task": task, "link": link, "estimator": ensemble,
-           "decision": "value" if task == "regression" else "argmax_proba"}
+           "decision": "value" if task == "regression" else "argmax_proba",
+           "categorical": _categorical(model)}
     if task != "regression":
         if classes is None or len(classes) != max(2, model.num_class):
             found = "none" if classes is None else len(classes)
@@ -101,8 +107,6 @@ def _tree(tree: LgbTree, output: int) -> dict:
                 "right": [-1], "missing_left": [False], "value": [floats(leaf_value[:1])]}
     n_int = tree.num_leaves - 1
     decision = tree.ints("decision_type")
-    if any(d & 1 for d in decision) or tree.num_cat:
-        raise unsupported("categorical splits")
     threshold = tree.floats("threshold")
     feature = tree.ints("split_feature")
     if not (len(decision) == len(threshold) == len(feature) == n_int
@@ -112,9 +116,16 @@ def _tree(tree: LgbTree, output: int) -> dict:
     def node(c: int) -> int:
         return c if c >= 0 else n_int + ~c
 
-    missing_left, missing_zero = [], []
+    missing_left, missing_zero, sets = [], [], []
+    bounds, words = tree.ints("cat_boundaries"), tree.ints("cat_threshold")
     for d, t in zip(decision, threshold, strict=True):
         kind = (d >> 2) & 3
+        sets.append(None)
+        if d & 1:  # categorical: NaN and anything not in the set go right
+            sets[-1] = _bitset(bounds, words, int(t))
+            missing_left.append(False)
+            missing_zero.append(False)
+            continue
         if kind == 0:  # None: NaN is read as 0.0
             missing_left.append(t >= 0.0)
         else:  # Zero or NaN: the default direction
@@ -130,4 +141,30 @@ def _tree(tree: LgbTree, output: int) -> dict:
         "missing_left": missing_left + leaves,
         "missing_zero": missing_zero + leaves,
         "value": [[0.0]] * n_int + [[v] for v in floats(leaf_value)],
+        **({"category_sets": sets + [None] * tree.num_leaves}
+           if any(c is not None for c in sets) else {}),
     }
+
+
+def _bitset(bounds: list[int], words: list[int], index: int) -> list[int]:
+    """The categories whose bit is set in the node's bitset (cat_threshold words)."""
+    if not 0 <= index < len(bounds) - 1 or bounds[index + 1] > len(words):
+        raise unsupported("a categorical split whose bitset is missing")
+    out = []
+    for w, word in enumerate(words[bounds[index]:bounds[index + 1]]):
+        out.extend(32 * w + b for b in range(32) if word >> b & 1)
+    return out
+
+
+def _categorical(model: LgbModel) -> list:
+    """[[feature, categories or None], ...]: the categorical features, with the training
+    categories of a pandas categorical (whose code LightGBM uses) or None (the column holds
+    the category numbers themselves)."""
+    features = model.categorical_features
+    pandas = model.pandas_categorical or []
+    if pandas and len(pandas) != len(features):
+        raise unsupported(f"{len(pandas)} pandas categorical columns besides other "
+                          f"categorical_feature columns ({len(features)} in all)")
+    if not pandas:
+        return [[f, None] for f in features]
+    return [[f, list(cats)] for f, cats in zip(features, pandas, strict=True)]

@@ -44,6 +44,17 @@ class LgbModel:
     trees: list[LgbTree]
     parameters: dict[str, str] = field(default_factory=dict)
     pandas_categorical: list | None = None
+    feature_infos: list[str] = field(default_factory=list)
+
+    @property
+    def categorical_features(self) -> list[int]:
+        """The features trained as categorical: `categorical_feature` among the parameters,
+        else those whose feature_infos lists categories ("-1:0:2") rather than "[lo:hi]"."""
+        given = self.parameters.get("categorical_feature", "").strip()
+        if given and all(p.strip().isdigit() for p in given.split(",")):
+            return sorted(int(p) for p in given.split(","))
+        return [j for j, info in enumerate(self.feature_infos)
+                if info not in {"", "none"} and not info.startswith("[")]
 
     @property
     def boosting(self) -> str:
@@ -105,6 +116,7 @@ def parse_lightgbm_text(text: str) -> LgbModel:
         trees=trees,
         parameters=_parameters(lines[end:]),
         pandas_categorical=_pandas_categorical(lines[end:]),
+        feature_infos=header.get("feature_infos", "").split(),
     )
 
 

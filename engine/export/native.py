@@ -68,6 +68,9 @@ class NativeModel:
         return booster
 
     def _library_output(self, X) -> np.ndarray:
+        if isinstance(X, pd.DataFrame):  # pandas categoricals -> their codes, missing as NaN
+            X = X.apply(lambda c: c.cat.codes.where(c.cat.codes >= 0) if isinstance(
+                c.dtype, pd.CategoricalDtype) else c)
         matrix = X.to_numpy(dtype=np.float64) if hasattr(X, "to_numpy") else np.asarray(X)
         if self.missing is not None:
             return self.proba_of(self._booster(), matrix, self.missing)

@@ -17,7 +17,9 @@ from engine.export.ubjson import UbjsonError, loads
 def _library_output(booster, matrix: np.ndarray, missing: float = np.nan) -> np.ndarray:
     import xgboost
 
-    return booster.predict(xgboost.DMatrix(matrix, missing=missing,
+    types = booster.feature_types
+    return booster.predict(xgboost.DMatrix(matrix, missing=missing, feature_types=types,
+                                           enable_categorical=bool(types and "c" in types),
                                            feature_names=booster.feature_names))
 
 
@@ -59,6 +61,8 @@ def load_xgboost(path: Path) -> NativeModel:
         # with: the publisher states it at export (`--missing VALUE`); NaN when not given.
         out = xgb.convert(doc, classes, dart_inplace=False)
         out["steps"] = xgb.missing_steps(native.missing)
+        if out["steps"] and out["categorical"]:
+            raise xgb.unsupported("categorical features together with a non-NaN missing value")
         return out
 
     native = NativeModel("xgboost", path, task, names, convert, version, n_features,

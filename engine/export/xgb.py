@@ -15,10 +15,16 @@ How XGBoost predicts (3.x, CPU), and how each step is carried (measured in the p
   The two differ in the last bit; each is a per-leaf constant, exported for the path the
   publisher's model predicts with.
 - Output: sigmoid, softmax and exp in float32 -> the `*_float32` links.
+- A categorical split (split_type 1) sends a missing value the default way, and a category
+  (float32 x >= 0, truncated) in the node's set RIGHT, anything else left -> `category_sets`
+  with the children swapped. A pandas categorical is fed as its code in the training
+  categories (3.x stores them: `cats`); XGBoost refuses an unseen one -> "categorical" with
+  `unknown_category` "error".
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections import deque
@@ -40,7 +46,7 @@ OBJECTIVES = {
     "reg:gamma": ("regression", "exp_float32", "value"),
 }
 SUPPORTED = (f"XGBoost objectives {', '.join(OBJECTIVES)}; boosters gbtree and dart; "
-             "numerical splits")
+             "numerical and categorical splits")
 F32 = np.float32
 
 
@@ -81,8 +87,7 @@ def _tree(tree: dict, output: int, leaf_map) -> dict:
     if int(tree["tree_param"].get("size_leaf_vector", "1")) > 1:
         raise unsupported("vector leaves (multi_strategy='multi_output_tree')")
     left, right = tree["left_children"], tree["right_children"]
-    if any(t != 0 for t in tree.get("split_type", [])):
-        raise unsupported("categorical splits (enable_categorical)")
+    sets = _category_sets(tree)
     # Renumber breadth first from the root: children after parents, deleted nodes dropped.
     order, index, queue = [], {}, deque([0])
     while queue:
@@ -96,12 +101,51 @@ def _tree(tree: dict, output: int, leaf_map) -> dict:
            "missing_left": [], "value": []}
     for n in order:
         leaf = left[n] == -1
+        swap = n in sets  # a category in the set goes right in XGBoost, left in the format
         out["feature"].append(-1 if leaf else int(tree["split_indices"][n]))
-        out["threshold"].append(0.0 if leaf else _finite(cond[n]))
-        out["left"].append(-1 if leaf else index[left[n]])
-        out["right"].append(-1 if leaf else index[right[n]])
-        out["missing_left"].append(bool(tree["default_left"][n]) and not leaf)
+        out["threshold"].append(0.0 if leaf or swap else _finite(cond[n]))
+        out["left"].append(-1 if leaf else index[(right if swap else left)[n]])
+        out["right"].append(-1 if leaf else index[(left if swap else right)[n]])
+        out["missing_left"].append(bool(tree["default_left"][n]) != swap and not leaf)
         out["value"].append([leaf_map(_finite(cond[n])) if leaf else 0.0])
+    if sets:
+        out["category_sets"] = [sets.get(n) for n in order]
+    return out
+
+
+def _category_sets(tree: dict) -> dict[int, list[int]]:
+    """node -> its category set, for the categorical splits of a tree."""
+    nodes = tree.get("categories_nodes", [])
+    kinds = tree.get("split_type", [])
+    if sum(1 for t in kinds if t != 0) != len(nodes) or any(t not in (0, 1) for t in kinds):
+        raise unsupported("a categorical tree whose split types do not match its category sets")
+    cats, segs, sizes = (tree.get(k, []) for k in ("categories", "categories_segments",
+                                                    "categories_sizes"))
+    return {int(n): sorted(int(c) for c in cats[int(b):int(b) + int(k)])
+            for n, b, k in zip(nodes, segs, sizes, strict=True)}
+
+
+def categories(doc: dict) -> list:
+    """[[feature, categories or None], ...] for the features XGBoost treats as categorical:
+    the training categories (code order) where the model stores them (3.x), else None."""
+    learner = doc["learner"]
+    types = learner.get("feature_types", [])
+    booster = learner["gradient_booster"]
+    model = booster["model"] if booster["name"] == "gbtree" else booster["gbtree"]["model"]
+    enc = (model.get("cats") or {}).get("enc") or []
+    out = []
+    for f, kind in enumerate(types):
+        if kind != "c":
+            continue
+        cats = None
+        if f < len(enc) and enc[f].get("values"):
+            item = enc[f]
+            if "offsets" in item:  # text: UTF-8 bytes, one slice per category
+                raw, offs = bytes(item["values"]), item["offsets"]
+                cats = [raw[a:b].decode("utf-8") for a, b in itertools.pairwise(offs)]
+            else:
+                cats = [v if isinstance(v, int) else float(v) for v in item["values"]]
+        out.append([f, cats])
     return out
 
 
@@ -122,8 +166,6 @@ def convert(doc: dict, classes: list | None, dart_inplace: bool) -> dict:
     params = learner["learner_model_param"]
     if int(params.get("num_target", "1")) > 1:
         raise unsupported("several targets")
-    if "c" in learner.get("feature_types", []):
-        raise unsupported("categorical features (enable_categorical)")
     booster = learner["gradient_booster"]
     if booster["name"] not in {"gbtree", "dart"}:
         raise unsupported(f"the booster {booster['name']!r}")
@@ -141,7 +183,8 @@ def convert(doc: dict, classes: list | None, dart_inplace: bool) -> dict:
         raise unsupported("no trees")
     ensemble = {"kind": "trees", "compare": "float32", "strict": True, "accumulate": "float32",
                 "outputs": n_out, "init": init, "scale": 1.0, "divisor": 1.0, "trees": trees}
-    out = {"task": task, "link": link, "decision": decision, "estimator": ensemble}
+    out = {"task": task, "link": link, "decision": decision, "estimator": ensemble,
+           "categorical": categories(doc), "unknown_category": "error"}
     if task != "regression":
         want = 2 if task == "binary" else n_out
         if classes is None or len(classes) != want:
@@ -186,6 +229,8 @@ def from_sklearn(est) -> dict:
         raise unsupported(f"the objective {doc['learner']['objective']['name']!r} in a "
                           f"{type(est).__name__}")
     out["steps"] = missing_steps(est.missing)
+    if out["steps"] and out["categorical"]:
+        raise unsupported("categorical features together with a non-NaN missing value")
     return out
 
 

@@ -4,12 +4,13 @@ Fields beyond scikit-learn's (all optional, so a file written for scikit-learn l
 `strict` (XGBoost: a split sends x left when x < threshold), `accumulate` ("float32": leaves
 are float32 numbers summed in float32 in tree order from a float32 `init`, as XGBoost does),
 `zero_threshold` (LightGBM: an input with |x| <= it is read as 0) and, per tree,
-`missing_zero` (LightGBM's missing type Zero: at that node a zero goes the missing way).
+`missing_zero` (LightGBM's missing type Zero: at that node a zero goes the missing way) and
+`category_sets` (per node null, or the categories a category-set split sends left).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,7 +18,12 @@ from engine.model.reader import Reader
 from engine.model.tree_kernel import FEATURE, accumulate_trees, block_rows, pack_trees
 
 TREE_KEYS = {"output", "feature", "threshold", "left", "right", "missing_left", "value",
-             "missing_zero"}
+             "missing_zero", "category_sets"}
+MAX_CATEGORY = (1 << 20) - 1  # the largest category a set may hold (a 128 KiB bitset)
+MAX_BITSET_WORDS = 1 << 24  # all sets together (offsets must stay exact in float32)
+# Below which x is no category: strict (XGBoost) reads only x >= 0, others (LightGBM) truncate
+# like C's int cast, so -1 < x < 0 is category 0.
+CAT_LO = {True: -float(np.nextafter(np.float32(0), np.float32(1))), False: -1.0}
 ENSEMBLE_KEYS = {"kind", "compare", "outputs", "init", "scale", "divisor", "trees", "strict",
                  "accumulate", "zero_threshold"}
 
@@ -40,6 +46,8 @@ class TreeEnsemble:
     block: int  # rows per kernel block
     zero_below: float = -1.0  # >= 0: |x| <= zero_below is read as 0
     zero_nodes: bool = False  # some node sends a zero the missing way
+    bits: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.uint32))  # sets
+    cat_lo: float = -1.0  # x > cat_lo is read as a category
     propagates_nan = False  # NaN follows each node's missing direction instead
 
     @property
@@ -57,7 +65,8 @@ class TreeEnsemble:
         scratch = np.empty((max(1, min(self.block, n_rows)), n_features),
                            dtype=self.nodes.dtype["thr"])
         accumulate_trees(data, by_column, self.nodes, self.roots, self.dense, self.out_col,
-                         self.leaf_value, out, scratch, self.zero_below, self.zero_nodes)
+                         self.leaf_value, out, scratch, self.zero_below, self.zero_nodes,
+                         self.bits, self.cat_lo)
         out = out.astype(np.float64, copy=False)
         if self.divisor != 1.0:
             out /= self.divisor
@@ -101,7 +110,10 @@ class TreeEnsemble:
         shift = [np.where(p[2] >= 0, p[2] + o, -1) for p, o in zip(parts, offsets, strict=True)]
         shift_r = [np.where(p[3] >= 0, p[3] + o, -1) for p, o in zip(parts, offsets, strict=True)]
         zero = np.concatenate([p[7] for p in parts])
-        nodes, roots, dense, leaf_value = pack_trees(
+        sets = [c for p in parts for c in p[8]]
+        if sum(len(c) // 32 + 2 for c in sets if c is not None) > MAX_BITSET_WORDS:
+            raise r.child("trees").fail("the category sets are too large together")
+        nodes, roots, dense, leaf_value, bits = pack_trees(
             feature=np.concatenate([p[0] for p in parts]),
             threshold=np.concatenate([p[1] for p in parts]),
             left=np.concatenate(shift),
@@ -114,6 +126,7 @@ class TreeEnsemble:
             strict=strict,
             zero_missing=zero,
             leaf_dtype=leaf_dtype,
+            category_sets=sets,
         )
         return cls(
             nodes=nodes,
@@ -126,6 +139,8 @@ class TreeEnsemble:
             block=block_rows(nodes, leaf_value, n_features),
             zero_below=zero_below,
             zero_nodes=bool(zero[np.concatenate([p[2] for p in parts]) >= 0].any()),
+            bits=bits,
+            cat_lo=CAT_LO[strict],
         )
 
 
@@ -170,4 +185,29 @@ def _parse_tree(r: Reader, n_features: int, n_out: int):
         raise Reader(int(feature[i]), f"{r.path}.feature[{i}]", r.source).fail(
             f"a split node needs a feature between 0 and {n_features - 1}")
     feature = np.where(leaf, 0, feature)
-    return feature, threshold, left, right, missing_left, value, output, missing_zero
+    sets = _category_sets(r.optional("category_sets"), leaf, missing_zero)
+    return feature, threshold, left, right, missing_left, value, output, missing_zero, sets
+
+
+def _category_sets(r: Reader | None, leaf: np.ndarray, missing_zero: np.ndarray) -> list:
+    """Per node None, or the sorted categories (integers 0..MAX_CATEGORY) that go left."""
+    if r is None:
+        return [None] * len(leaf)
+    out = []
+    for i, item in enumerate(r.items(len(leaf))):
+        if item.value is None:
+            out.append(None)
+            continue
+        if leaf[i]:
+            raise item.fail(f"node {i} is a leaf, so its category set must be null")
+        if missing_zero[i]:
+            raise item.fail(f"node {i} splits on a category set, so missing_zero must be false")
+        cats = item.ints(minimum=0)
+        if cats.size and cats.max() > MAX_CATEGORY:
+            bad = int(np.flatnonzero(cats > MAX_CATEGORY)[0])
+            raise Reader(int(cats[bad]), f"{item.path}[{bad}]", item.source).expected(
+                f"a category between 0 and {MAX_CATEGORY}")
+        if len(np.unique(cats)) != len(cats):
+            raise item.fail("a category appears twice in the set")
+        out.append(sorted(int(c) for c in cats))
+    return out

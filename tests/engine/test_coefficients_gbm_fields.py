@@ -27,7 +27,8 @@ STUMP = {
 
 def stump(**fields) -> dict:
     doc = copy.deepcopy(STUMP)
-    tree_fields = {k: fields.pop(k) for k in ("missing_zero", "threshold") if k in fields}
+    tree_fields = {k: fields.pop(k) for k in ("missing_zero", "threshold", "category_sets",
+                                              "missing_left") if k in fields}
     doc["estimator"].update(fields)
     doc["estimator"]["trees"][0].update(tree_fields)
     return doc
@@ -79,7 +80,33 @@ def test_float32_accumulation_sums_in_float32_from_init():
     assert predict(doc, [0.0]) == [float(expected)]
 
 
+def test_category_sets_send_their_categories_left():
+    xs = [0, 1, 2, 3, 40, 41, 1.5, 40.5, 39.99, -0.5, -1, np.nan, 1e10, 2.0**32 + 1]
+    doc = stump(category_sets=[[1, 3, 40], None, None])
+    # LightGBM: int(x) as C truncates it, so -0.5 is category 0; NaN goes right (missing_left).
+    assert predict(doc, xs) == [20.5, 10.5, 20.5, 10.5, 10.5, 20.5, 10.5, 10.5, 20.5, 20.5,
+                                20.5, 20.5, 20.5, 20.5]
+    doc = stump(category_sets=[[0], None, None], missing_left=[True, False, False])
+    assert predict(doc, [0.0, -0.0, 0.7, -0.5, np.nan, 1.0]) == [10.5] * 5 + [20.5]
+    # strict (XGBoost): only x >= 0 (after the float32 cast) is a category.
+    doc = stump(category_sets=[[0], None, None], strict=True, compare="float32")
+    assert predict(doc, [0.0, -0.0, -1e-50, 0.7, -0.5, 1.0]) == [10.5] * 4 + [20.5] * 2
+
+
 @pytest.mark.parametrize(("change", "path", "words"), [
+    ({"category_sets": [[1], None]}, "$.estimator.trees[0].category_sets", "3 items"),
+    ({"category_sets": [[1], [2], None]}, "$.estimator.trees[0].category_sets[1]", "leaf"),
+    ({"category_sets": [[-1], None, None]}, "$.estimator.trees[0].category_sets[0][0]",
+     ">= 0"),
+    ({"category_sets": [[2, 2], None, None]}, "$.estimator.trees[0].category_sets[0]",
+     "twice"),
+    ({"category_sets": [[1 << 20], None, None]}, "$.estimator.trees[0].category_sets[0][0]",
+     "between 0 and"),
+    ({"category_sets": [["a"], None, None]}, "$.estimator.trees[0].category_sets[0][0]",
+     "an integer"),
+    ({"category_sets": [[1], None, None], "missing_zero": [True, False, False]},
+     "$.estimator.trees[0].category_sets[0]", "missing_zero"),
+
     ({"strict": "yes"}, "$.estimator.strict", "true or false"),
     ({"accumulate": "float16"}, "$.estimator.accumulate", "'float32'"),
     ({"zero_threshold": -1.0}, "$.estimator.zero_threshold", ">= 0"),
