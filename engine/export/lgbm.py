@@ -11,6 +11,8 @@ How LightGBM predicts (include/LightGBM/tree.h, c_api.cpp, 4.x), and how each st
   already in the first tree); `rf` divides by the number of iterations -> `divisor`.
 - Output: binary 1 / (1 + exp(-sigmoid * raw)); multiclass softmax; multiclassova one sigmoid
   per class, not normalised; poisson, gamma, tweedie exp(raw); regression, l1, huber raw.
+- linear_tree: a leaf with features predicts leaf_const + sum of leaf_coeff * x (in order, in
+  float64), or its leaf_value when one of those x is NaN -> `linear_leaves`.
 - A categorical split (decision_type bit 0) sends NaN right, and int(x) (C's truncation) left
   when its bit is set in the node's bitset (cat_threshold), else right (negative: right)
   -> `category_sets`, missing right. A pandas categorical column is fed as its code in the
@@ -43,7 +45,7 @@ OBJECTIVES = {
 }
 BOOSTING = ("gbdt", "dart", "rf")
 SUPPORTED = (f"LightGBM objectives {', '.join(OBJECTIVES)}; boosting {', '.join(BOOSTING)}; "
-             "numerical and categorical splits")
+             "numerical and categorical splits; linear_tree")
 
 
 def unsupported(what: str) -> UnsupportedModel:
@@ -98,13 +100,35 @@ def convert(model: LgbModel, classes: list | None) -> dict:
     return out
 
 
+def _linear_leaves(tree: LgbTree, leaf_value: list[float]) -> list | None:
+    """LightGBM's linear leaves: per leaf None or {"const", "features", "coeffs"}; a leaf
+    without features predicts its const, which then becomes its value."""
+    if not tree.is_linear:
+        return None
+    const, counts = tree.floats("leaf_const"), tree.ints("num_features")
+    features, coeffs = tree.ints("leaf_features"), tree.floats("leaf_coeff")
+    if not (len(const) == len(counts) == tree.num_leaves
+            and len(features) == len(coeffs) == sum(counts)):
+        raise unsupported("a linear tree whose leaf arrays do not match its num_leaves")
+    out, at = [], 0
+    for k, n in enumerate(counts):
+        if n == 0:
+            leaf_value[k] = const[k]
+            out.append(None)
+        else:
+            out.append({"const": floats([const[k]])[0], "features": features[at:at + n],
+                        "coeffs": floats(coeffs[at:at + n])})
+        at += n
+    return out
+
+
 def _tree(tree: LgbTree, output: int) -> dict:
-    if tree.is_linear:
-        raise unsupported("linear_tree (linear models in the leaves)")
     leaf_value = tree.floats("leaf_value")
+    linear = _linear_leaves(tree, leaf_value)
     if tree.num_leaves == 1:
         return {"output": output, "feature": [-1], "threshold": [0.0], "left": [-1],
-                "right": [-1], "missing_left": [False], "value": [floats(leaf_value[:1])]}
+                "right": [-1], "missing_left": [False], "value": [floats(leaf_value[:1])],
+                **({"linear_leaves": linear[:1]} if linear and linear[0] else {})}
     n_int = tree.num_leaves - 1
     decision = tree.ints("decision_type")
     threshold = tree.floats("threshold")
@@ -143,6 +167,8 @@ def _tree(tree: LgbTree, output: int) -> dict:
         "value": [[0.0]] * n_int + [[v] for v in floats(leaf_value)],
         **({"category_sets": sets + [None] * tree.num_leaves}
            if any(c is not None for c in sets) else {}),
+        **({"linear_leaves": [None] * n_int + linear}
+           if linear and any(lin is not None for lin in linear) else {}),
     }
 
 

@@ -198,7 +198,8 @@ def _walk(nodes, xb, b, root, dense, res, act, pend, mode, bits, cat_lo):  # pra
 
 @numba.njit(nogil=True, cache=True)
 def accumulate_trees(X, by_column, nodes, roots, dense, out_col, leaf_value, out, xb,
-                     zero_below, zero_nodes, bits, cat_lo):  # pragma: no cover - compiled
+                     zero_below, zero_nodes, bits, cat_lo,
+                     linear):  # pragma: no cover - compiled; via the predictor
     """out[i, out_col[t] + k] += leaf_value[leaf(t, row i), k] for every row i and tree t.
 
     X is float64 and C-contiguous: rows x features, or features x rows when by_column (the
@@ -207,8 +208,13 @@ def accumulate_trees(X, by_column, nodes, roots, dense, out_col, leaf_value, out
     way the node's missing bit says. With zero_below >= 0, |x| <= zero_below is read as 0 (as
     LightGBM reads its input); zero_nodes says some node sends a zero the missing way. out and
     leaf_value share a dtype: float32 sums in float32, in tree order, like XGBoost. bits holds
-    the category sets (bits[0] > 0: some node splits on one); cat_lo as in _next.
+    the category sets (bits[0] > 0: some node splits on one); cat_lo as in _next. linear is
+    (ptr, feature, coeff, const, scale): leaf l with ptr[l] < ptr[l + 1] adds
+    scale * (const[l] + sum of coeff * x over its features, in order) instead of its value,
+    unless one of those x is NaN (LightGBM's linear_tree).
     """
+    lin_ptr, lin_feat, lin_coef, lin_const, lin_scale = linear
+    has_linear = lin_feat.shape[0] > 0
     cats = bits[0] > 0
     n_rows, n_feat = (X.shape[1], X.shape[0]) if by_column else (X.shape[0], X.shape[1])
     block = xb.shape[0]
@@ -251,5 +257,17 @@ def accumulate_trees(X, by_column, nodes, roots, dense, out_col, leaf_value, out
             col = out_col[t]
             for r in range(b):
                 leaf = res[r] ^ LEAF
+                if has_linear and lin_ptr[leaf] < lin_ptr[leaf + 1]:
+                    v = lin_const[leaf]
+                    nan_found = False
+                    for i in range(lin_ptr[leaf], lin_ptr[leaf + 1]):
+                        x = xb[r, lin_feat[i]]
+                        if x != x:
+                            nan_found = True
+                            break
+                        v += lin_coef[i] * x
+                    if not nan_found:
+                        out[start + r, col] += v * lin_scale
+                        continue
                 for k in range(width):
                     out[start + r, col + k] += leaf_value[leaf, k]

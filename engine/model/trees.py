@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.model.linear_leaves import no_linear_leaves, pack_linear_leaves, parse_linear_leaves
 from engine.model.reader import Reader
 from engine.model.tree_kernel import FEATURE, accumulate_trees, block_rows, pack_trees
 
 TREE_KEYS = {"output", "feature", "threshold", "left", "right", "missing_left", "value",
-             "missing_zero", "category_sets"}
+             "missing_zero", "category_sets", "linear_leaves"}
 MAX_CATEGORY = (1 << 20) - 1  # the largest category a set may hold (a 128 KiB bitset)
 MAX_BITSET_WORDS = 1 << 24  # all sets together (offsets must stay exact in float32)
 # Below which x is no category: strict (XGBoost) reads only x >= 0, others (LightGBM) truncate
@@ -48,6 +49,7 @@ class TreeEnsemble:
     zero_nodes: bool = False  # some node sends a zero the missing way
     bits: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.uint32))  # sets
     cat_lo: float = -1.0  # x > cat_lo is read as a category
+    linear: tuple = field(default_factory=lambda: no_linear_leaves())  # tree_kernel's `linear`
     propagates_nan = False  # NaN follows each node's missing direction instead
 
     @property
@@ -66,7 +68,7 @@ class TreeEnsemble:
                            dtype=self.nodes.dtype["thr"])
         accumulate_trees(data, by_column, self.nodes, self.roots, self.dense, self.out_col,
                          self.leaf_value, out, scratch, self.zero_below, self.zero_nodes,
-                         self.bits, self.cat_lo)
+                         self.bits, self.cat_lo, self.linear)
         out = out.astype(np.float64, copy=False)
         if self.divisor != 1.0:
             out /= self.divisor
@@ -141,6 +143,7 @@ class TreeEnsemble:
             zero_nodes=bool(zero[np.concatenate([p[2] for p in parts]) >= 0].any()),
             bits=bits,
             cat_lo=CAT_LO[strict],
+            linear=_linear(r, parts, scale, compare, accumulate),
         )
 
 
@@ -186,7 +189,23 @@ def _parse_tree(r: Reader, n_features: int, n_out: int):
             f"a split node needs a feature between 0 and {n_features - 1}")
     feature = np.where(leaf, 0, feature)
     sets = _category_sets(r.optional("category_sets"), leaf, missing_zero)
-    return feature, threshold, left, right, missing_left, value, output, missing_zero, sets
+    linear = parse_linear_leaves(r.optional("linear_leaves"), leaf, n_features)
+    return (feature, threshold, left, right, missing_left, value, output, missing_zero, sets,
+            linear)
+
+
+def _linear(r: Reader, parts, scale: float, compare: str, accumulate: str) -> tuple:
+    """The kernel's linear-leaf arrays, leaves in the packed order (all trees, node order)."""
+    leaves = [lin for p in parts for lin, is_leaf in zip(p[9], p[2] < 0, strict=True)
+              if is_leaf]
+    if all(lin is None for lin in leaves):
+        return no_linear_leaves()
+    if compare != "float64" or accumulate != "float64":
+        raise r.child("compare").fail("linear leaves need compare float64 (and no float32 "
+                                      "accumulation)")
+    if any(p[5].shape[1] != 1 for p in parts):
+        raise r.child("trees").fail("linear leaves need one value per node")
+    return pack_linear_leaves(leaves, scale)
 
 
 def _category_sets(r: Reader | None, leaf: np.ndarray, missing_zero: np.ndarray) -> list:

@@ -28,7 +28,7 @@ STUMP = {
 def stump(**fields) -> dict:
     doc = copy.deepcopy(STUMP)
     tree_fields = {k: fields.pop(k) for k in ("missing_zero", "threshold", "category_sets",
-                                              "missing_left") if k in fields}
+                                              "missing_left", "linear_leaves") if k in fields}
     doc["estimator"].update(fields)
     doc["estimator"]["trees"][0].update(tree_fields)
     return doc
@@ -93,7 +93,24 @@ def test_category_sets_send_their_categories_left():
     assert predict(doc, [0.0, -0.0, -1e-50, 0.7, -0.5, 1.0]) == [10.5] * 4 + [20.5] * 2
 
 
+def test_linear_leaves_add_const_plus_coeffs_times_x_or_their_value_on_nan():
+    lin = {"const": 1.0, "features": [0, 0], "coeffs": [0.5, 0.25]}
+    doc = stump(linear_leaves=[None, lin, None])
+    assert predict(doc, [0.5, -2.0, 3.0, np.nan]) == [0.5 + 1.375, 0.5 - 0.5, 20.5, 20.5]
+
+
 @pytest.mark.parametrize(("change", "path", "words"), [
+    ({"linear_leaves": [{"const": 1.0, "features": [], "coeffs": []}, None, None]},
+     "$.estimator.trees[0].linear_leaves[0]", "split"),
+    ({"linear_leaves": [None, {"const": 1.0, "features": [1], "coeffs": [2.0]}, None]},
+     "$.estimator.trees[0].linear_leaves[1].features[0]", "only 1 columns"),
+    ({"linear_leaves": [None, {"const": 1.0, "features": [0], "coeffs": []}, None]},
+     "$.estimator.trees[0].linear_leaves[1].coeffs", "1 items"),
+    ({"linear_leaves": [None, {"const": 1.0, "features": [0]}, None]},
+     "$.estimator.trees[0].linear_leaves[1]", "'coeffs' is missing"),
+    ({"linear_leaves": [None, {"const": 1.0, "features": [0], "coeffs": [1.0]}, None],
+      "compare": "float32"}, "$.estimator.compare", "linear leaves"),
+
     ({"category_sets": [[1], None]}, "$.estimator.trees[0].category_sets", "3 items"),
     ({"category_sets": [[1], [2], None]}, "$.estimator.trees[0].category_sets[1]", "leaf"),
     ({"category_sets": [[-1], None, None]}, "$.estimator.trees[0].category_sets[0][0]",

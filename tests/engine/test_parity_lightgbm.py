@@ -57,7 +57,8 @@ def assert_same_as_lightgbm(model, proba_or_value, labels, rows: pd.DataFrame) -
     ours = model.predict(rows)
     assert not ours.rejected.any(), ours.errors
     mine = ours.prediction if model.task == "regression" else ours.proba
-    diff = float(np.abs(mine - proba_or_value).max())
+    with np.errstate(invalid="ignore"):  # equal infinities (exp of a huge linear leaf) agree
+        diff = float(np.where(mine == proba_or_value, 0.0, np.abs(mine - proba_or_value)).max())
     assert diff <= TOLERANCE, diff
     if labels is not None:
         flips = int((ours.prediction.astype(object) != np.asarray(labels, dtype=object)).sum())
@@ -145,7 +146,6 @@ def test_string_labels_and_early_stopping_best_iteration():
 @pytest.mark.parametrize(("params", "what"), [
     ({"objective": "quantile"}, "quantile"),
     ({"objective": "regression", "reg_sqrt": True}, "reg_sqrt"),
-    ({"linear_tree": True}, "linear_tree"),
 ])
 def test_unsupported_is_refused_at_export_naming_it(params, what, tmp_path, capsys):
     X, y = real_data("regression")
