@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 from engine.commands import open_registry
@@ -12,13 +14,18 @@ from engine.ground.fileio import write_atomic
 
 
 def register(sub) -> None:
-    export = sub.add_parser("export", help="publisher: scikit-learn model -> coefficients.json")
-    export.add_argument("model", metavar="MODEL.joblib")
+    export = sub.add_parser("export", help="publisher: a trained model -> coefficients.json")
+    export.add_argument("model", metavar="MODEL",
+                        help="a joblib file (scikit-learn, XGBoost or LightGBM's scikit-learn "
+                             "wrappers), an XGBoost .json / .ubj or a LightGBM .txt model file")
     export.add_argument("--sample", required=True, metavar="TRAIN.csv",
                         help="the training sample (gives the input schema)")
     export.add_argument("--target", required=True, metavar="COL", help="the label column")
     export.add_argument("--model-id", required=True, metavar="ID")
     export.add_argument("-o", "--output", required=True, metavar="coefficients.json")
+    export.add_argument("--missing", type=_number, metavar="VALUE",
+                        help="XGBoost model files only: the `missing` value the model was "
+                             "trained with, if not NaN (the file does not record it)")
     export.set_defaults(handler=cmd_export)
 
     keys = sub.add_parser("keys", help="publisher: signing keys").add_subparsers(
@@ -45,6 +52,16 @@ def register(sub) -> None:
     verify.set_defaults(handler=cmd_bundle_verify)
 
 
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if math.isinf(value):
+        raise argparse.ArgumentTypeError("an infinite missing value cannot be used")
+    return value
+
+
 def _output_path(text: str) -> Path:
     out = Path(text)
     if not out.parent.is_dir():
@@ -63,7 +80,7 @@ def cmd_export(args, ws_root) -> tuple[int, dict]:
                          "lower-case letters, digits, '.', '_' or '-', starting with a letter or "
                          "digit.", "E_MODEL_ID")
     out = _output_path(args.output)
-    model = load_publisher_model(Path(args.model))
+    model = load_publisher_model(Path(args.model), args.missing)
     sample = read_sample(Path(args.sample))
     doc = export_model(model, sample, args.target, args.model_id)
     data = (json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False) + "\n").encode()

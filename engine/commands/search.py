@@ -36,8 +36,9 @@ def register(sub) -> None:
                    help="default: inferred from the target (text or at most 10 distinct whole "
                    "numbers: classification)")
     p.add_argument("--families", metavar="LIST", help="comma-separated, from hgb, rf, et, gb, "
-                   "dt, logreg (classification), ridge, lasso, elasticnet, linear (regression); "
-                   "default hgb,rf,et,gb and logreg or ridge")
+                   "dt, logreg (classification), ridge, lasso, elasticnet, linear (regression), "
+                   "xgboost and lightgbm (where installed); default hgb,rf,et,gb and logreg or "
+                   "ridge")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--iterations", type=int, default=20, metavar="N",
                      help="randomized search: configurations to try (default 20)")

@@ -49,6 +49,16 @@ def unsupported(est, why: str = "") -> UnsupportedModel:
 def export_estimator(est) -> dict:
     """Return {"task", "classes"?, "estimator", "link", "decision"} for a fitted estimator."""
     name = type(est).__name__
+    if name == "NativeModel":
+        return est.convert(est.classes_)
+    if name in {"XGBClassifier", "XGBRegressor"}:
+        from engine.export import xgb
+
+        return xgb.from_sklearn(est)
+    if name in {"LGBMClassifier", "LGBMRegressor"}:
+        from engine.export import lgbm
+
+        return lgbm.from_sklearn(est)
     if name in _LINEAR_REGRESSORS:
         coef = np.atleast_2d(est.coef_)
         if coef.shape[0] != 1:

@@ -25,22 +25,28 @@ def feature_schema(column: pd.Series) -> dict:
     return {"name": name, "type": NUMBER, "missing": False, "range": rng}
 
 
-def _predicts(model, frame: pd.DataFrame, uses_names: bool) -> bool:
+def _predicts(model, frame: pd.DataFrame, uses_names: bool, view) -> bool:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            frame = view(frame)
             model.predict(frame if uses_names else frame.to_numpy())
         except ValueError:
             return False
     return True
 
 
-def probe_missing(model, X: pd.DataFrame, uses_names: bool) -> list[bool]:
+def _same(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame
+
+
+def probe_missing(model, X: pd.DataFrame, uses_names: bool, view=_same) -> list[bool]:
     """For each column: does the model accept a missing value there? Asked of the model itself.
 
     A few rows the model accepts are taken, one column at a time is blanked, and the model is
     asked to predict. Pipelines with an imputer, HistGradientBoosting and trees trained with
-    missing values say yes; a bare linear model says no.
+    missing values say yes; a bare linear model says no. `view` turns a frame as the CSV reads
+    it into what the model takes (e.g. pandas categoricals).
     """
     rows = X.dropna().iloc[:PROBE_ROWS]
     if rows.empty:
@@ -53,5 +59,5 @@ def probe_missing(model, X: pd.DataFrame, uses_names: bool) -> list[bool]:
             blank[name] = np.nan
         else:
             blank[name] = pd.Series([np.nan] * len(blank), index=blank.index, dtype=object)
-        allowed.append(_predicts(model, blank, uses_names))
+        allowed.append(_predicts(model, blank, uses_names, view))
     return allowed

@@ -43,6 +43,24 @@ class Impute:
 
 
 @dataclass(frozen=True, slots=True)
+class MissingValue:
+    """XGBoost's `missing` parameter: a cell equal to `value` (compared in float32) is missing."""
+
+    value: float
+
+    def apply(self, cols: Columns, names: list[str], errors: RowErrors) -> Columns:
+        target = np.float32(self.value)
+        out = []
+        for col in cols:
+            with np.errstate(over="ignore"):
+                mask = col.astype(np.float32) == target
+            if mask.any():
+                col = np.where(mask, np.nan, col)
+            out.append(col)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class StandardScale:
     mean: np.ndarray | None
     scale: np.ndarray | None
@@ -139,7 +157,8 @@ def run_steps(steps, cols: Columns, names: list[str], errors: RowErrors) -> Colu
 def _follow_names(step, names: list[str], width: int) -> list[str]:
     if isinstance(step, Select):
         return [names[j] for j in step.columns]
-    if len(names) == width and isinstance(step, Impute | StandardScale | MinMaxScale | Ordinal):
+    if len(names) == width and isinstance(
+            step, Impute | StandardScale | MinMaxScale | Ordinal | MissingValue):
         return names
     return [f"column {j}" for j in range(width)]
 
@@ -165,6 +184,13 @@ def _parse_impute(r: Reader, kinds: list[str]):
     mv = r.optional("missing_value")
     missing_value = None if mv is None else mv.scalar()
     return Impute(fill, missing_value), kinds
+
+
+def _parse_missing_value(r: Reader, kinds: list[str]):
+    r.only_keys({"op", "value", "compare"})
+    _need(r, kinds, NUMBER, "missing_value")
+    r.child("compare").str({"float32"})
+    return MissingValue(r.child("value").number()), kinds
 
 
 def _parse_standard(r: Reader, kinds: list[str]):
@@ -238,6 +264,7 @@ def _parse_column_transformer(r: Reader, kinds: list[str]):
 
 _PARSERS = {
     "impute": _parse_impute,
+    "missing_value": _parse_missing_value,
     "standard_scale": _parse_standard,
     "min_max_scale": _parse_min_max,
     "one_hot": _parse_one_hot,

@@ -10,6 +10,7 @@ limit (a 150-tree, depth-10 forest is about 15 MB of JSON).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass, field
 
 from engine.errors import InputError
@@ -80,6 +81,25 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("linear", "sklearn.linear_model", None, "LinearRegression", "scaled-one-hot", {},
            {}, seeded=False),
 )}
+
+# Offered only where the library is installed (the publisher's `publish` extra brings them);
+# workstations never need them: the exported file is predicted by our own code.
+GBM_FAMILIES = (
+    Family("xgboost", "xgboost", "XGBClassifier", "XGBRegressor", "native-ordinal",
+           {"n_estimators": ("int", 50, 300), "max_depth": ("int", 2, 8),
+            "learning_rate": ("log", 0.02, 0.3), "subsample": ("float", 0.6, 1.0),
+            "min_child_weight": ("log", 0.5, 20.0), "reg_lambda": ("log", 1e-3, 10.0)},
+           {"n_estimators": [100, 200], "max_depth": [3, 6]},
+           fixed={"n_jobs": 1, "tree_method": "hist"}),
+    Family("lightgbm", "lightgbm", "LGBMClassifier", "LGBMRegressor", "native-ordinal",
+           {"n_estimators": ("int", 50, 300), "num_leaves": ("int", 7, 63),
+            "learning_rate": ("log", 0.02, 0.3), "min_child_samples": ("int", 5, 100),
+            "subsample": ("float", 0.6, 1.0), "reg_lambda": ("log", 1e-3, 10.0)},
+           {"n_estimators": [100, 200], "num_leaves": [15, 31]},
+           fixed={"n_jobs": 1, "subsample_freq": 1, "verbose": -1}),
+)
+FAMILIES.update({f.name: f for f in GBM_FAMILIES
+                 if importlib.util.find_spec(f.module) is not None})
 
 DEFAULT_FAMILIES = {"classification": ("hgb", "rf", "et", "gb", "logreg"),
                     "regression": ("hgb", "rf", "et", "gb", "ridge")}
