@@ -2,7 +2,9 @@
 
 Output lines are the input records byte for byte, with the appended columns joined on in
 Arrow (numbers formatted in shortest round-trip form by Arrow's cast), so no input field is
-ever re-formatted and no Python loop runs per row on the normal path.
+ever re-formatted and no Python loop runs per row on the normal path. Every output line has the
+header's width: a short row gets empty fields, a long row keeps its first fields as written
+(as many as the header has) and its surplus fields are named in its error text.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from engine.batch.csv_input import CsvInput
-from engine.batch.records import MAX_RECORD_BYTES, Chunk
+from engine.batch.records import MAX_RECORD_BYTES, QUOTE, Chunk
 from engine.errors import InputError
 from engine.model import Model, Prediction
 from engine.model.categories import NUMBER
@@ -78,6 +80,67 @@ def _without_oversized(strings: pa.Array, name: str, errors: RowErrors,
 
 
 @dataclass(frozen=True, slots=True)
+class RowFit:
+    """How each record of a chunk is fitted to the header's width in the output."""
+
+    pad: np.ndarray  # empty fields to add (a short row)
+    keep: np.ndarray  # bytes of the record to keep (a long row: its first fields), -1 = all
+
+    @classmethod
+    def whole(cls, n: int) -> RowFit:
+        return cls(np.zeros(n, dtype=np.int64), np.full(n, -1, dtype=np.int64))
+
+
+def _fields_end(record: bytes, delimiter: int, width: int) -> int:
+    """Where the record's first `width` fields end (the offset of the delimiter after them),
+    by the csv module's quoting rules (the ones records.py cuts records by); -1 if fewer."""
+    state = 0  # 0: start of a field, 1: in an unquoted field, 2: quoted, 3: quote in quoted
+    seen = 0
+    for i, b in enumerate(record):
+        if state == 2:
+            state = 3 if b == QUOTE else 2
+            continue
+        if state == 3:
+            if b == QUOTE:
+                state = 2
+                continue
+            state = 1
+        if b == delimiter:
+            seen += 1
+            if seen == width:
+                return i
+            state = 0
+        elif b == QUOTE and state == 0:
+            state = 2
+        else:
+            state = 1
+    return -1
+
+
+SHOWN_SURPLUS = 5  # surplus fields quoted in a row's error text; the rest are counted
+
+
+def _too_many(count: int, width: int, surplus: Sequence[str], delimiter: str) -> str:
+    shown = ", ".join(show_value(v) for v in surplus[:SHOWN_SURPLUS])
+    more = len(surplus) - SHOWN_SURPLUS
+    if more > 0:
+        shown += f" and {more:,} more"
+    return (f"the row has {count} fields, the header has {width}: the output keeps its first "
+            f"{width} and leaves out {shown}; quote a value that contains {delimiter!r}, or "
+            "remove the extra fields")
+
+
+def _fit_long_row(chunk: Chunk, row: int, width: int, delimiter: str,
+                  fit: RowFit) -> list[str]:
+    """Keeps a long record's first `width` fields; returns its surplus fields."""
+    record = chunk.data[chunk.starts[row]:chunk.starts[row + 1]]
+    end = _fields_end(record, ord(delimiter), width)
+    fit.keep[row] = end
+    tail = record[end + 1:].rstrip(b"\r\n").decode("utf-8")
+    return next(csv.reader([tail], delimiter=delimiter), [""])
+
+
+@dataclass(frozen=True, slots=True)
 class ChunkFields:
     """The text of the columns read from one chunk, before any column is typed: the rows its
     shape refuses (blank, not UTF-8 is refused earlier, wrong number of fields) and for each
@@ -88,12 +151,12 @@ class ChunkFields:
     fields: dict[str, pa.Array]  # column -> text, one entry per row in `rows`
     rows: np.ndarray  # the records the fields hold (the others were refused by their shape)
     refused: RowErrors  # never changed: typed() adds to a copy
-    pad: np.ndarray
+    fit: RowFit
 
-    def typed(self, features: Sequence[Feature]) -> tuple[dict, RowErrors, np.ndarray]:
+    def typed(self, features: Sequence[Feature]) -> tuple[dict, RowErrors, RowFit]:
         """The columns of `features` (numbers as float64, NaN = missing; other values as text,
         None = missing), and the rows refused so far: by their shape, then by these values."""
-        n = len(self.pad)
+        n = len(self.fit.pad)
         errors = RowErrors(n)
         errors.rejected = self.refused.rejected.copy()
         errors.messages = dict(self.refused.messages)
@@ -109,7 +172,7 @@ class ChunkFields:
                 text = strings.to_numpy(zero_copy_only=False)
                 values[self.rows] = np.where(text == "", None, text)
             columns[feature.name] = values
-        return columns, errors, self.pad
+        return columns, errors, self.fit
 
 
 def read_fields(chunk: Chunk, source: CsvInput, names: Sequence[str]) -> ChunkFields:
@@ -123,32 +186,32 @@ def read_fields(chunk: Chunk, source: CsvInput, names: Sequence[str]) -> ChunkFi
                          "E_ENCODING") from None
     n = len(chunk.starts) - 1
     errors = RowErrors(n)
-    pad = np.zeros(n, dtype=np.int64)
+    fit = RowFit.whole(n)
     if chunk.quoted:
-        fields = _fields_by_csv_module(chunk, source, errors, pad)
+        fields = _fields_by_csv_module(chunk, source, errors, fit)
         rows = np.arange(n)
     else:
-        fields, rows = _fields_by_arrow(chunk, source, list(names), errors, pad)
+        fields, rows = _fields_by_arrow(chunk, source, list(names), errors, fit)
     lengths = np.diff(chunk.starts)
     first = np.frombuffer(chunk.data, dtype=np.uint8)[chunk.starts[:-1]]
     blank = (lengths == 1) | ((lengths == 2) & (first == ord("\r")))
     errors.add(blank, lambda row: "the row is empty")
-    pad[blank] = len(source.header) - 1
-    return ChunkFields(fields, rows, errors, pad)
+    fit.pad[blank] = len(source.header) - 1
+    return ChunkFields(fields, rows, errors, fit)
 
 
 def parse_chunk(chunk: Chunk, source: CsvInput, model: Model
-                ) -> tuple[dict, RowErrors, np.ndarray]:
+                ) -> tuple[dict, RowErrors, RowFit]:
     """The model's input columns for every record of the chunk, the rows already refused, and
-    for each row how many empty fields to add (see ChunkFields)."""
+    how each row is fitted to the header's width in the output (see ChunkFields)."""
     return read_fields(chunk, source, model.feature_names).typed(model.features)
 
 
 def _fields_by_arrow(chunk: Chunk, source: CsvInput, needed: list[str], errors: RowErrors,
-                     pad: np.ndarray) -> tuple[dict[str, pa.Array], np.ndarray]:
+                     fit: RowFit) -> tuple[dict[str, pa.Array], np.ndarray]:
     """The fast path (no quotes in the chunk): pyarrow parses; rows with the wrong number of
     fields are refused and their record index noted, so the parsed rows stay aligned."""
-    n = len(pad)
+    n = len(fit.pad)
     invalid: list[tuple[int, int]] = []
 
     def on_invalid(row) -> str:
@@ -174,24 +237,40 @@ def _fields_by_arrow(chunk: Chunk, source: CsvInput, needed: list[str], errors: 
     bad_rows = np.array([number - 1 for number in numbers], dtype=np.int64)
     rows = np.setdiff1d(np.arange(n), bad_rows, assume_unique=True) if invalid else np.arange(n)
     if invalid:
-        counts = {number - 1: actual for number, actual in invalid}
-        for row, actual in counts.items():
-            pad[row] = max(0, len(source.header) - actual)
-        mask = np.zeros(n, dtype=bool)
-        mask[bad_rows] = True
-        errors.add(mask, lambda row: f"the row has {counts[row]} fields, the header has "
-                                     f"{len(source.header)}")
+        _refuse_shapes(chunk, source, {number - 1: actual for number, actual in invalid},
+                       errors, fit)
     return {c: table.column(c).combine_chunks() for c in needed}, rows
 
 
+def _refuse_shapes(chunk: Chunk, source: CsvInput, counts: dict[int, int], errors: RowErrors,
+                   fit: RowFit, surplus: dict[int, list[str]] | None = None) -> None:
+    """Refuses the rows whose number of fields (`counts`, row -> fields) is not the header's,
+    and fits them to its width: a short row padded, a long row cut after its first fields."""
+    width = len(source.header)
+    texts: dict[int, str] = {}
+    for row, count in counts.items():
+        if count < width:
+            fit.pad[row] = width - count
+            texts[row] = f"the row has {count} fields, the header has {width}"
+        else:
+            extra = _fit_long_row(chunk, row, width, source.delimiter, fit)
+            if surplus is not None:  # the csv module's own reading of the fields
+                extra = surplus[row]
+            texts[row] = _too_many(count, width, extra, source.delimiter)
+    mask = np.zeros(len(fit.pad), dtype=bool)
+    mask[list(counts)] = True
+    errors.add(mask, texts.__getitem__)
+
+
 def _fields_by_csv_module(chunk: Chunk, source: CsvInput, errors: RowErrors,
-                          pad: np.ndarray) -> dict[str, pa.Array]:
+                          fit: RowFit) -> dict[str, pa.Array]:
     """The careful path (quotes in the chunk): Python's csv module parses each record that
     records.py found by the same rules, so a stray quote can never shift rows."""
-    n = len(pad)
+    n = len(fit.pad)
     width = len(source.header)
     columns: list[list[str]] = [[""] * n for _ in range(width)]
     counts = np.full(n, width, dtype=np.int64)
+    surplus: dict[int, list[str]] = {}
     for i in range(n):
         record = chunk.data[chunk.starts[i]:chunk.starts[i + 1]].decode("utf-8")
         try:
@@ -204,20 +283,31 @@ def _fields_by_csv_module(chunk: Chunk, source: CsvInput, errors: RowErrors,
         if len(cells) == width:
             for j, cell in enumerate(cells):
                 columns[j][i] = cell
-    wrong = (counts != width) & (counts > 0)
-    pad[wrong] = np.maximum(0, width - counts[wrong])
-    errors.add(wrong, lambda row: f"the row has {counts[row]} fields, the header has {width}")
+        elif len(cells) > width:
+            surplus[i] = cells[width:]
+    wrong = np.flatnonzero((counts != width) & (counts > 0))
+    _refuse_shapes(chunk, source, {int(i): int(counts[i]) for i in wrong}, errors, fit, surplus)
     index = {name: j for j, name in enumerate(source.header)}
     return {name: pa.array(columns[j], type=pa.string()) for name, j in index.items()}
 
 
 def output_lines(chunk: Chunk, result: Prediction, model: Model, delimiter: str,
-                 pad: np.ndarray) -> memoryview:
-    """The chunk's output: each input record unchanged, then the appended columns."""
+                 fit: RowFit) -> memoryview:
+    """The chunk's output: each input record unchanged (fitted to the header's width, see
+    RowFit), then the appended columns."""
     n = len(chunk.starts) - 1
     offsets = pa.py_buffer(chunk.starts.astype(np.int32))
     records = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(chunk.data))
     records = pc.utf8_rtrim(records, characters="\r\n")
+    cut = np.flatnonzero(fit.keep >= 0)
+    if cut.size:
+        kept = np.full(n, "", dtype=object)
+        for row in cut:
+            start = int(chunk.starts[row])
+            kept[row] = chunk.data[start:start + int(fit.keep[row])].decode("utf-8")
+        records = pc.if_else(pa.array(fit.keep >= 0), pa.array(kept, type=pa.string()),
+                             records)
+    pad = fit.pad
     if pad.any():
         fills = pa.array([delimiter * k for k in range(int(pad.max()) + 1)])
         records = pc.binary_join_element_wise(records, fills.take(pa.array(pad)), "")

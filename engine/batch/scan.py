@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from engine.batch.chunk_io import ChunkFields, read_fields
+from engine.batch.chunk_io import ChunkFields, RowFit, read_fields
 from engine.batch.csv_input import CsvInput, check_columns, open_csv
 from engine.batch.records import Chunk, iter_chunks
 from engine.model import Model, Prediction
@@ -33,7 +33,7 @@ class Scored:
 
     columns: dict[str, np.ndarray]  # the columns typed for it (its inputs, and any asked for)
     parsed: np.ndarray  # per row: not refused by the parse (shape or values of these columns)
-    pad: np.ndarray  # per row: empty fields to add so a short row's output lines up
+    fit: RowFit  # how each row's output is fitted to the header's width
     prediction: Prediction
 
 
@@ -51,10 +51,10 @@ class ScannedChunk:
     def score(self, model: Model, features: Sequence[Feature] | None = None) -> Scored:
         """`model`'s prediction of the chunk's rows, its inputs typed from the fields (with
         `features`, those columns instead: the model's inputs and any more to keep)."""
-        columns, errors, pad = self.fields.typed(model.features if features is None
+        columns, errors, fit = self.fields.typed(model.features if features is None
                                                  else features)
         parsed = ~errors.rejected  # before the model adds the rows it refuses
-        return Scored(columns, parsed, pad, model.predict_columns(columns, errors))
+        return Scored(columns, parsed, fit, model.predict_columns(columns, errors))
 
 
 class ChunkObserver(Protocol):

@@ -66,7 +66,7 @@ def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
                 scored = scanned.score(model)
                 result = scored.prediction
                 _write(out, out_digest, output_lines(scanned.chunk, result, model,
-                                                     source.delimiter, scored.pad))
+                                                     source.delimiter, scored.fit))
                 if alongside is not None:
                     alongside.observe(scanned, result)
                 rows += len(result.rejected)
