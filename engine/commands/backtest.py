@@ -26,8 +26,8 @@ def register(sub) -> None:
                     "America/New_York): times written with an offset or Z are converted to it "
                     "before their month is taken; times without one count as local (default: "
                     "every time as written)")
-    bt.add_argument("--model", metavar="ID[@VERSION]", help="the champion (default: the active "
-                    "model)")
+    bt.add_argument("--model", metavar="ID[@VERSION]", help="the champion (default: the "
+                    "model whose inputs the corpus has)")
     bt.add_argument("--challenger", action="extend", nargs="+", default=[],
                     metavar="ID@V|BUNDLE", help="installed versions or bundle files to compare "
                     "(bundles are verified, never installed)")

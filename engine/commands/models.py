@@ -1,4 +1,5 @@
-"""Workstation commands: models list | show | import | activate | rollback; trust ..."""
+"""Workstation commands: models list | show | import | activate | deactivate | rollback;
+trust ..."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ def register(sub) -> None:
     act.add_argument("model_id", metavar="ID")
     act.add_argument("version", type=int, metavar="VERSION")
     act.set_defaults(handler=cmd_activate)
+    deact = models.add_parser("deactivate", help="stop using a model (kept installed, "
+                              "recorded; `models activate ID VERSION` brings it back)")
+    deact.add_argument("model_id", metavar="ID")
+    deact.set_defaults(handler=cmd_deactivate)
     rb = models.add_parser("rollback", help="re-activate the previous version")
     rb.add_argument("model_id", metavar="ID")
     rb.set_defaults(handler=cmd_rollback)
@@ -89,6 +94,17 @@ def cmd_activate(args, ws_root) -> tuple[int, dict]:
     finally:
         reg.close()
     return 0, {"model_id": args.model_id, "version": args.version, "status": status}
+
+
+def cmd_deactivate(args, ws_root) -> tuple[int, dict]:
+    from engine.services.models import deactivate
+
+    reg = open_registry(ws_root)
+    try:
+        version = deactivate(reg, args.model_id)
+    finally:
+        reg.close()
+    return 0, {"model_id": args.model_id, "version": version, "status": "deactivated"}
 
 
 def cmd_rollback(args, ws_root) -> tuple[int, dict]:

@@ -16,7 +16,8 @@ def register(sub) -> None:
     nowtest = sub.add_parser("nowtest", help="now-test a model on the latest data; exit 1 on "
                              "an alarm")
     nowtest.add_argument("input", metavar="INPUT.csv")
-    nowtest.add_argument("--model", metavar="ID[@VERSION]", help="default: the active model")
+    nowtest.add_argument("--model", metavar="ID[@VERSION]",
+        help="default: the model whose inputs the file has")
     nowtest.add_argument("--report", metavar="FILE.html", help="also write an HTML report")
     nowtest.set_defaults(handler=cmd_nowtest)
 
@@ -26,7 +27,8 @@ def register(sub) -> None:
                        help="default: the watch.folder setting")
     watch.add_argument("--once", action="store_true", help="process what has settled now, "
                        "then exit (1 if a file raised an alarm or failed)")
-    watch.add_argument("--model", metavar="ID[@VERSION]", help="default: the active model")
+    watch.add_argument("--model", metavar="ID[@VERSION]",
+        help="default: the model whose inputs the file has")
     watch.set_defaults(handler=cmd_watch)
 
     alarms = sub.add_parser("alarms", help="alarms raised by now-tests").add_subparsers(

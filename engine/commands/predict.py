@@ -11,7 +11,8 @@ def register(sub) -> None:
     predict = sub.add_parser("predict", help="score a CSV file with the active model")
     predict.add_argument("input", metavar="INPUT.csv")
     predict.add_argument("-o", "--output", required=True, metavar="OUTPUT.csv")
-    predict.add_argument("--model", metavar="ID[@VERSION]", help="default: the active model")
+    predict.add_argument("--model", metavar="ID[@VERSION]",
+        help="default: the model whose inputs the file has")
     predict.set_defaults(handler=cmd_predict)
 
 

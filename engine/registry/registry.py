@@ -110,7 +110,9 @@ class Registry:
         return [dict(r) for r in rows]
 
     def resolve(self, ref: str | None) -> tuple[str, int]:
-        """A model reference ("ID", "ID@V" or None for the only/most recent active model)."""
+        """A model reference ("ID", "ID@V" or None for the only/most recent active model;
+        for a file, engine.registry.choice.resolve_for_columns picks by its header). A
+        deactivated model named without a version is refused, saying so."""
         if ref is None:
             rows = self.db.execute("SELECT a.model_id, a.version FROM active a JOIN activations "
                                    "h ON h.model_id = a.model_id GROUP BY a.model_id "
@@ -123,6 +125,11 @@ class Registry:
         if version is None:
             version = self.active_version(model_id)
             if version is None:
+                from engine.registry.choice import deactivated_refusal
+
+                refusal = deactivated_refusal(self, model_id)
+                if refusal is not None:
+                    raise refusal
                 raise InputError(f"the model {model_id!r} is not installed or has no active "
                                  "version; `ratchet models list` shows what is.",
                                  "E_MODEL_UNKNOWN")
@@ -278,6 +285,11 @@ class Registry:
     def _activate(self, model_id: str, version: int, previous: int | None, action: str,
                   sha: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO active VALUES (?, ?)", (model_id, version))
+        self.record_activation(model_id, version, previous, action, sha)
+
+    def record_activation(self, model_id: str, version: int, previous: int | None,
+                          action: str, sha: str) -> None:
+        """One row of a model's history (import, activate, rollback, deactivate, ...)."""
         self.db.execute("INSERT INTO activations (model_id, version, previous_version, action, "
                         "user, at, bundle_sha256) VALUES (?,?,?,?,?,?,?)",
                         (model_id, version, previous, action, current_user(),

@@ -28,10 +28,13 @@ def backtest(registry, corpus: str | Path, time_column: str, by: str,
              timezone: str | None = None, report: Path | None = None, dask: str | None = None,
              progress: Progress = no_progress,
              cancel: CancelToken | None = None) -> BacktestRun:
-    """``champion``: a model reference (None: the active model); each challenger an installed
+    """``champion``: a model reference (None: the active model whose inputs the
+    corpus covers); each challenger an installed
     "ID@V" (a str) or a bundle file (a Path). ``report``: where the HTML report goes (default:
     the workspace's reports folder)."""
     progress(0.0, "Preparing the models")
+    if champion is None:
+        champion = champion_for_corpus(registry, corpus)
     contenders = [installed_contender(registry, champion)]
     for choice in challengers:
         _check(cancel)
@@ -45,6 +48,18 @@ def backtest(registry, corpus: str | Path, time_column: str, by: str,
     write_report(result, report)
     run_id = record_backtest(registry.db, result, str(corpus), time_column, by, str(report))
     return BacktestRun(result, run_id, report)
+
+
+def champion_for_corpus(registry, corpus: str | Path) -> str | None:
+    """The champion when none is named: with several active models, the one whose inputs the
+    corpus's (first file's) header covers; None for the only active model."""
+    from engine.backtest.corpus import corpus_header
+    from engine.registry.choice import resolve_for_columns
+
+    count = registry.db.execute("SELECT COUNT(*) FROM active").fetchone()[0]
+    if count <= 1:
+        return None
+    return resolve_for_columns(registry, corpus_header(corpus), f"the corpus {corpus}")
 
 
 def write_report(result: BacktestResult, path: Path) -> Path:

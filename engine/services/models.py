@@ -19,6 +19,15 @@ def activate(registry, model_id: str, version: int) -> str:
     return registry.activate(model_id, version)
 
 
+def deactivate(registry, model_id: str) -> int:
+    """Stop using a model: kept installed with its history, no active version, never chosen
+    by default, the deactivation recorded (engine.registry.choice.deactivate). `activate`
+    brings it back. Returns the version that was active."""
+    from engine.registry.choice import deactivate as deactivate_model
+
+    return deactivate_model(registry, model_id)
+
+
 def rollback(registry, model_id: str) -> tuple[int, str]:
     """Re-activate the previous version (Registry.rollback_in_transaction). When the current
     version became active by accepting a trial, the requirement steps taken at that acceptance

@@ -70,14 +70,17 @@ def email_new_alarms(conn, root, alarms: list[Alarm], ssl_context=None) -> str |
 def nowtest_and_alarm(root, path, model_ref: str | None = None, source: str = "cli",
                       progress: Progress = no_progress, cancel: CancelToken | None = None,
                       *, ssl_context=None) -> MonitorOutcome:
-    """Now-test the CSV at `path` with the model `model_ref` (None: the active one) of the
-    workspace at `root`, record it, raise its alarms, e-mail the new ones."""
+    """Now-test the CSV at `path` with the model `model_ref` (None: the one active model
+    whose inputs the file's header covers) of the workspace at `root`, record it, raise its
+    alarms, e-mail the new ones."""
     from engine.nowtest.run import nowtest_file
+    from engine.registry.choice import model_for_file
     from engine.registry.registry import Registry
     from engine.trial.shadow import shadow_nowtest
 
     registry = Registry.open(root)
     try:
+        model_ref = model_for_file(registry, path, model_ref)  # None: the only active one
         result = nowtest_file(registry, Path(path), model_ref, progress=progress,
                               cancel=cancel)
         nowtest_id, new = record_and_raise(registry.db, result, source)

@@ -15,6 +15,7 @@ from engine.batch.commit import reconcile_batches
 from engine.batch.result import BatchResult
 from engine.batch.score import score_csv
 from engine.progress import CancelToken, Progress, no_progress
+from engine.registry.choice import model_for_file
 from engine.trial.shadow import has_running_trial, shadow_batch
 
 
@@ -30,7 +31,7 @@ def score(registry, source: Path, output: Path, model_ref: str | None = None, *,
     one model whose inputs the file covers), write the output and record the batch. Batches
     of killed runs are settled first (completed, or marked failed)."""
     reconcile_batches(registry.db)
-    model, label = registry.load_model(model_ref)
+    model, label = registry.load_model(model_for_file(registry, source, model_ref))
     return score_csv(Path(source), Path(output), model, label, registry.bundle_sha256(label),
                      progress=progress, cancel=cancel, db=registry.db)
 
