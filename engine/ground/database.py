@@ -106,6 +106,9 @@ ADDED_COLUMNS = (
     ("batches", "state", "TEXT NOT NULL DEFAULT 'done'"),
     ("batches", "output_sha256", "TEXT NOT NULL DEFAULT ''"),
     ("batches", "owner", "TEXT NOT NULL DEFAULT ''"),  # host pid start of the writing process
+    # the version a pinned outlier was pinned under (NULL: pinned before versions were kept)
+    ("pinned_cases", "version", "INTEGER"),
+    ("pinned_cases", "tolerance", "TEXT NOT NULL DEFAULT '1e-09'"),  # of its value(s)
 )
 
 

@@ -44,8 +44,8 @@ def run_model_suite(registry, model_ref: str | None = None, *,
     outliers of its model id, the effective requirements."""
     model, label = registry.load_model(model_ref)
     members = registry.bundle_members(label)
-    model_id = parse_ref(label)[0]
-    pinned = pinned_csv(registry.db, model_id, model)
+    model_id, version = parse_ref(label)
+    pinned = pinned_csv(registry.db, model_id, model, version)
     requirements = effective_requirements(registry.db, model_id, members["requirements.json"])
     result = run_suite(model, label, members["requirements.json"],
                        members["regression_cases.csv"], progress=progress, cancel=cancel,
@@ -73,6 +73,8 @@ def write_report(result: SuiteResult, path: Path) -> Path:
 
 def pin_outlier(registry, model_ref: str | None, inputs: dict[str, str], note: str,
                 source: str) -> tuple[int, str]:
-    """Pin one row (its input fields) as an outlier case of the model; (pinned id, label)."""
+    """Pin one row (every column of the operator's file) as an outlier case of the model,
+    under its version; (pinned id, label)."""
     model, label = registry.load_model(model_ref)
-    return pin_row(registry.db, parse_ref(label)[0], inputs, note, source, model), label
+    model_id, version = parse_ref(label)
+    return pin_row(registry.db, model_id, inputs, note, source, model, version), label

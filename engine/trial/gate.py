@@ -125,7 +125,7 @@ def gate_candidate(registry, candidate: Candidate, corpus, time_column: str, by:
     suite = run_suite(candidate.model, candidate.label, members["requirements.json"],
                       members["regression_cases.csv"], _scaled(progress, 0.0, 0.1), cancel,
                       pinned=pinned_csv(registry.db, candidate.model_id, candidate.model,
-                                        decisions_only=True),
+                                        candidate.version),
                       requirements_override=reqs)
     contender = Contender(candidate.label, candidate.model, reqs, members["coefficients.json"])
     bt = run_backtest(corpus, time_column, by, champion, [contender],

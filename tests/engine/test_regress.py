@@ -118,7 +118,7 @@ def _csv_of(payload, tmp_path) -> str:
     return str(path)
 
 
-def test_pinned_outlier_runs_for_later_versions_and_fails_when_it_no_longer_holds(
+def test_pinned_outlier_runs_for_later_versions_held_to_its_decision(
         alice_ws, capsys, tmp_path):
     v1 = with_reference(payload_for("test-model", seed=0), minimum=0.6)
     install(alice_ws, v1, version=1)
@@ -128,13 +128,12 @@ def test_pinned_outlier_runs_for_later_versions_and_fails_when_it_no_longer_hold
     capsys.readouterr()
     code, result = regress(alice_ws, capsys)
     assert code == 0 and result["cases"]["total"] == 6  # 5 bundle cases + the pinned one
-    # A new version of the model gives another output for that row: the pin catches it.
+    # A new version gives other probabilities for that row but decides the same class: it is
+    # held to the pinned decision, not to v1's numbers (the failing case of a changed decision
+    # is in test_pinned_versions.py).
     install(alice_ws, with_reference(payload_for("test-model", seed=3), minimum=0.6), version=2)
     code, result = regress(alice_ws, capsys)
-    assert code == 1 and result["cases"]["failed"] == 1
-    problem = result["problems"][0]
-    assert "pinned outlier" in problem and "ops.csv row 2" in problem
-    assert "customer disputed" in problem
+    assert code == 0 and result["cases"]["total"] == 6 and result["cases"]["failed"] == 0
     out = tmp_path / "pinned.csv"
     assert main(["--workspace", str(alice_ws.root), "outliers", "export", "-o", str(out)]) == 0
     exported = pd.read_csv(out)
