@@ -22,6 +22,7 @@ from gui.health import HealthWindow, check_workspace, is_fatal
 from gui.icons import app_icon
 from gui.main_window import MainWindow
 from gui.settings import load_settings
+from gui.single_instance import InstanceServer
 from gui.tray import Tray
 from gui.workers import Jobs
 
@@ -82,11 +83,13 @@ def build_app(workspace: Path, status: str | None = None, use_tray: bool | None 
 
 def run_app(argv: list[str], smoke_seconds: float | None = None, status: str | None = None,
             workspace: Path | str | None = None, bundle: Path | None = None,
-            findings: list | None = None) -> int:
+            findings: list | None = None, csv: Path | None = None) -> int:
     """Show the main window and run the event loop; return the process exit code.
 
     With ``smoke_seconds`` the app quits by itself after that long, exit code 0. With
-    ``bundle`` (a double-clicked .ratchet file) the Models page verifies it and asks first.
+    ``bundle`` (a double-clicked .ratchet file) the Models page verifies it and asks first;
+    with ``csv`` the Predict page opens on it. Later launches on the same workspace hand their
+    file to this app (gui/single_instance.py).
     ``findings``: the start-up workspace check (gui.health); a workspace that cannot be used
     opens on the health window, and the app opens once it is repaired.
     """
@@ -103,6 +106,7 @@ def run_app(argv: list[str], smoke_seconds: float | None = None, status: str | N
                  qtcompat.PYSIDE_VERSION)
     findings = list(findings or [])
     opened: dict[str, object] = {}
+    pending: list[dict] = []  # requests from other launches while the health window waits
 
     def open_main() -> None:
         app = build_app(ws.root, status)
@@ -114,7 +118,30 @@ def run_app(argv: list[str], smoke_seconds: float | None = None, status: str | N
                                         if "health" not in opened else check_workspace(ws.root))
         app.window.watch.start()  # the watch folder of the settings, if one is set
         if bundle is not None:
-            app.window.import_bundle_file(bundle)
+            app.window.open_request({"import": str(bundle)})
+        elif csv is not None:
+            app.window.open_request({"predict": str(csv)})
+        for request in pending:
+            app.window.open_request(request)
+        pending.clear()
+
+    def take_request(request: dict) -> None:
+        log.info("request from another launch: %s", request)
+        app = opened.get("app")
+        if isinstance(app, App):
+            app.window.open_request(request)
+        elif "health" in opened:  # still waiting for the repair: the file waits too
+            pending.append(request)
+            health = opened["health"]
+            health.showNormal()  # type: ignore[attr-defined]
+            health.raise_()  # type: ignore[attr-defined]
+            health.activateWindow()  # type: ignore[attr-defined]
+
+    server = InstanceServer(ws.root)
+    server.received.connect(take_request)
+    if server.start():
+        log.info("listening for other launches on %s as %s", ws.root, server.name)
+    qt.aboutToQuit.connect(server.stop)
 
     if is_fatal(findings):
         log.warning("the workspace needs repair: %s", "; ".join(f.code for f in findings))

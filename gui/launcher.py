@@ -1,10 +1,12 @@
 """Entry point of the ``ratchet`` console script.
 
-``ratchet`` with no command, or ``ratchet gui [--smoke SECONDS] [--import FILE.ratchet]``, opens
-the desktop app; ``ratchet FILE.ratchet`` (how the desktop opens a double-clicked bundle) opens
-it on that bundle's import: verified first, then the operator is asked. Every other command is
-handed, untouched, to :func:`engine.cli.main`. Qt is imported only on the GUI path, so headless
-commands (cron jobs, CI, servers without a display) never load it.
+``ratchet`` with no command, or ``ratchet gui [--smoke SECONDS] [--import FILE.ratchet]
+[--predict FILE.csv]``, opens the desktop app; ``ratchet FILE.ratchet`` (how the desktop opens a
+double-clicked bundle) opens it on that bundle's import: verified first, then the operator is
+asked; ``ratchet FILE.csv`` opens it on the Predict page. When an app already runs on the
+workspace, the launch hands its file to it and exits (gui/single_instance.py). Every other
+command is handed, untouched, to :func:`engine.cli.main`. Qt is imported only on the GUI path,
+so headless commands (cron jobs, CI, servers without a display) never load it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 # Global options that may precede the command: name -> whether it takes a value.
 GLOBAL_OPTIONS = {"--workspace": True, "--json": False}
 BUNDLE_SUFFIX = ".ratchet"
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 def split_global_options(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -51,19 +54,27 @@ def _gui_parser() -> argparse.ArgumentParser:
         metavar="FILE.ratchet",
         help="open the Models page on this bundle: it is verified, then you are asked",
     )
+    parser.add_argument(
+        "--predict",
+        dest="csv",
+        metavar="FILE.csv",
+        help="open the Predict page on this file: it is checked against the model",
+    )
     return parser
 
 
 def gui_arguments(rest: list[str]) -> list[str] | None:
     """The `gui` command's arguments when ``rest`` (the arguments after the global options)
     opens the app, else None. A lone bundle path, as a file manager passes a double-clicked
-    ``.ratchet`` file, means ``gui --import PATH``."""
+    ``.ratchet`` file, means ``gui --import PATH``; a lone CSV file, ``gui --predict PATH``."""
     if not rest:
         return []
     if rest[0] == "gui":
         return rest[1:]
     if len(rest) == 1 and rest[0].lower().endswith(BUNDLE_SUFFIX):
         return ["--import", rest[0]]
+    if len(rest) == 1 and rest[0].lower().endswith(CSV_SUFFIXES):
+        return ["--predict", rest[0]]
     return None
 
 
@@ -100,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratchet: cannot open the bundle {args.bundle}: there is no such file. Check "
               "the path (a model bundle is a FILE.ratchet from its publisher).", file=sys.stderr)
         return 2
+    csv = Path(args.csv).resolve() if args.csv else None
+    if csv is not None and not csv.is_file():
+        print(f"ratchet: cannot open {args.csv}: there is no such file. Check the path.",
+              file=sys.stderr)
+        return 2
 
     if _no_display():
         print(
@@ -109,22 +125,40 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
-    root, status, findings = _prepare_workspace(_global)
+    root = _workspace_root(_global)
+    if args.smoke is None:  # a smoke run checks that an app starts: it never hands over
+        code = _hand_over(root, bundle, csv)
+        if code is not None:
+            return code
+    status, findings = _prepare_workspace(root)
     from gui.app import run_app  # imports Qt
 
     return run_app([sys.argv[0] if sys.argv else "ratchet"], smoke_seconds=args.smoke,
-                   status=status, workspace=root, bundle=bundle, findings=findings)
+                   status=status, workspace=root, bundle=bundle, findings=findings,
+                   csv=csv)
 
 
-def _prepare_workspace(global_options: list[str]) -> tuple[Path, str, list]:
-    """Open and check the workspace (the checks of `ratchet doctor`) and, on first start,
-    install the shipped demo model. Runs before Qt is imported, so no window waits on it;
-    returns the workspace root, the status line for the main window and the findings."""
-    from engine.doctor.checks import FATAL, run_checks
-    from engine.errors import EngineError
-    from engine.ground.paths import Workspace, default_workspace
-    from engine.registry.first_start import first_start
-    from engine.registry.registry import Registry
+def _hand_over(root: Path, bundle: Path | None, csv: Path | None) -> int | None:
+    """The exit code when an app already runs on ``root`` (it was given the file, or did not
+    answer); None when this launch is to become the app."""
+    from gui.single_instance import Handover, hand_over  # QtNetwork, no window
+
+    request = {"import": str(bundle)} if bundle else {"predict": str(csv)} if csv \
+        else {"show": True}
+    outcome = hand_over(root, request)
+    if outcome is Handover.SENT:
+        print(f"ratchet: the app already running on {root} took it over.", file=sys.stderr)
+        return 0
+    if outcome is Handover.NO_ANSWER:
+        print(f"ratchet: an app is already running on {root} but did not answer. Bring it "
+              "to the front from its tray icon or window, or quit it and try again.",
+              file=sys.stderr)
+        return 1
+    return None
+
+
+def _workspace_root(global_options: list[str]) -> Path:
+    from engine.ground.paths import default_workspace
 
     root = default_workspace()
     for i, opt in enumerate(global_options):
@@ -132,12 +166,25 @@ def _prepare_workspace(global_options: list[str]) -> tuple[Path, str, list]:
             root = Path(opt.split("=", 1)[1])
         elif opt == "--workspace":
             root = Path(global_options[i + 1])
+    return root
+
+
+def _prepare_workspace(root: Path) -> tuple[str, list]:
+    """Open and check the workspace (the checks of `ratchet doctor`) and, on first start,
+    install the shipped demo model. Runs before any window exists, so none waits on it;
+    returns the status line for the main window and the findings."""
+    from engine.doctor.checks import FATAL, run_checks
+    from engine.errors import EngineError
+    from engine.ground.paths import Workspace
+    from engine.registry.first_start import first_start
+    from engine.registry.registry import Registry
+
     findings: list = []
     try:
         ws = Workspace.open(root)
         findings = run_checks(ws, quick=True)
         if any(f.code in FATAL for f in findings):
-            return root, "The workspace needs repair.", findings
+            return "The workspace needs repair.", findings
         first_start(ws)
         registry = Registry(ws)
         try:
@@ -145,10 +192,10 @@ def _prepare_workspace(global_options: list[str]) -> tuple[Path, str, list]:
         finally:
             registry.close()
     except EngineError as exc:
-        return root, f"No model is active: {exc.message}", findings
+        return f"No model is active: {exc.message}", findings
     except Exception as exc:
-        return root, f"The workspace cannot be opened: {exc}", findings
-    return root, f"Active model: {label}", findings
+        return f"The workspace cannot be opened: {exc}", findings
+    return f"Active model: {label}", findings
 
 if __name__ == "__main__":
     sys.exit(main())

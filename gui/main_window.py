@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
@@ -211,6 +212,16 @@ class MainWindow(QMainWindow):
         page verifies it, then asks before installing."""
         self.show_page("models")
         self.models.import_bundle_file(path)
+
+    def open_request(self, request: dict) -> None:
+        """A file handed over by a launch (this app's own, or a later one on the same
+        workspace, see gui/single_instance.py): the window comes to the front and acts on it."""
+        self.bring_to_front()
+        if "import" in request:
+            self.import_bundle_file(Path(request["import"]))
+        elif "predict" in request:
+            self.show_page("predict")
+            self.predict.open_csv(Path(request["predict"]))
 
     def _show_active_model(self, snap) -> None:
         self.predict.picker.set_snapshot(snap)

@@ -69,6 +69,7 @@ def test_gui_usage_errors_exit_2(argv, capsys):
         (["gui", "--smoke", "1"], ["--smoke", "1"]),
         (["demo.ratchet"], ["--import", "demo.ratchet"]),
         (["/media/usb/Demo-2.RATCHET"], ["--import", "/media/usb/Demo-2.RATCHET"]),
+        (["aug.csv"], ["--predict", "aug.csv"]),
         (["models", "import", "demo.ratchet"], None),
         (["bundle", "verify", "demo.ratchet"], None),
         (["predict", "in.csv", "-o", "out.csv"], None),
@@ -89,6 +90,13 @@ def test_a_missing_bundle_is_refused_before_the_app_opens(form, tmp_path, capsys
 
 
 @pytest.mark.parametrize("form", [["{path}"], ["gui", "--import", "{path}"]])
+def test_a_missing_csv_is_refused_before_the_app_opens(tmp_path, capsys):
+    missing = tmp_path / "nowhere" / "aug.csv"
+    assert main(["--workspace", str(tmp_path / "ws"), str(missing)]) == 2
+    assert f"cannot open {missing}: there is no such file" in capsys.readouterr().err
+    assert not (tmp_path / "ws").exists()
+
+
 def test_a_bundle_path_opens_the_app_on_it(form, tmp_path, monkeypatch):
     import gui.app
 
