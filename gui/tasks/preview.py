@@ -1,6 +1,11 @@
 """A bounded look at a predictions file for the results table: the first rows, and the first
 rejected rows wherever they are in the file. Never more than ``limit`` rows of each in memory,
-however long the file."""
+however long the file.
+
+Every row is shown at the header's width and read by it: Ratchet's appended columns (prediction,
+probabilities, status, error) are a row's last fields, so a row of another width (an output
+written before rows were fitted to the header) is still shown, its status read where it is,
+never dropped from the rejected rows."""
 
 from __future__ import annotations
 
@@ -43,7 +48,10 @@ def read_preview(path: Path, delimiter: str = ",", expected_rejected: int | None
         reader = csv.reader(fh, delimiter=delimiter)
         header = next(reader, [])
         status = len(header) - 2
+        appended = len(header) - header.index("prediction") if "prediction" in header else 2
         for n, record in enumerate(reader, start=1):
+            if len(record) != len(header):
+                record = fitted(record, len(header), appended)
             if len(rows) < limit:
                 rows.append((n, record))
             if len(rejected) < want_rejected and len(record) > status \
@@ -56,3 +64,13 @@ def read_preview(path: Path, delimiter: str = ",", expected_rejected: int | None
                 cancel.check()
                 progress(0.0, f"Reading the results: {n:,} rows")
     return Preview(str(path), header, rows, rejected)
+
+
+def fitted(record: list[str], width: int, appended: int) -> list[str]:
+    """A row of another width than the header's: its input fields cut or padded to the
+    header's, then its last `appended` fields (the columns Ratchet appended)."""
+    if len(record) < appended:
+        return record + [""] * (width - len(record))
+    inputs = record[:len(record) - appended]
+    inputs = (inputs + [""] * (width - appended))[:width - appended]
+    return inputs + record[len(record) - appended:]
