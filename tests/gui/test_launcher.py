@@ -89,7 +89,6 @@ def test_a_missing_bundle_is_refused_before_the_app_opens(form, tmp_path, capsys
     assert not (tmp_path / "ws").exists()  # nothing was created
 
 
-@pytest.mark.parametrize("form", [["{path}"], ["gui", "--import", "{path}"]])
 def test_a_missing_csv_is_refused_before_the_app_opens(tmp_path, capsys):
     missing = tmp_path / "nowhere" / "aug.csv"
     assert main(["--workspace", str(tmp_path / "ws"), str(missing)]) == 2
@@ -97,6 +96,7 @@ def test_a_missing_csv_is_refused_before_the_app_opens(tmp_path, capsys):
     assert not (tmp_path / "ws").exists()
 
 
+@pytest.mark.parametrize("form", [["{path}"], ["gui", "--import", "{path}"]])
 def test_a_bundle_path_opens_the_app_on_it(form, tmp_path, monkeypatch):
     import gui.app
 
