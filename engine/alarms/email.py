@@ -30,7 +30,7 @@ IMPLICIT_TLS_PORT = 465
 
 KIND_NAMES = {"metric": "metric", "estimate": "estimated metric (no labels)",
               "drift": "feature drift", "out_of_range": "share of inputs out of range",
-              "prediction_drift": "prediction drift"}
+              "prediction_drift": "prediction drift", "watch": "watch folder"}
 
 
 class AlarmEmailError(EngineError):
@@ -62,7 +62,10 @@ def number(value: float | None, other: float | None = None) -> str:
 
 
 def comparison(alarm: Alarm | AlarmReason) -> str:
-    """"roc_auc 0.884 < 0.92": the subject, its value, and the bound it crossed."""
+    """"roc_auc 0.884 < 0.92": the subject, its value, and the bound it crossed (for a
+    watch-folder failure: "a file failed in FOLDER (CODE)")."""
+    if alarm.kind == "watch":
+        return f"a file failed in {alarm.subject}"
     if alarm.value is None or alarm.bound is None or not math.isfinite(alarm.value):
         return f"{alarm.subject} {number(alarm.value)}"
     sign = "<" if alarm.value < alarm.bound else ">"

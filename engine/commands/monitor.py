@@ -99,6 +99,9 @@ def event_line(event) -> str:
 
 def _event_json(event) -> dict:
     doc = event.to_json()
+    if event.state != "done":
+        doc.update(code=event.code, new_alarms=[
+            a.id for a in getattr(event.outcome, "new_alarms", None) or []])
     result = getattr(event.outcome, "result", None)
     if result is not None:
         doc.update(model=result.model, rows=result.rows, alarm=result.alarm,
@@ -125,7 +128,7 @@ def _stop_on_signals(stop: threading.Event, cancel) -> dict:
 def cmd_watch(args, ws_root) -> tuple[int, dict]:
     from engine.ground.settings import load_settings
     from engine.progress import CancelToken
-    from engine.services.nowtest import nowtest_and_alarm
+    from engine.services.nowtest import alarm_watch_failure, nowtest_and_alarm
     from engine.watch.watcher import FolderWatcher
 
     settings = load_settings(ws_root)
@@ -147,8 +150,12 @@ def cmd_watch(args, ws_root) -> tuple[int, dict]:
         counts["alarms"] += int(bool(result is not None and result.alarm))
         print(json.dumps(_event_json(event)) if as_json else event_line(event), flush=True)
 
+    def on_failure(path: Path, error: str, code: str | None):
+        return alarm_watch_failure(ws_root, watcher.folder, path, error, code, args.model)
+
     watcher = FolderWatcher(ws_root, folder, process,
-                            settle_seconds=float(settings["watch.settle_seconds"]))
+                            settle_seconds=float(settings["watch.settle_seconds"]),
+                            on_failure=on_failure)
     if args.once:
         for event in watcher.drain():
             on_event(event)

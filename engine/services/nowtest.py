@@ -95,6 +95,37 @@ def nowtest_and_alarm(root, path, model_ref: str | None = None, source: str = "c
     return MonitorOutcome(result, nowtest_id, new, email_error)
 
 
+@dataclass(frozen=True, slots=True)
+class WatchFailure:
+    """What a watch-folder file that could not be now-tested raised: its alarm when new (a
+    repeat of an open one raises none), and why the e-mail about it was not sent."""
+
+    new_alarms: list[Alarm] = field(default_factory=list)
+    email_error: str | None = None
+
+
+def alarm_watch_failure(root, folder, path, error: str, code: str | None,
+                        model: str | None = None, *, ssl_context=None) -> WatchFailure:
+    """Raise the "watch" alarm of a file of `folder` that failed (engine.alarms.watch:
+    de-duplicated per folder and reason while open) and e-mail it when it is new. `model`:
+    the model the folder is bound to (None: "watch folder")."""
+    from engine.alarms.watch import MODEL, watch_reason
+    from engine.registry.registry import Registry
+
+    registry = Registry.open(root)
+    try:
+        with write_transaction(registry.db):
+            new = raise_in_transaction(registry.db, model or MODEL, None,
+                                       [watch_reason(folder, path, error, code)])
+        log.warning("watch folder %s: %s failed (%s), %s", folder, path, code,
+                    "a new alarm" if new else "a repeat of an open alarm")
+        email_error = email_new_alarms(registry.db, registry.ws.root, new, ssl_context)
+        new = [get_alarm(registry.db, a.id) or a for a in new]
+    finally:
+        registry.close()
+    return WatchFailure(new, email_error)
+
+
 def write_report(result: NowtestResult, path: Path, source: Path) -> Path:
     """The now-test's HTML report, written atomically."""
     from engine.ground.fileio import write_atomic

@@ -39,6 +39,8 @@ class WatchEvent:
     nowtest_id: int | None
     error: str | None
     outcome: object = None  # what process() returned (engine.services.nowtest.MonitorOutcome)
+    # or, for a failed file, what on_failure returned (engine.services.nowtest.WatchFailure)
+    code: str | None = None  # the failure's error code
 
     def to_json(self) -> dict:
         return {"path": str(self.path), "state": self.state, "nowtest_id": self.nowtest_id,
@@ -66,13 +68,15 @@ def _can_open(path: Path) -> bool:
 class FolderWatcher:
     def __init__(self, root, folder, process: Callable[[Path], object],
                  settle_seconds: float = 2.0, clock: Callable[[], float] = time.monotonic,
-                 stale_after: float = STALE_AFTER_SECONDS):
+                 stale_after: float = STALE_AFTER_SECONDS,
+                 on_failure: Callable[[Path, str, str | None], object] | None = None):
         folder = Path(folder).expanduser()
         if not folder.is_dir():
             raise InputError(f"the watch folder {folder} does not exist or is not a folder; "
                              "create it or choose another.", "E_WATCH_FOLDER")
         self.folder = folder.resolve()
         self.process = process
+        self.on_failure = on_failure  # (path, error, code) of a failed file: its alarm
         self.settle_seconds = float(settle_seconds)
         self.clock = clock
         self.stale_after = stale_after
@@ -159,7 +163,7 @@ class FolderWatcher:
                      "rows. Save the complete file into the folder again.")
             log.warning("%s could not be processed: %s", path, error)
             finish(conn, folder, version, self._owner, "failed", error=error)
-            return WatchEvent(path, "failed", None, error)
+            return self._failed(path, error, "E_EMPTY_FILE")
         try:
             outcome = self.process(path)
         except Cancelled:
@@ -170,7 +174,7 @@ class FolderWatcher:
             log.warning("%s could not be processed: %s", path, error,
                         exc_info=not isinstance(exc, EngineError))
             finish(conn, folder, version, self._owner, "failed", error=error)
-            return WatchEvent(path, "failed", None, error)
+            return self._failed(path, error, getattr(exc, "code", None))
         except BaseException:  # KeyboardInterrupt, SystemExit: leave it for the next run
             release(conn, folder, version, self._owner)
             raise
@@ -179,6 +183,17 @@ class FolderWatcher:
         finish(conn, folder, version, self._owner, "done", nowtest_id=nowtest_id)
         log.info("%s processed (now-test %s)", path, nowtest_id)
         return WatchEvent(path, "done", nowtest_id, None, outcome)
+
+    def _failed(self, path: Path, error: str, code: str | None) -> WatchEvent:
+        """The event of a failed file, after raising its alarm through `on_failure` (which
+        must not stop the watcher: a problem raising it is logged)."""
+        outcome = None
+        if self.on_failure is not None:
+            try:
+                outcome = self.on_failure(path, error, code)
+            except Exception:
+                log.exception("the alarm about the failed file %s could not be raised", path)
+        return WatchEvent(path, "failed", None, error, outcome, code)
 
     def drain(self, sleep: Callable[[float], None] = time.sleep) -> list[WatchEvent]:
         """Process what has settled now and return (`ratchet watch --once`): look, wait the
