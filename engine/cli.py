@@ -42,9 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ratchet", description="Ratchet: trustworthy small models in "
                      "production. With no command, opens the desktop app.")
     parser.add_argument("--version", action="version", version=f"ratchet {__version__}")
-    parser.add_argument("--workspace", metavar="DIR", help="workspace folder (default: the "
-                        "platform's user data dir, or $RATCHET_HOME)")
-    parser.add_argument("--json", action="store_true", help="print a JSON result on stdout")
+    _global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     predict.register(sub)
@@ -57,7 +55,38 @@ def build_parser() -> argparse.ArgumentParser:
     search.register(sub)
     monitor.register(sub)
     doctor.register(sub)
+    _global_options_everywhere(parser)
     return parser
+
+
+def _global_options(parser: argparse.ArgumentParser, default=None) -> None:
+    parser.add_argument("--workspace", metavar="DIR", default=default, help="workspace folder "
+                        "(default: the platform's user data dir, or $RATCHET_HOME)")
+    parser.add_argument("--json", action="store_true",
+                        default=False if default is None else default,
+                        help="print a JSON result on stdout")
+
+
+def _global_options_everywhere(parser: argparse.ArgumentParser) -> None:
+    """`--json` and `--workspace DIR` after every command and subcommand too, as before it.
+    Their defaults there are suppressed, so a value given before the command stands."""
+    seen: set[int] = set()
+    todo = [parser]
+    while todo:
+        for action in todo.pop()._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                continue
+            for child in action.choices.values():
+                if id(child) in seen:
+                    continue
+                seen.add(id(child))
+                have = {o for a in child._actions for o in a.option_strings}
+                if "--workspace" not in have and "--json" not in have:
+                    _global_options(child, default=argparse.SUPPRESS)
+                elif "--workspace" not in have:  # a command that declared its own --json
+                    child.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
+                                       help="workspace folder (as before the command)")
+                todo.append(child)
 
 
 def _render(result: dict) -> str:

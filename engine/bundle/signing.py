@@ -93,9 +93,16 @@ def signature_valid(public: Ed25519PublicKey, manifest: bytes, sig: bytes) -> bo
 # -- key files -------------------------------------------------------------------------------
 
 def generate_keys(out_dir: Path, name: str = "publisher") -> tuple[Path, Path, str]:
-    """Write NAME.key (PKCS#8 PEM, private: keep it secret) and NAME.pub (PEM) into out_dir."""
-    if not out_dir.is_dir():
-        raise InputError(f"the folder {out_dir} does not exist; create it first.")
+    """Write NAME.key (PKCS#8 PEM, private: keep it secret) and NAME.pub (PEM) into out_dir,
+    creating it (readable by its owner only) if it does not exist yet."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir} is a file, not a folder; give the folder the keys should "
+                         "be written to.")
+    try:
+        out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the folder {out_dir} ({exc.strerror}); create it "
+                         "yourself or choose another.") from exc
     private, public = out_dir / f"{name}.key", out_dir / f"{name}.pub"
     for path in (private, public):
         if path.exists():
