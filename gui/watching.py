@@ -1,7 +1,8 @@
 """The app's folder watcher: a background thread that now-tests every new CSV in the watch
 folder (engine.watch.watcher.FolderWatcher, each file through
-engine.services.nowtest.nowtest_and_alarm with source "app"). Its new alarms are announced by
-gui.alarm_notices.AlarmNotifier.
+engine.services.nowtest.nowtest_and_alarm with source "app"; a file that fails raises its
+"watch" alarm through engine.services.nowtest.alarm_watch_failure). Its new alarms are
+announced by gui.alarm_notices.AlarmNotifier.
 
 The thread is a plain daemon ``threading.Thread`` stopped by a ``threading.Event`` (and the
 now-test in progress by its cancel token). It reads the workspace settings itself
@@ -201,7 +202,7 @@ class FolderWatch(QObject):
         folder = ""
         try:
             from engine.ground.settings import load_settings
-            from engine.services.nowtest import nowtest_and_alarm
+            from engine.services.nowtest import alarm_watch_failure, nowtest_and_alarm
             from engine.watch.watcher import FolderWatcher
 
             settings = load_settings(self.workspace)
@@ -218,8 +219,11 @@ class FolderWatch(QObject):
                 return nowtest_and_alarm(self.workspace, Path(path), source="app",
                                          progress=progress, cancel=run.token)
 
+            def on_failure(path: Path, error: str, code: str | None):
+                return alarm_watch_failure(self.workspace, watcher.folder, path, error, code)
+
             watcher = FolderWatcher(self.workspace, Path(folder), process,
-                                    settle_seconds=settle)
+                                    settle_seconds=settle, on_failure=on_failure)
             log.info("watching %s for new CSV files (settle %.1f s)", folder, settle)
             self._emit(self._from_thread_state, n, "running", folder, "")
             watcher.run(run.stop, interval=self.interval,

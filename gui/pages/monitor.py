@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 
 from gui import errors
 from gui.charts import LineChart
-from gui.colors import GREEN, MUTED, RED
 from gui.context import AppContext
 from gui.pages.monitor_chart import chart_data
+from gui.pages.monitor_status import OneLineLabel, status_color
 from gui.pages.monitor_tables import (
     alarm_summary,
     alarms_table,
@@ -72,8 +72,7 @@ class MonitorPage(QWidget):
             "raised when the model falters.")
         self.panel = RunPanel(self.ctx, failed="The now-test could not run; nothing was "
                               "recorded.", cancelled="Cancelled: nothing was recorded.")
-        self.watch_status = self.panel.add(QLabel(), 1)
-        self.watch_status.setWordWrap(True)
+        self.watch_status = self.panel.add(OneLineLabel(), 1)
         self.nowtest_button = self.panel.add_button("Now-test a file…", self._choose_file)
         self.panel.busy_changed.connect(lambda _busy: self._update_buttons())
 
@@ -144,8 +143,7 @@ class MonitorPage(QWidget):
     # -- the watcher -----------------------------------------------------------------------
     def show_watch_status(self, status: WatchStatus) -> None:
         self.watch_status.setText(status.text())
-        color = {"running": GREEN.name(), "failed": RED.name()}.get(status.state, MUTED)
-        self.watch_status.setStyleSheet(f"color: {color};")
+        self.watch_status.setStyleSheet(f"color: {status_color(status)};")
 
     def watcher_event(self, _event) -> None:
         """A file was now-tested in the background: show it."""

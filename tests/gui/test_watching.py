@@ -336,3 +336,32 @@ def test_a_watch_folder_deleted_while_watching_shows_in_red_until_it_is_back(
     drop(folder, "2013-03.csv", [3], rows=600)
     qtbot.waitUntil(lambda: len(events) == 1, timeout=TIMEOUT_MS)
     assert events[0].state == "done" and watch.status.processed == 1
+
+
+def test_a_failed_file_is_a_watch_alarm_with_a_balloon_and_one_red_status_line(
+        workspace, folder, watch, qtbot, ctx):
+    """A file the watcher cannot now-test raises a "watch" alarm (announced like the others)
+    and the Monitor page's status stays one line, red, with the whole text in its tooltip."""
+    page = MonitorPage(ctx)
+    qtbot.addWidget(page)
+    page.resize(500, 400)
+    page.show()
+    watch.status_changed.connect(page.show_watch_status)
+    raised = []
+    watch.alarms_raised.connect(raised.append)
+    watch.start()
+    running(watch, qtbot)
+    (folder / "broken.csv").write_text("carrier,origin\nUA,EWR\n")
+    qtbot.waitUntil(lambda: len(raised) == 1, timeout=TIMEOUT_MS)
+    (alarm,) = raised[0]
+    assert alarm.kind == "watch" and "broken.csv" in alarm.message
+    assert balloon_text(raised[0])[0]  # the tray's notice has a title
+    qtbot.waitUntil(lambda: watch.status.failed == 1, timeout=TIMEOUT_MS)
+    label = page.watch_status
+    assert "#b00020" in label.styleSheet()  # the failure colour, not green
+    assert "\n" not in label.text() and "broken.csv" in label.toolTip()
+    assert label.height() <= 2 * label.fontMetrics().height()
+    assert label.shown_text() != label.text() and label.shown_text().endswith("…")
+    (folder / "again.csv").write_text("carrier,origin\nAA,JFK\n")  # the same reason again
+    qtbot.waitUntil(lambda: watch.status.failed == 2, timeout=TIMEOUT_MS)
+    assert len(raised) == 1  # a repeat of the open alarm: no second notice
