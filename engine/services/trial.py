@@ -77,6 +77,35 @@ def reject(registry, reason: str, model_id: str | None = None) -> TrialStatus:
     return trials.reject_trial(registry, reason, model_id)
 
 
+def accept_anyway(registry, gate_id: int, why: str) -> GateResult:
+    """A gate run rejected only on bounds the champion misses too, accepted anyway with the
+    reason: recorded as a gate run of its own (engine.trial.gate_override), from which the
+    trial can start."""
+    from engine.trial.gate_override import accept_anyway as force
+
+    return force(registry, gate_id, why)
+
+
+def lower_bound(registry, result: GateResult, metric: str, value: float, why: str):
+    """The other way forward: lower a bound the champion misses too, on the record (an override
+    step of the model's requirements at the scope the gate judged by, as `ratchet requirements
+    set METRIC VALUE --why ... --override` does for an overall bound); the gate must then run
+    again. Returns the steps written (engine.regression.ratchet.Written)."""
+    from engine.errors import InputError
+    from engine.registry.refs import parse_ref
+    from engine.regression.ratchet import Proposal, write_steps
+
+    missed = next((m for m in result.champion_misses if m["metric"] == metric), None)
+    if missed is None:
+        raise InputError(f"gate run {result.id} found no bound on {metric!r} that the champion "
+                         "misses too; change other bounds on the Requirements page.",
+                         "E_METRIC")
+    step = Proposal(metric, missed["bound_name"], missed["bound"], float(value), float("nan"),
+                    missed["applies"])
+    return write_steps(registry.db, parse_ref(result.champion)[0], [step], why, override=True,
+                       mode="set", writer="gate: lower a bound the champion misses")
+
+
 def write_gate_report(result: GateResult, path: Path) -> Path:
     """The gate's self-contained HTML report, written atomically."""
     gates.check_report_path(Path(path))

@@ -148,7 +148,8 @@ def gate_candidate(registry, candidate: Candidate, corpus, time_column: str, by:
         reasons, found, bt.metric, margin, tolerance,
         _requirement_lines(registry, candidate, reqs), str(Path(corpus).resolve()), time_column,
         by, None if latest is None else str(Path(latest).resolve()), suite, bt, nt, now_text(),
-        report=str(path))
+        report=str(path), champion_misses=[] if accepted else checks.champion_misses(
+            bt, candidate.label))
     write_atomic(path, render(result).encode("utf-8"))
     gate_id = record_gate(registry.db, result)
     progress(1.0, f"Gate verdict: {result.verdict}")

@@ -61,6 +61,59 @@ def suite_check(suite: SuiteResult) -> GateCheck:
                      f"tolerance{on}.")
 
 
+def _missed(p, metric: str) -> bool:
+    return any(f.startswith(f"{metric} ") for f in p.failures)
+
+
+def champion_misses(bt: BacktestResult, label: str) -> list[dict]:
+    """The requirements the candidate `label` misses in the back-test that the champion misses
+    too, on the same corpus and held to the same bound: for each, the metric, the bound and its
+    scope, the partitions where the champion's value misses it (with the values), and the
+    lowest (highest, for an error metric) value the candidate measured in a partition: the
+    bound it would meet. Empty when the champion meets every bound the candidate misses."""
+    lines = [r for r in bt.requirements if r.model == label]
+    judged = [r for r in lines if r.applies == "partition"] or lines  # evaluate.judge's rule
+    mine = [p for p in bt.partitions if p.model == label]
+    theirs = [p for p in bt.partitions if p.model == bt.champion]
+    found = []
+    for line in judged:
+        if not any(_missed(p, line.metric) for p in mine):
+            continue
+        higher = GREATER_IS_BETTER[line.metric]
+
+        def misses(v, bound=line.bound, higher=higher):
+            return v is not None and math.isfinite(v) and (v < bound if higher else v > bound)
+        champ = [[p.partition, p.metrics.get(line.metric)] for p in theirs
+                 if misses(p.metrics.get(line.metric))]
+        if not champ:
+            continue
+        values = [v for v in (p.metrics.get(line.metric) for p in mine)
+                  if v is not None and math.isfinite(v)]
+        found.append({"metric": line.metric, "bound_name": line.bound_name, "bound": line.bound,
+                      "applies": line.applies, "champion": bt.champion,
+                      "champion_missed": champ, "partitions": len(theirs),
+                      "candidate_reaches": (min if higher else max)(values) if values else None})
+    return found
+
+
+def champion_sentence(misses: list[dict], by: str) -> str:
+    """The champion misses it too, in words, with the figures and the ways forward."""
+    if not misses:
+        return ""
+    parts = []
+    for m in misses:
+        shown = [f"{_n(v)} in {k}" for k, v in m["champion_missed"]]
+        parts.append(f"{m['metric']} {m['bound_name']} {m['bound']:g} in "
+                     f"{len(m['champion_missed'])} of the {_periods(m['partitions'], by)} "
+                     f"({_listed(shown)})")
+    champion = misses[0]["champion"]
+    return (f" The champion {champion} misses it too: {'; '.join(parts)}. Holding the "
+            "candidate to a bound the champion itself does not meet keeps the worse model; "
+            "either lower the bound with a reason (recorded as an override step, as "
+            "`ratchet requirements set METRIC VALUE --why ... --override` does) and run the "
+            "gate again, or accept the candidate anyway (recorded with the reason).")
+
+
 def minimums_check(bt: BacktestResult, label: str) -> GateCheck:
     mine = [p for p in bt.partitions if p.model == label]
     if not mine:
@@ -71,7 +124,8 @@ def minimums_check(bt: BacktestResult, label: str) -> GateCheck:
         shown = [f"{p.partition}: {', '.join(p.failures)}" for p in failed]
         return GateCheck("minimums", False,
                          f"{label} misses its minimum requirements in {len(failed)} of the "
-                         f"{_periods(len(mine), bt.by)} of the corpus ({_listed(shown)}).")
+                         f"{_periods(len(mine), bt.by)} of the corpus ({_listed(shown)})."
+                         + champion_sentence(champion_misses(bt, label), bt.by))
     metric = bt.metric
     values = [(p.metrics.get(metric, math.nan), p.partition) for p in mine]
     values = [v for v in values if v[0] is not None and math.isfinite(v[0])]

@@ -33,8 +33,11 @@ def embedded(document: str) -> str:
 
 def render(result: GateResult) -> str:
     accepted = result.accepted
-    verdict = ("<span class=pass>ACCEPT</span>" if accepted else
+    verdict = ("<span class=fail>ACCEPTED ANYWAY</span>" if result.forced else
+               "<span class=pass>ACCEPT</span>" if accepted else
                "<span class=fail>REJECT</span>")
+    heading = ("Why it was accepted anyway" if result.forced else
+               "Why it is accepted" if accepted else "Why it is rejected")
     title = f"Promotion gate of {result.candidate} against {result.champion}"
     why = "".join(f"<li>{_e(r)}</li>" for r in result.reasons)
     check_rows = "".join(
@@ -64,7 +67,7 @@ def render(result: GateResult) -> str:
     return (
         f"<!doctype html><html><head><meta charset=utf-8><title>{_e(title)}</title>"
         f"<style>{STYLE}</style></head><body><h1>{_e(title)}: {verdict}</h1>"
-        f"<h2>{'Why it is accepted' if accepted else 'Why it is rejected'}</h2>"
+        f"<h2>{heading}</h2>"
         f"<ol class=reasons>{why}</ol>"
         "<h2>Checks</h2><table><tr><th>Check</th><th>Verdict</th><th>Figures</th></tr>"
         f"{check_rows}</table>"

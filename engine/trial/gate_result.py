@@ -45,6 +45,11 @@ class GateResult:
     id: int | None = None  # in the workspace history (gate_runs)
     report: str | None = None
     notes: list[str] = field(default_factory=list)
+    # the requirements the candidate misses that the champion misses too (gate_checks.
+    # champion_misses): the case where the app offers to lower the bound or accept anyway
+    champion_misses: list[dict] = field(default_factory=list)
+    # an acceptance forced over a rejecting run: why, who, when, and the run it overrode
+    forced: dict | None = None
 
     @property
     def accepted(self) -> bool:
@@ -58,7 +63,8 @@ class GateResult:
                 "requirements": self.requirements, "bundle_sha256": self.bundle_sha256,
                 "corpus": self.corpus, "time_column": self.time_column, "by": self.by,
                 "latest": self.latest, "id": self.id, "report": self.report, "at": self.at,
-                "notes": self.notes, "suite": suite_json(self.suite),
+                "notes": self.notes, "champion_misses": self.champion_misses,
+                "forced": self.forced, "suite": suite_json(self.suite),
                 "backtest": self.backtest.to_json(),
                 "nowtest": None if self.nowtest is None else self.nowtest.to_json()}
 
@@ -77,7 +83,8 @@ class GateResult:
             nowtest=None if doc.get("nowtest") is None else NowtestResult.from_json(
                 doc["nowtest"]),
             at=doc.get("at", ""), id=doc.get("id"), report=doc.get("report"),
-            notes=list(doc.get("notes", [])))
+            notes=list(doc.get("notes", [])),
+            champion_misses=list(doc.get("champion_misses", [])), forced=doc.get("forced"))
 
 
 def suite_json(suite: SuiteResult) -> dict:
