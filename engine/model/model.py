@@ -15,7 +15,13 @@ from engine.model import outputs
 from engine.model.categories import CATEGORY, NUMBER
 from engine.model.estimators import ESTIMATORS
 from engine.model.reader import Reader
-from engine.model.rows import RowErrors, missing_mask, parse_numbers, show_value
+from engine.model.rows import (
+    RowErrors,
+    missing_mask,
+    parse_numbers,
+    reject_infinite,
+    show_value,
+)
 from engine.model.steps import parse_steps, run_steps
 
 FORMAT = "ratchet-coefficients/1"
@@ -81,6 +87,7 @@ class Model:
     def _predict(self, matrix, cols: list[np.ndarray], errors: RowErrors) -> Prediction:
         n = len(errors.rejected)
         cols = [_coerce(c, f, errors) for c, f in zip(cols, self.features, strict=True)]
+        inputs = cols
         # An estimator that turns any NaN input into a NaN score (linear) lets missing values be
         # found from the scores afterwards instead of by a pass over every column.
         deferred = not self.steps and self.estimator.propagates_nan
@@ -98,6 +105,7 @@ class Model:
             unscorable = np.flatnonzero(~np.isfinite(raw).all(axis=1))
             if unscorable.size:
                 self._reject_missing(cols, errors, rows=unscorable)
+        reject_infinite(inputs, self.feature_names, ~np.isfinite(raw).all(axis=1), errors)
         return self._finish(raw, errors)
 
     def _reject_missing(self, cols, errors: RowErrors, rows: np.ndarray | None) -> None:

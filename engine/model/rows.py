@@ -58,6 +58,19 @@ class RowErrors:
         return self.messages.get(row)
 
 
+def reject_infinite(columns, names, unscorable: np.ndarray, errors: RowErrors) -> None:
+    """Of the rows the model could not score, those with an infinite number (written `inf`,
+    `-inf`, or too large for a float, e.g. 1e999) are refused naming its column and value."""
+    for col, name in zip(columns, names, strict=True):
+        if col.dtype.kind != "f":
+            continue
+        infinite = unscorable & np.isinf(col)
+        if infinite.any():
+            errors.add(infinite, lambda row, col=col, name=name: (
+                f"column {name!r}: {show_value(float(col[row]))} is not a finite number, and "
+                "this model cannot score an infinite value; give a finite number"))
+
+
 def parse_numbers(values) -> tuple[np.ndarray, np.ndarray]:
     """Cells -> float64, and a mask of the cells that are not numbers. Missing (None, NaN,
     empty or blank text) becomes NaN; text must be a plain ASCII number (float() alone would
