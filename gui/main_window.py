@@ -35,6 +35,7 @@ from gui.pages.backtest import BacktestPage
 from gui.pages.models import ModelsPage
 from gui.pages.models_tables import expiry
 from gui.pages.monitor import MonitorPage
+from gui.pages.overview import OverviewPage
 from gui.pages.predict import PredictPage, State
 from gui.pages.regression import RegressionPage
 from gui.pages.requirements import RequirementsPage
@@ -59,6 +60,7 @@ class Page:
 
 # The page list, written once: the sidebar, the stack, the View menu and the names follow it.
 PAGES = (
+    Page("overview", "O&verview", "overview", OverviewPage),
     Page("predict", "&Predict", "predict", PredictPage),
     Page("models", "&Models", "models", ModelsPage),
     Page("regression", "&Regression", "regression", RegressionPage),
@@ -86,6 +88,7 @@ QListWidget::item:selected { background: palette(highlight); color: palette(high
 
 
 class MainWindow(QMainWindow):
+    overview: OverviewPage
     predict: PredictPage
     models: ModelsPage
     regression: RegressionPage
@@ -165,6 +168,14 @@ class MainWindow(QMainWindow):
         self.monitor.open_alarms_changed.connect(self._open_alarms)
         self.settings_page.saved.connect(self._settings_saved)
         self.trial.models_changed.connect(self.models.refresh)
+        self.overview.open_page.connect(self.show_page)
+        for changed in (self.models.changed, self.monitor.open_alarms_changed,
+                        self.regression.run_finished):
+            changed.connect(self._refresh_overview)
+
+    def _refresh_overview(self, *_args) -> None:
+        if self.overview.isVisible():  # else it is read again when shown
+            self.overview.refresh()
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -343,7 +354,7 @@ class MainWindow(QMainWindow):
         if self.ctx.settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(
                 self.ctx.settings.window_geometry.encode()))
-        self.show_page(self.ctx.settings.page)
+        self.show_page("overview")  # the app opens on "is everything all right?"
 
     # -- help ------------------------------------------------------------------------------
     def _open_logs(self) -> None:

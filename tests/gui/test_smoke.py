@@ -20,9 +20,9 @@ def test_main_window_shows_title_pages_and_the_active_model(ctx, qtbot):
     qtbot.waitExposed(window)
     assert window.windowTitle() == "Ratchet"
     assert [window.sidebar.item(i).text() for i in range(window.sidebar.count())] == \
-        ["Predict", "Models", "Regression", "Back-test", "Monitor", "Trial", "Requirements",
-         "Settings"]
-    assert window.current_page() == "predict"
+        ["Overview", "Predict", "Models", "Regression", "Back-test", "Monitor", "Trial",
+         "Requirements", "Settings"]
+    assert window.current_page() == "overview"  # the app opens on "is everything all right?"
     qtbot.waitUntil(lambda: window.model_status.text().startswith(
         "Active model: demo-flight-delay version 1"), timeout=TIMEOUT_MS)
     assert window.predict.picker.combo.currentText() == "demo-flight-delay, version 1"
