@@ -129,6 +129,30 @@ def start(workspace: Path, setup: GateSetup, batches: int | None, days: float | 
         registry.close()
 
 
+def lower_and_gate(workspace: Path, result: GateResult, metric: str, value: float, why: str,
+                   setup: GateSetup, *, progress: Progress, cancel: CancelToken) -> GateOutcome:
+    """Lower a bound the champion misses too (an override step with the reason), then run the
+    gate again with the same choices."""
+    registry = Registry.open(workspace)
+    try:
+        service.lower_bound(registry, result, metric, value, why)
+        again = service.gate(registry, setup, progress=progress, cancel=cancel)
+        return GateOutcome(again, None, _overview(registry))
+    finally:
+        registry.close()
+
+
+def accept_anyway(workspace: Path, gate_id: int, why: str, *, progress: Progress,
+                  cancel: CancelToken) -> GateOutcome:
+    """Accept a rejected candidate anyway, recorded as a gate run of its own."""
+    registry = Registry.open(workspace)
+    try:
+        forced = service.accept_anyway(registry, gate_id, why)
+        return GateOutcome(forced, None, _overview(registry))
+    finally:
+        registry.close()
+
+
 @dataclass(frozen=True, slots=True)
 class Accepted:
     outcome: trials.AcceptOutcome

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from engine.trial.gate_result import GateResult
 from engine.trial.trial import DEFAULT_BATCHES
 from gui.context import AppContext
+from gui.pages.trial.forward import GateForward
 from gui.pages.trial.gate_form import GateForm
 from gui.pages.trial.verdict import GateVerdict
 from gui.run_panel import Report, RunPanel
@@ -43,6 +44,8 @@ class GateTab(QWidget):
         self.form = GateForm(ctx)
         self.form.changed.connect(self._changed)
         self.verdict = GateVerdict()
+        self.forward = GateForward()  # lower the bound / accept anyway, when the champion
+        # misses the bound too
         self.panel = RunPanel(
             ctx, verdict=self.verdict,
             failed="The gate could not run; nothing was recorded or installed.",
@@ -78,6 +81,7 @@ class GateTab(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.form)
         layout.addWidget(self.panel)
+        layout.addWidget(self.forward)
         layout.addWidget(self.verdict, 1)
         self.set_busy(False)
 
@@ -102,13 +106,19 @@ class GateTab(QWidget):
         return result.candidate
 
     def show_result(self, result: GateResult, accepted_setup: GateSetup | None,
-                    note: str = "") -> None:
+                    note: str = "", live: bool = True) -> None:
+        """``live``: the run was just made with the form's choices (not one of the history),
+        so a rejection the champion shares may be taken forward from here."""
         self._accepted_setup = accepted_setup
         self.verdict.show_result(result, note)
+        self.forward.show_result(result if live else None)
 
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
         self.form.set_enabled(not busy)
+        self.forward.set_enabled(not busy)
+        if busy:
+            self.forward.show_result(None)
         self.run_button.setEnabled(not busy and self.form.ready())
         self.panel.update_buttons()
         self.batches_check.setEnabled(not busy)

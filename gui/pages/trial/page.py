@@ -58,6 +58,8 @@ class TrialPage(QWidget):
             "data) and a trial in shadow beside it; then the requirements ratchet up.")
         self.gate = GateTab(self.ctx)
         self.gate.run_requested.connect(self.run_gate)
+        self.gate.forward.lower_requested.connect(self.lower_bound)
+        self.gate.forward.accept_requested.connect(self.accept_anyway)
         self.gate.start_requested.connect(self.start_trial)
         self.gate.panel.busy_changed.connect(self._set_busy)
         self.view = TrialView()
@@ -151,7 +153,8 @@ class TrialPage(QWidget):
     def _past_gate(self, result) -> None:
         if self._busy:
             return
-        self.gate.show_result(result, accepted_setup=None, note="Shown from the history.")
+        self.gate.show_result(result, accepted_setup=None, note="Shown from the history.",
+                              live=False)
         self.tabs.setCurrentWidget(self.gate)
         self._update_start()
 
@@ -188,16 +191,39 @@ class TrialPage(QWidget):
                             days, gated.id, then=lambda o: self._gated(o, setup, start=True),
                             message=f"Starting the trial of {label}…")
 
+    def lower_bound(self, metric: str, value: float, why: str) -> None:
+        """The champion misses the bound too: lower it (an override step with the reason),
+        then gate again with the same choices."""
+        result, setup = self.gate.verdict.result, self.gate.form.setup()
+        if self._busy or result is None or setup is None:
+            return
+        self.gate.panel.run("gate", tasks.lower_and_gate, self.ctx.workspace, result, metric,
+                            value, why, setup, then=lambda o: self._gated(
+                                o, setup, note=f"{metric} lowered to {value:g} (an override "
+                                f"step, recorded with your reason); the gate ran again."),
+                            message=f"Lowering {metric} to {value:g} and gating again…")
+
+    def accept_anyway(self, why: str) -> None:
+        """Accept the rejected candidate anyway, recorded; then its trial can start."""
+        result, setup = self.gate.verdict.result, self.gate.form.setup()
+        if self._busy or result is None or result.id is None or setup is None:
+            return
+        self.gate.panel.run("gate accept anyway", tasks.accept_anyway, self.ctx.workspace,
+                            result.id, why, then=lambda o: self._gated(o, setup),
+                            message=f"Recording the acceptance of {result.candidate}…",
+                            busy=True)
+
     def cancel(self) -> None:
         self.gate.panel.cancel()
 
     def _gated(self, outcome: tasks.GateOutcome, setup: tasks.GateSetup,
-               start: bool = False) -> None:
+               start: bool = False, note: str = "") -> None:
         result = outcome.gate
         log.info("gate %s of %s against %s: %s", result.id, result.candidate, result.champion,
                  result.verdict)
-        note = ""
-        if outcome.trial is not None:
+        if note:
+            pass  # the caller's words (a bound lowered before this run)
+        elif outcome.trial is not None:
             note = f"Trial {outcome.trial.status.id} started."
         elif start:
             note = "The gate rejected it, so no trial started and nothing was installed."

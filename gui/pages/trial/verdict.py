@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from engine.trial.gate_result import GateResult
 from gui.charts import LineChart
-from gui.colors import GREEN, MUTED_STYLE, RED
+from gui.colors import AMBER, GREEN, MUTED_STYLE, RED
 from gui.tables import when
 
 SCOPE = {"overall": "overall", "partition": "per {by}"}
@@ -131,13 +131,19 @@ class GateVerdict(QWidget):
 
     def show_result(self, result: GateResult, note: str = "") -> None:
         self.result = result
-        color = GREEN if result.accepted else RED
-        self.headline.setText("ACCEPT" if result.accepted else "REJECT")
+        color = AMBER if result.forced else GREEN if result.accepted else RED
+        self.headline.setText("ACCEPTED ANYWAY" if result.forced else
+                              "ACCEPT" if result.accepted else "REJECT")
         self.headline.setStyleSheet(f"color: white; background: {color.name()}; "
                                     "padding: 4px 18px; border-radius: 4px;")
         self.headline.setVisible(True)
         failed = sum(not c.passed for c in result.checks)
-        if result.accepted:
+        if result.forced:
+            said = (f"Accepted anyway by {html.escape(result.forced['user'])} over gate run "
+                    f"{result.forced['overrides']}'s rejection: "
+                    f"{html.escape(result.forced['why'])}. {html.escape(result.candidate)} may "
+                    f"go on trial beside {html.escape(result.champion)}.")
+        elif result.accepted:
             said = (f"All {len(result.checks)} checks passed: {html.escape(result.candidate)} "
                     f"may go on trial beside {html.escape(result.champion)}.")
         else:
