@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import EngineError
+from engine.formats.numbers import shown, shown_pair
 from engine.model import Model
 
 CASE_KINDS = ("golden", "contrived", "outlier")
@@ -75,6 +76,15 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _compared(actual: float, expected: str) -> tuple[str, str]:
+    """The value found and the one expected (as written, if it is not a number), each to the
+    precision that tells them apart."""
+    try:
+        return shown_pair(actual, float(expected))
+    except ValueError:
+        return shown(actual), repr(expected)
+
+
 def _close(actual: float, expected: str, tol: float) -> bool:
     try:
         return math.isfinite(actual) and abs(actual - float(expected)) <= tol
@@ -112,8 +122,8 @@ def check_cases(frame: pd.DataFrame, model: Model) -> list[CaseResult]:
             problems.append(f"rejected: {result.errors.get(i)}")
         elif model.task == "regression":
             if not _close(float(result.prediction[i]), case["expected"], tol):
-                problems.append(f"predicted {float(result.prediction[i])!r}, expected "
-                                f"{case['expected']} ± {tol}")
+                got, want = _compared(float(result.prediction[i]), case["expected"])
+                problems.append(f"predicted {got}, expected {want} ± {tol:g}")
         else:
             if str(result.prediction[i]) != case["expected"]:
                 problems.append(f"predicted class {_plain(result.prediction[i])!r}, expected "
@@ -122,9 +132,8 @@ def check_cases(frame: pd.DataFrame, model: Model) -> list[CaseResult]:
                 col = proba_cols.get(str(label))
                 if col and case[col] != "" and not _close(float(result.proba[i, k]), case[col],
                                                           tol):
-                    value = float(result.proba[i, k])
-                    problems.append(f"P({label}) = {value!r}, expected {case[col]} "
-                                    f"± {tol}")
+                    got, want = _compared(float(result.proba[i, k]), case[col])
+                    problems.append(f"P({label}) = {got}, expected {want} ± {tol:g}")
         out.append(CaseResult(int(frame.index[i]) + 1, case["kind"], case.get("note", ""),
                               not problems, "; ".join(problems) or "ok",
                               case.get("source", "")))

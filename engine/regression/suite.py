@@ -14,6 +14,7 @@ from engine.formats.cases import (
     reference_rows,
     run_cases,
 )
+from engine.formats.numbers import shown_pair
 from engine.formats.requirements import Requirement, parse_requirements
 from engine.model import Model, Prediction
 from engine.model.scoring import metric_value, true_labels
@@ -104,8 +105,9 @@ def run_suite(model: Model, label: str, requirements: bytes, cases: bytes,
                                                  req.bound_name, passed, int(ok.sum())))
             if not passed:
                 side = "below the minimum" if req.higher_is_better else "above the maximum"
-                problems.append(f"{req.metric} is {value:.6g} on the reference sample, {side} "
-                                f"{req.bound:g}")
+                found, bound = shown_pair(value, req.bound)
+                problems.append(f"{req.metric} is {found} on the reference sample, {side} "
+                                f"{bound}")
     elif any(r.applies == "overall" for r in reqs):
         problems.append("the bundle has requirements but no labelled reference sample to check "
                         "them on")

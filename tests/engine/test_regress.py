@@ -83,7 +83,9 @@ def test_missed_minimum_fails_naming_metric_value_and_minimum(alice_ws, capsys):
     assert code == 1 and result["passed"] is False
     problem = next(p for p in result["problems"] if p.startswith("roc_auc"))
     auc = next(r for r in result["requirements"] if r["metric"] == "roc_auc")
-    assert f"{auc['value']:.6g}" in problem and "below the minimum 0.99" in problem
+    # the value to the precision that tells it from the bound (here 4 decimals), not 17 digits
+    assert f"roc_auc is {auc['value']:.4f} on the reference sample, below the minimum 0.99" \
+        == problem
     main(["--workspace", str(alice_ws.root), "regress"])
     assert "roc_auc" in capsys.readouterr().out
 
