@@ -15,6 +15,13 @@ written in the background, said where it went).
 Cancel is instant: the token is cancelled at once, the bar stops and says "Cancelling…", and
 later progress is no longer shown; the verdict ("Cancelled: nothing was recorded") waits for
 the engine, which stops at its next step boundary and only then is it true.
+
+One rule for every page: a new run clears the last run's messages; a failed (or cancelled) run
+keeps the last good result visible, with the error beside it in the message line. Only when
+there is no result to keep does the verdict itself say "Running…" and then what went wrong.
+A page that shows a result of its own (a past run from the history) says so with
+:meth:`RunPanel.showing_result`; :attr:`RunPanel.run_failed` / ``run_cancelled`` let it put
+its own widgets (a chart saying "Running…") back the same way.
 """
 
 from __future__ import annotations
@@ -59,12 +66,14 @@ class Report:
 class RunPanel(QWidget):
     busy_changed = Signal(bool)  # the panel's job started (True) or ended (False)
     report_written = Signal(object)  # Path
+    run_failed = Signal(object)  # the exception, once the panel said so (before the dialog)
+    run_cancelled = Signal()
 
     def __init__(self, ctx: AppContext, *, verdict: Verdict | None = None, failed: str = "",
                  cancelled: str = "", cancellable: bool = True,
                  parent: QWidget | None = None):
-        """``failed`` / ``cancelled``: what the verdict (else the message line) says when a
-        run fails or is cancelled."""
+        """``failed`` / ``cancelled``: what the message line (the verdict, when it has no
+        result to keep) says when a run fails or is cancelled."""
         super().__init__(parent)
         self.ctx = ctx
         self.verdict = verdict
@@ -72,6 +81,7 @@ class RunPanel(QWidget):
         self._failed_text, self._cancelled_text = failed, cancelled
         self._cancellable = cancellable
         self._cancelling = False
+        self.has_result = False  # the page shows a good result (kept when a run fails)
         self._report: Callable[[], Report | None] | None = None
         self._exporting = False
         self.export_button: QPushButton | None = None
@@ -141,7 +151,7 @@ class RunPanel(QWidget):
             return None
         if not keep_message:
             self.say("")
-        if self.verdict is not None:
+        if self.verdict is not None and not self.has_result:
             self.verdict.clear("Running…")
         self.ctx.jobs.supersede(self._history_key())  # the run brings the history back
         self._cancelling = False
@@ -173,8 +183,13 @@ class RunPanel(QWidget):
         self.update_buttons()
         self.busy_changed.emit(busy)
 
+    def showing_result(self, shown: bool = True) -> None:
+        """The page shows a result (or, False, no longer does) that a failed run must keep."""
+        self.has_result = shown
+
     def _finished(self, then: Callable[[Any], None], result: Any) -> None:
         self._end()
+        self.has_result = True
         then(result)
         if self.job is None:  # ``then`` may have started the next one
             self._set_busy(False)
@@ -182,21 +197,26 @@ class RunPanel(QWidget):
     def _failed(self, exc: BaseException) -> None:
         self._end()
         self._set_busy(False)
-        self._tell(self._failed_text, error=True)
+        reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        self._tell(self._failed_text, error=True, reason=reason)
+        self.run_failed.emit(exc)
         errors.show_exception(self, exc)
 
     def _cancelled(self) -> None:
         self._end()
         self._set_busy(False)
         self._tell(self._cancelled_text)
+        self.run_cancelled.emit()
 
-    def _tell(self, text: str, error: bool = False) -> None:
-        if not text:
+    def _tell(self, text: str, error: bool = False, reason: str = "") -> None:
+        if self.verdict is not None and not self.has_result:
+            if text:
+                self.verdict.clear(text)
             return
-        if self.verdict is not None:
-            self.verdict.clear(text)
-        else:
-            self.say(text, error)
+        if not text and not reason:
+            return
+        kept = " The result shown is the last good one." if self.has_result else ""
+        self.say(" ".join(filter(None, (text, reason))) + kept, error)
 
     # -- the history -----------------------------------------------------------------------
     def _history_key(self) -> tuple[str, int]:

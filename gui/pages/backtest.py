@@ -53,6 +53,8 @@ class BacktestPage(QWidget):
         self.panel.offer_report(self._report)
         self.panel.row.addStretch(1)
         self.panel.busy_changed.connect(self._set_running)
+        self.panel.run_failed.connect(lambda _exc: self._nothing_new())
+        self.panel.run_cancelled.connect(self._nothing_new)
         self.results = Results()
         self.results.past_chosen.connect(self.show_past)
 
@@ -97,6 +99,7 @@ class BacktestPage(QWidget):
         self.outcome = tasks.Outcome(past.result, None, self.history)
         self.banner.show_result(past.result)
         self.results.show_result(past.result)
+        self.panel.showing_result()
         self.panel.say(f"Showing back-test {past.id} of {when(past.at)}, from the history.")
         self.panel.update_buttons()
 
@@ -105,8 +108,8 @@ class BacktestPage(QWidget):
         setup = self.setup.setup()
         if self.panel.running or setup is None:
             return
-        self.outcome = None
-        self.results.reset("Running…")
+        if self.outcome is None:  # else the last good result stays until this one is in
+            self.results.reset("Running…")
         self.panel.run("back-test", tasks.run, self.ctx.workspace, setup, then=self._finished,
                        message=f"Back-testing on {setup.corpus.name}…")
 
@@ -119,6 +122,12 @@ class BacktestPage(QWidget):
         self.results.show_result(result)
         self._history_loaded(outcome.history)
         self.run_finished.emit(outcome)
+
+    def _nothing_new(self) -> None:
+        """The run failed or was cancelled: the last good result stays (the panel says why
+        beside it); without one, the chart no longer says "Running…"."""
+        if self.outcome is None:
+            self.results.reset("No result: the last run did not finish.")
 
     # -- report ----------------------------------------------------------------------------
     def _report(self) -> Report | None:

@@ -57,7 +57,7 @@ class RequirementsPage(QWidget):
             "a model is accepted, Ratchet proposes stricter bounds from what it measured; they "
             "never go down unless someone overrides it, on the record.")
         self.picker = ModelPicker()
-        self.picker.changed.connect(self.refresh)
+        self.picker.changed.connect(self._model_changed)
         self.requirements = requirements_table()
         self.baseline = QLabel()
         self.baseline.setWordWrap(True)
@@ -96,6 +96,12 @@ class RequirementsPage(QWidget):
                                                         self.proposal.proposals))
 
     # -- reading ---------------------------------------------------------------------------
+    def _model_changed(self) -> None:
+        """Another model: the last one's messages ("From regression run 1 of …") go."""
+        if not self.panel.running:
+            self.panel.say("")
+        self.refresh()
+
     def refresh(self) -> None:
         if self.panel.running:
             return

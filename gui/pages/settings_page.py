@@ -113,6 +113,11 @@ class SettingsPage(QWidget):
         self.save_button.clicked.connect(lambda _checked=False: self.save())
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self._error_shown = False
+        for field in self.fields.values():
+            field.textEdited.connect(self._edited)
+        self.password.textEdited.connect(self._edited)
+        self.starttls.clicked.connect(self._edited)
         buttons = QHBoxLayout()
         buttons.addWidget(self.message, 1)
         buttons.addWidget(self.save_button)
@@ -130,8 +135,14 @@ class SettingsPage(QWidget):
             w.setEnabled(not busy)
 
     def _say(self, text: str, error: bool = False) -> None:
+        self._error_shown = error and bool(text)
         self.message.setText(text)
         self.message.setStyleSheet(f"color: {RED.name()};" if error else MUTED_STYLE)
+
+    def _edited(self, *_args) -> None:
+        """A field changed since the last Save failed: its "Not saved…" no longer holds."""
+        if self._error_shown:
+            self._say("")
 
     # -- loading ---------------------------------------------------------------------------
     def refresh(self) -> None:

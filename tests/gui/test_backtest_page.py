@@ -408,3 +408,41 @@ def test_time_zone_field_partitions_in_that_zone_and_refuses_an_unknown_one(
     assert page.setup.setup().timezone == "America/New_York"
     zone.setCurrentIndex(0)
     assert page.setup.setup().timezone is None
+
+
+def test_a_failed_run_keeps_the_last_good_result_with_the_error_beside_it(
+        page, ctx, qtbot, corpus, flights, tmp_path, shown_errors):
+    choose_corpus(page, qtbot, corpus)
+    with qtbot.waitSignal(page.run_finished, timeout=TIMEOUT_MS):
+        page.run()
+    good = page.outcome
+    headline = page.banner.headline.text()
+    assert headline.startswith(CHAMPION) and page.results.chart.series
+    no_label = tmp_path / "no-label.csv"
+    flights.drop(columns=["late"]).head(200).to_csv(no_label, index=False)
+    choose_corpus(page, qtbot, no_label)
+    with qtbot.waitSignal(page.panel.run_failed, timeout=TIMEOUT_MS):
+        page.run()
+        assert page.results.chart.message != "Running…"  # the last result stays meanwhile
+    assert len(shown_errors) == 1
+    # the last good result stays, the chart included; the error is said beside it
+    assert page.outcome is good and page.banner.headline.text() == headline
+    assert page.results.chart.series and page.results.chart.message == ""
+    message = page.panel.message.text()
+    assert message.startswith("The back-test could not run; nothing was recorded.")
+    assert "'late'" in message and message.endswith("The result shown is the last good one.")
+    assert page.panel.export_button.isEnabled()  # the good result's report can still go out
+    choose_corpus(page, qtbot, corpus)
+    with qtbot.waitSignal(page.run_finished, timeout=TIMEOUT_MS):
+        page.run()
+        assert page.panel.message.text() == ""  # a new run clears the last run's messages
+
+
+def test_a_first_run_that_fails_leaves_no_chart_saying_running(
+        page, qtbot, flights, tmp_path, shown_errors):
+    no_label = tmp_path / "no-label.csv"
+    flights.drop(columns=["late"]).head(200).to_csv(no_label, index=False)
+    choose_corpus(page, qtbot, no_label)
+    with qtbot.waitSignal(page.panel.run_failed, timeout=TIMEOUT_MS):
+        page.run()
+    assert page.results.chart.message == "No result: the last run did not finish."

@@ -74,3 +74,26 @@ def test_an_empty_reason_changes_nothing(page, ctx, qtbot, monkeypatch):
     page.apply_button.click()
     assert "a reason is needed" in page.panel.message.text()
     assert page.steps.rowCount() == 0
+
+
+def test_choosing_another_model_clears_the_last_models_messages(page, ctx, qtbot, tmp_path,
+                                                                  monkeypatch):
+    from engine.progress import CancelToken, no_progress
+    from engine.registry.registry import Registry
+    from engine.services import models as services_models
+    from gui.tasks.models import snapshot
+    from tests.gui.kit import build_test_bundles
+
+    with qtbot.waitSignal(page.proposed, timeout=TIMEOUT_MS):
+        page.propose()
+    assert "of demo-flight-delay@1" in page.panel.message.text()
+    trust, bundles, _ = build_test_bundles(tmp_path, versions=(1,))
+    monkeypatch.setenv("RATCHET_TRUST_STORE", str(trust))
+    with Registry.open(ctx.workspace) as registry:
+        services_models.install(registry, bundles[1].read_bytes())
+    page.picker.set_snapshot(snapshot(ctx.workspace, progress=no_progress,
+                                      cancel=CancelToken()))
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS) as loaded:
+        page.picker.combo.setCurrentIndex(page.picker.combo.findData("test-model"))
+    assert loaded.args[0].label == "test-model@1"
+    assert page.panel.message.text() == "" and not page.panel.message.isVisible()

@@ -135,3 +135,30 @@ def test_export_writes_the_report_where_the_operator_chose(ctx, qtbot, tmp_path,
 def write_report(text, path, *, progress, cancel):
     path.write_text(text)
     return path
+
+
+def test_after_a_good_run_a_failure_keeps_the_verdict_and_says_the_error_beside_it(
+        ctx, qtbot, shown_errors):
+    _page, panel, verdict = panel_page(ctx, qtbot)
+    with qtbot.waitSignal(panel.run("good", lambda *, progress, cancel: "PASSED: 12 cases",
+                                    then=verdict.setText, message="…").done,
+                          timeout=TIMEOUT_MS):
+        pass
+
+    def fail(*, progress, cancel):
+        raise InputError("the corpus has no label column.", "E_MISSING_COLUMN")
+
+    job = panel.run("fail", fail, then=verdict.setText, message="…")
+    assert verdict.text() == "PASSED: 12 cases"  # not wiped by "Running…"
+    with qtbot.waitSignal(job.done, timeout=TIMEOUT_MS):
+        pass
+    assert verdict.text() == "PASSED: 12 cases"
+    assert panel.message.text() == ("It could not run. the corpus has no label column. The "
+                                    "result shown is the last good one.")
+    assert [e.code for e in shown_errors] == ["E_MISSING_COLUMN"]
+    job = panel.run("good again", lambda *, progress, cancel: "PASSED", then=verdict.setText,
+                    message="…")
+    assert not panel.message.isVisible()  # a new run clears the last run's messages
+    with qtbot.waitSignal(job.done, timeout=TIMEOUT_MS):
+        pass
+    assert verdict.text() == "PASSED" and panel.message.text() == ""

@@ -147,3 +147,13 @@ def test_send_test_email_reaches_a_real_smtp_server(page, ctx, qtbot):
     assert received[0]["To"] == "ops@example.org"
     assert "Test e-mail sent to ops@example.org" in page.message.text()
     assert load_settings(ctx.workspace)["smtp.host"] == "127.0.0.1"  # saved first
+
+
+def test_correcting_a_refused_field_clears_not_saved(page, ctx, qtbot, shown_errors):
+    page.fields["smtp.port"].setText("seventy")
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(shown_errors) > 0, timeout=TIMEOUT_MS)
+    assert page.message.text().startswith("Not saved")
+    page.fields["smtp.port"].clear()
+    qtbot.keyClicks(page.fields["smtp.port"], "587")  # typed: the message was about "seventy"
+    assert page.message.text() == ""
