@@ -10,6 +10,7 @@ writes all the changed values or, when one is refused, none of them.
 from __future__ import annotations
 
 import logging
+import re
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -25,7 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import errors
+from engine.errors import EngineError, InputError
+from gui import dialogs, errors
 from gui.colors import MUTED_STYLE, RED
 from gui.context import AppContext
 from gui.tasks import monitor as tasks
@@ -44,7 +46,33 @@ TEXT_FIELDS = {  # key -> field label
     "watch.folder": "Watch folder",
     "watch.settle_seconds": "Settle time (seconds)",
 }
+# Every setting of the page by its field's label, in the page's order.
+LABELS = {key: TEXT_FIELDS.get(key) or {"smtp.starttls": "Use STARTTLS",
+                                        "smtp.password": "Password"}[key]
+          for key in ("smtp.host", "smtp.port", "smtp.starttls", "smtp.user", "smtp.password",
+                      "smtp.cafile", "smtp.sender", "alarms.email_to", "watch.folder",
+                      "watch.settle_seconds")}
 TRUE_TEXTS = {"true", "1", "yes", "on"}
+
+
+def labelled(keys) -> str:
+    """Setting keys as the operator sees them: the field labels, in the page's order."""
+    return ", ".join(LABELS[k] for k in LABELS if k in keys) or ", ".join(sorted(keys))
+
+
+def relabel(text: str) -> str:
+    """An engine message about a setting, naming the page's field instead of its key
+    ("the setting smtp.port cannot be…" → "the field “Port” cannot be…")."""
+    for key, label in LABELS.items():
+        text = text.replace(f"the setting {key}", f"the field “{label}”")
+        text = re.sub(rf"(?<![\w.`])(?<!set ){re.escape(key)}(?![\w`])", f"“{label}”", text)
+    return text
+
+
+def _relabelled(exc: BaseException) -> BaseException:
+    if type(exc) in (EngineError, InputError):
+        return type(exc)(relabel(exc.message), exc.code)  # type: ignore[attr-defined]
+    return exc
 
 
 class SettingsPage(QWidget):
@@ -83,8 +111,9 @@ class SettingsPage(QWidget):
         for key in ("smtp.cafile", "smtp.sender", "alarms.email_to"):
             form.addRow(TEXT_FIELDS[key] + ":", self.fields[key])
         self.test_button = QPushButton("Send test e-mail")
-        self.test_button.setToolTip("Saves any change, then sends a test message to the "
-                                    "alarm recipients through the server above.")
+        self.test_button.setToolTip("Sends a test message to the alarm recipients through "
+                                    "the saved server; unsaved changes are saved first, when "
+                                    "you agree.")
         self.test_button.clicked.connect(self.send_test)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
@@ -199,18 +228,32 @@ class SettingsPage(QWidget):
 
     def _saved(self, rows: list[dict], keys: set[str], then) -> None:
         self._loaded(rows)
-        self._say(f"Saved: {', '.join(sorted(keys))}.")
+        self._say(f"Saved: {labelled(keys)}.")
         self.saved.emit(keys)
         if then is not None:
             then()
 
     def _failed(self, exc: BaseException) -> None:
         self._set_busy(False)
-        self._say("Not saved: nothing was changed." if self.rows else "", error=True)
+        exc = _relabelled(exc)
+        reason = getattr(exc, "message", "")
+        self._say(f"Not saved: nothing was changed. {reason[:1].upper()}{reason[1:]}".strip()
+                  if self.rows else "", error=True)
         errors.show_exception(self, exc)
 
     # -- the test e-mail and the folder ----------------------------------------------------
     def send_test(self) -> None:
+        """The test goes through the saved settings: changes on the page are saved first
+        only when the operator agrees (else nothing is sent and nothing saved)."""
+        if self._busy:
+            return
+        changes = self.changes()
+        if changes and not dialogs.confirm(
+                self, "Save the changes first?",
+                f"The test e-mail goes through the saved settings. You changed: "
+                f"{labelled(changes)}.\n\nSave these changes now, then send the test?"):
+            self._say("Nothing was sent and nothing saved: the changes are still on the page.")
+            return
         self.save(then=self._send_saved)
 
     def _send_saved(self) -> None:

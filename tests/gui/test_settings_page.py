@@ -102,9 +102,12 @@ def test_a_bad_value_is_refused_by_name_and_nothing_is_saved(page, ctx, qtbot,
     qtbot.waitUntil(lambda: len(shown_errors) > 0, timeout=TIMEOUT_MS)
     exc = shown_errors[0]
     assert isinstance(exc, InputError) and exc.code == "E_SETTING_VALUE"
-    assert "smtp.port" in exc.message and "'seventy'" in exc.message
+    # named by the field's label, as the operator sees it (not the key smtp.port)
+    assert "the field “Port” cannot be 'seventy'" in exc.message
+    assert "smtp.port" not in exc.message
     assert settings_path(ctx.workspace).read_bytes() == before
     assert "nothing was changed" in page.message.text()
+    assert "The field “Port” cannot be 'seventy'" in page.message.text()
     assert page.save_button.isEnabled()  # the operator can fix it and save again
 
 
@@ -113,12 +116,12 @@ def test_a_watch_folder_that_does_not_exist_is_refused(page, ctx, qtbot, shown_e
     page.fields["watch.folder"].setText(str(tmp_path / "nowhere"))
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(shown_errors) > 0, timeout=TIMEOUT_MS)
-    assert "watch.folder" in shown_errors[0].message
+    assert "“Watch folder”" in shown_errors[0].message
     assert "does not exist" in shown_errors[0].message
     assert load_settings(ctx.workspace)["watch.folder"] == ""
 
 
-def test_send_test_email_reaches_a_real_smtp_server(page, ctx, qtbot):
+def test_send_test_email_reaches_a_real_smtp_server(page, ctx, qtbot, answers):
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Message
 
@@ -146,7 +149,32 @@ def test_send_test_email_reaches_a_real_smtp_server(page, ctx, qtbot):
         controller.stop()
     assert received[0]["To"] == "ops@example.org"
     assert "Test e-mail sent to ops@example.org" in page.message.text()
-    assert load_settings(ctx.workspace)["smtp.host"] == "127.0.0.1"  # saved first
+    assert load_settings(ctx.workspace)["smtp.host"] == "127.0.0.1"  # saved first, asked
+    assert answers.asked == ["The test e-mail goes through the saved settings. You changed: "
+                             "SMTP server, Port, Use STARTTLS, Alarm recipients.\n\nSave these "
+                             "changes now, then send the test?"]
+
+
+def test_send_test_email_saves_nothing_unless_agreed(page, ctx, qtbot, answers):
+    from PySide6.QtWidgets import QMessageBox
+
+    before = settings_path(ctx.workspace).read_bytes() \
+        if settings_path(ctx.workspace).exists() else None
+    page.fields["smtp.host"].setText("mail.example.org")
+    answers.replies.append(QMessageBox.StandardButton.No)
+    qtbot.mouseClick(page.test_button, Qt.MouseButton.LeftButton)
+    assert len(answers.asked) == 1 and "Nothing was sent" in page.message.text()
+    assert page.fields["smtp.host"].text() == "mail.example.org"  # still on the page
+    after = settings_path(ctx.workspace).read_bytes() \
+        if settings_path(ctx.workspace).exists() else None
+    assert after == before and not ctx.jobs.running()
+
+
+def test_saved_names_the_fields_by_their_labels(page, qtbot):
+    page.fields["smtp.port"].setText("2525")
+    page.fields["smtp.host"].setText("mail.example.org")
+    assert save(page, qtbot) == {"smtp.host", "smtp.port"}
+    assert page.message.text() == "Saved: SMTP server, Port."
 
 
 def test_correcting_a_refused_field_clears_not_saved(page, ctx, qtbot, shown_errors):
