@@ -1,12 +1,17 @@
 """The Back-test page's choices: the corpus and its time column, the partitioning (and the
 time zone its months are taken in), the champion and the challengers (installed versions, or
-bundle files verified when the run starts).
+bundle files verified when the run starts). A challenger that cannot be compared with the
+champion (another task, target or classes, or inputs the corpus lacks) is listed greyed with
+the reason and cannot be ticked (engine.backtest.comparable).
 
-Reading the corpus header runs as a job; nothing here blocks the UI thread.
+Reading the corpus header and checking the challengers run as jobs; nothing here blocks the UI
+thread.
 """
 
 from __future__ import annotations
 
+import logging
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -31,6 +36,10 @@ from gui.pages.model_picker import ModelPicker
 from gui.tasks import backtest as tasks
 from gui.tasks.models import Snapshot
 
+log = logging.getLogger(__name__)
+BASE_ROLE = Qt.ItemDataRole.UserRole + 1  # the item's own text, without a reason
+CHECK_KEY = "back-test challengers check"
+
 
 class BacktestSetup(QWidget):
     changed = Signal()  # something that decides whether a run can start changed
@@ -39,12 +48,15 @@ class BacktestSetup(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self._snapshot: Snapshot | None = None
+        self._verdicts: dict = {}  # challenger -> None (comparable) or why not
+        self._check_key: tuple | None = None  # (champion, corpus columns) last checked
         self._build()
 
     def _build(self) -> None:
         self.corpus = CorpusChooser(self.ctx, self, "back-test corpus header",
                                     "A CSV file, a folder of CSV files, or Parquet")
         self.corpus.changed.connect(self.changed)
+        self.corpus.corpus_loaded.connect(lambda _info: self._check_challengers())
         self.picker = ModelPicker()
         inner = self.picker.findChild(QLabel)  # the form row names it "Champion" instead
         if inner is not None:
@@ -109,14 +121,65 @@ class BacktestSetup(QWidget):
             self._add_item(f"{label}  ({state})", label, label in ticked)
         for text, path, state in files:
             self._add_item(text, path, state == Qt.CheckState.Checked)
+        self._check_challengers()
+
+    # -- which challengers can be compared -------------------------------------------------
+    def _check_challengers(self) -> None:
+        """Ask the engine which listed challengers can be compared with the champion on the
+        chosen corpus; the answer greys the others (see _apply_verdicts)."""
+        champion = self.picker.label()
+        specs = [self.challengers.item(i).data(Qt.ItemDataRole.UserRole)
+                 for i in range(self.challengers.count())]
+        if champion is None or not specs:
+            return
+        columns = None if self.corpus.info is None else list(self.corpus.info.columns)
+        key = (champion, None if columns is None else tuple(columns))
+        if key != self._check_key:
+            self._verdicts = {}
+        self._check_key = key
+        self._apply_verdicts()
+        self.ctx.run(CHECK_KEY, tasks.comparable, self.ctx.workspace, champion, specs, columns,
+                     key=CHECK_KEY, on_finished=partial(self._checked, key),
+                     on_failed=lambda exc: log.warning("challengers not checked: %s", exc))
+
+    def _checked(self, key: tuple, verdicts: dict) -> None:
+        if key != self._check_key:
+            return  # the champion or the corpus changed since; a newer check is on its way
+        self._verdicts.update(verdicts)
+        self._apply_verdicts()
+
+    def _apply_verdicts(self) -> None:
+        before = self.chosen_challengers()
+        for i in range(self.challengers.count()):
+            item = self.challengers.item(i)
+            reason = self._verdicts.get(item.data(Qt.ItemDataRole.UserRole))
+            base = item.data(BASE_ROLE)
+            if reason:
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+                item.setCheckState(Qt.CheckState.Unchecked)
+                item.setText(f"{base}: cannot be compared, {reason}")
+                item.setToolTip(f"Cannot be compared with {self.picker.label()}: {reason}.")
+            elif not item.flags() & Qt.ItemFlag.ItemIsEnabled:
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEnabled)
+                item.setText(base)
+                item.setToolTip(item.data(Qt.ItemDataRole.UserRole + 2) or "")
+        if self.chosen_challengers() != before:
+            self.changed.emit()
+
+    def unavailable(self) -> dict:
+        """The listed challengers that cannot be compared, with the reason."""
+        return {k: v for k, v in self._verdicts.items() if v}
 
     def _add_item(self, text: str, data, checked: bool) -> QListWidgetItem:
         item = QListWidgetItem(text)
+        item.setData(BASE_ROLE, text)
         item.setData(Qt.ItemDataRole.UserRole, data)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
         if isinstance(data, Path):
-            item.setToolTip(f"{data}\nverified when the back-test starts; not installed")
+            tip = f"{data}\nverified when the back-test starts; not installed"
+            item.setToolTip(tip)
+            item.setData(Qt.ItemDataRole.UserRole + 2, tip)
         self.challengers.addItem(item)
         return item
 
@@ -130,6 +193,7 @@ class BacktestSetup(QWidget):
                 for i in range(self.challengers.count())):
             return
         self._add_item(f"{path.name}  (file)", path, True)
+        self._check_challengers()
 
     def _choose_bundle(self) -> None:
         start = self.ctx.settings.last_bundle_dir or str(Path.home())

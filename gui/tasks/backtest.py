@@ -122,6 +122,19 @@ def inspect_corpus(path: Path, *, progress: Progress, cancel: CancelToken) -> Co
     return CorpusInfo(Path(path), len(files), columns, times)
 
 
+def comparable(workspace: Path, champion: str, specs: list, columns: list[str] | None, *,
+               progress: Progress, cancel: CancelToken) -> dict:
+    """Each challenger (installed "ID@V" or bundle file) -> None when it can be compared with
+    the champion on a corpus with ``columns`` (None: no corpus yet), else why not."""
+    from engine.backtest.comparable import check_challengers
+
+    registry = Registry.open(workspace)
+    try:
+        return check_challengers(registry, champion, list(specs), columns)
+    finally:
+        registry.close()
+
+
 # -- running and history ----------------------------------------------------------------------
 def _history(db) -> list[PastRun]:
     return [PastRun(r["id"], r["at"], r["user"], r["report"] or "",

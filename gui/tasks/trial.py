@@ -129,6 +129,19 @@ def start(workspace: Path, setup: GateSetup, batches: int | None, days: float | 
         registry.close()
 
 
+def comparable(workspace: Path, specs: list, columns: list[str] | None, *,
+               progress: Progress, cancel: CancelToken) -> dict:
+    """Each gate candidate (installed "ID@V" or bundle file) -> None when the gate can compare
+    it with its champion on a corpus with ``columns`` (None: no corpus yet), else why not."""
+    from engine.backtest.comparable import check_candidates
+
+    registry = Registry.open(workspace)
+    try:
+        return check_candidates(registry, list(specs), columns)
+    finally:
+        registry.close()
+
+
 def lower_and_gate(workspace: Path, result: GateResult, metric: str, value: float, why: str,
                    setup: GateSetup, *, progress: Progress, cancel: CancelToken) -> GateOutcome:
     """Lower a bound the champion misses too (an override step with the reason), then run the

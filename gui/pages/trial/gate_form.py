@@ -1,10 +1,15 @@
 """The promotion gate's choices: the candidate (a bundle file, verified but not installed, or an
 installed version that is not active), the corpus with its time column and partitioning (the
 back-test's), the latest data to now-test it on (optional), the margin (optional) and the
-tolerance. Reading the corpus header runs as a job (the Back-test page's task)."""
+tolerance. Reading the corpus header runs as a job (the Back-test page's task). A candidate
+the gate cannot compare with its champion (no active version of its model, another target or
+classes, inputs the corpus lacks) is listed greyed with the reason and cannot be chosen
+(engine.backtest.comparable, checked as a job)."""
 
 from __future__ import annotations
 
+import logging
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -26,7 +31,12 @@ from engine.trial.gate import TOLERANCE
 from gui import errors
 from gui.context import AppContext
 from gui.pages.corpus_chooser import CorpusChooser, show_path
+from gui.tasks import trial as tasks
 from gui.tasks.trial import GateSetup
+
+log = logging.getLogger(__name__)
+BASE_ROLE = Qt.ItemDataRole.UserRole + 1  # the item's own text, without a reason
+CHECK_KEY = "gate candidates check"
 
 
 def _path_edit(placeholder: str) -> QLineEdit:
@@ -43,6 +53,8 @@ class GateForm(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.latest: Path | None = None
+        self._verdicts: dict = {}  # candidate -> None (comparable) or why not
+        self._check_key: tuple | None = None  # the corpus columns last checked with
         self._build()
 
     def _build(self) -> None:
@@ -62,6 +74,7 @@ class GateForm(QWidget):
                                     "The history to back-test on: a CSV or Parquet file, or a "
                                     "folder of them")
         self.corpus.changed.connect(self.changed)
+        self.corpus.corpus_loaded.connect(lambda _info: self._check_candidates())
 
         self.latest_edit = _path_edit("Optional: the latest data, now-tested with the "
                                       "candidate (no metric alarm allowed)")
@@ -123,23 +136,80 @@ class GateForm(QWidget):
         self.candidate_combo.blockSignals(True)
         self.candidate_combo.clear()
         for path in files:
-            self.candidate_combo.addItem(f"{path.name}  (bundle file)", path)
+            self._add(f"{path.name}  (bundle file)", path)
         for label in installed:
-            self.candidate_combo.addItem(f"{label}  (installed, not active)", label)
+            self._add(f"{label}  (installed, not active)", label)
         index = self.candidate_combo.findData(chosen) if chosen is not None else -1
         self.candidate_combo.setCurrentIndex(index)
         self.candidate_combo.blockSignals(False)
         if self.candidate() != chosen:
             self.changed.emit()
+        self._check_candidates()
+
+    def _add(self, text: str, data, at: int | None = None) -> None:
+        combo = self.candidate_combo
+        at = combo.count() if at is None else at
+        combo.insertItem(at, text, data)
+        combo.setItemData(at, text, BASE_ROLE)
 
     def set_candidate(self, spec: str | Path) -> None:
         """Choose a bundle file (added to the list) or an installed version."""
         index = self.candidate_combo.findData(spec)
         if index < 0 and isinstance(spec, Path):
-            self.candidate_combo.insertItem(0, f"{spec.name}  (bundle file)", spec)
+            self._add(f"{spec.name}  (bundle file)", spec, 0)
             self.candidate_combo.setItemData(0, str(spec), Qt.ItemDataRole.ToolTipRole)
             index = 0
+            self._check_candidates()
         self.candidate_combo.setCurrentIndex(index)
+
+    # -- which candidates can be compared --------------------------------------------------
+    def _check_candidates(self) -> None:
+        """Ask the engine which listed candidates the gate can compare with their champion
+        on the chosen corpus; the answer greys the others."""
+        combo = self.candidate_combo
+        specs = [combo.itemData(i) for i in range(combo.count())]
+        if not specs:
+            return
+        columns = None if self.corpus.info is None else list(self.corpus.info.columns)
+        key = (None if columns is None else tuple(columns), tuple(map(str, specs)))
+        if key[0] != (self._check_key or (None,))[0]:
+            self._verdicts = {}
+        self._check_key = key
+        self._apply_verdicts()
+        self.ctx.run(CHECK_KEY, tasks.comparable, self.ctx.workspace, specs, columns,
+                     key=CHECK_KEY, on_finished=partial(self._checked, key),
+                     on_failed=lambda exc: log.warning("candidates not checked: %s", exc))
+
+    def _checked(self, key: tuple, verdicts: dict) -> None:
+        if key != self._check_key:
+            return  # the list or the corpus changed since; a newer check is on its way
+        self._verdicts.update(verdicts)
+        self._apply_verdicts()
+
+    def _apply_verdicts(self) -> None:
+        combo = self.candidate_combo
+        model = combo.model()
+        for i in range(combo.count()):
+            reason = self._verdicts.get(combo.itemData(i))
+            item = model.item(i)
+            base = combo.itemData(i, BASE_ROLE)
+            if reason:
+                item.setEnabled(False)
+                combo.setItemText(i, f"{base}: cannot be compared, {reason}")
+                combo.setItemData(i, f"Cannot be gated: {reason}.",
+                                  Qt.ItemDataRole.ToolTipRole)
+                if combo.currentIndex() == i:
+                    combo.setCurrentIndex(-1)  # emits changed: the gate cannot run on it
+            elif not item.isEnabled():
+                item.setEnabled(True)
+                combo.setItemText(i, base)
+                data = combo.itemData(i)
+                combo.setItemData(i, str(data) if isinstance(data, Path) else None,
+                                  Qt.ItemDataRole.ToolTipRole)
+
+    def unavailable(self) -> dict:
+        """The listed candidates the gate cannot compare, with the reason."""
+        return {k: v for k, v in self._verdicts.items() if v}
 
     def candidate(self) -> str | Path | None:
         return self.candidate_combo.currentData()
