@@ -67,6 +67,17 @@ def _finite(value) -> bool:
     return value is not None and math.isfinite(value)
 
 
+# Metrics that live in [0, 1] (engine.metrics): their axis never runs past either end.
+UNIT_METRICS = frozenset({"accuracy", "precision", "recall", "f1", "false_positive_rate",
+                          "roc_auc", "brier", "agreement"})
+
+
+def unit_bounded(y_label: str) -> bool:
+    """Whether the axis labelled ``y_label`` shows a metric bounded by 0 and 1."""
+    name = y_label.strip().split(" ")[0].lower() if y_label.strip() else ""
+    return name in UNIT_METRICS
+
+
 def nice_ticks(low: float, high: float, count: int = 5) -> tuple[list[float], int]:
     """Round tick values (steps of 1, 2 or 5 times a power of ten) covering [low, high], and
     how many decimals they need."""
@@ -142,7 +153,12 @@ class LineChart(QWidget):
             return nice_ticks(0.0, 1.0)
         low, high = min(values), max(values)
         pad = (high - low) * 0.08
-        return nice_ticks(low - pad, high + pad)
+        low, high = low - pad, high + pad
+        if unit_bounded(self.y_label) and min(values) >= 0.0 and max(values) <= 1.0:
+            low, high = max(0.0, low), min(1.0, high)  # roc_auc never reaches 1.2
+            if high - low < 1e-9:  # a flat series at an end: a little room inside [0, 1]
+                low, high = max(0.0, low - 0.05), min(1.0, high + 0.05)
+        return nice_ticks(low, high)
 
     def geometry_for(self, width: float, height: float) -> Geometry:
         fm = QFontMetrics(self.font())

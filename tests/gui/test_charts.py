@@ -104,3 +104,17 @@ def test_empty_and_nan_data_and_mismatched_lengths(chart):
     assert chart.points() == []
     with pytest.raises(ValueError, match="2 values for 3 categories"):
         chart.set_data(["a", "b", "c"], {"m": [1.0, 2.0]})
+
+
+@pytest.mark.parametrize("values", [[0.97, 1.0, 0.995], [1.0, 1.0], [0.0, 0.02], [0.93, 0.95]])
+def test_a_unit_metric_axis_stays_within_0_and_1(chart, values):
+    chart.set_data([str(i) for i in range(len(values))], {"champion": values},
+                   [("min", 0.92)] if values[0] > 0.5 else [], "roc_auc")
+    g = chart.geometry_for(700, 300)
+    assert g.y_min >= 0.0 and g.y_max <= 1.0
+    assert g.y_min <= min(values) and max(values) <= g.y_max
+
+
+def test_an_unbounded_metric_axis_is_not_clamped(chart):
+    chart.set_data(["a", "b"], {"champion": [0.97, 1.0]}, [], "log_loss")
+    assert chart.geometry_for(700, 300).y_max > 1.0
