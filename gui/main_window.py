@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import engine
 from engine.ground.paths import Workspace
 from gui import dialogs
 from gui.alarm_notices import AlarmNotifier
@@ -358,12 +359,24 @@ class MainWindow(QMainWindow):
 
     # -- help ------------------------------------------------------------------------------
     def _open_logs(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(Workspace(self.ctx.workspace).logs_dir)))
+        """The log folder in the file manager; where there is none, its path to copy."""
+        folder = Workspace(self.ctx.workspace).logs_dir
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            log.info("no file manager opened %s; showing its path", folder)
+            self.log_folder_box(folder).exec()
+
+    def log_folder_box(self, folder) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Information, "The log folder",
+                          "No file manager could open the log folder. It is:", parent=self)
+        box.setInformativeText(str(folder))
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.setDetailedText(str(folder))  # selectable text, to copy into a terminal
+        return box
+
+    def about_text(self) -> str:
+        return ("Ratchet puts small predictive models into production on a few workstations "
+                f"and keeps them honest there.\n\nVersion {engine.__version__}\n"
+                f"Workspace: {self.ctx.workspace}")
 
     def _about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Ratchet",
-            "Ratchet puts small predictive models into production on a few workstations "
-            f"and keeps them honest there.\n\nWorkspace: {self.ctx.workspace}",
-        )
+        QMessageBox.about(self, "About Ratchet", self.about_text())
