@@ -225,6 +225,9 @@ def test_a_better_candidate_passes_runs_in_shadow_and_is_accepted(
     with qtbot.waitSignal(page.decided, timeout=TIMEOUT_MS) as decided:
         qtbot.mouseClick(view.accept_button, LEFT)
     assert answers.asked[0].startswith(f"Accept {BETTER} in place of {CHAMPION}?")
+    # asked before the engine is: accepting early overrides the declared length
+    assert ("The trial has not run its declared length yet (4 of 5 batches): accepting now "
+            "overrides it, and the override is recorded.") in answers.asked[0]
     assert "the trial has not run its course yet: 4 of 5 batches" in answers.asked[1]
     assert "Accept it anyway?" in answers.asked[1] and "recorded" in answers.asked[1]
     closed = decided.args[0].status
@@ -341,3 +344,20 @@ def test_a_corpus_without_the_outcome_gets_the_error_and_records_nothing(
                                               "or installed.")
     assert page.gate.run_button.isEnabled() and not page.gate.start_button.isEnabled()
     assert db_rows(ctx.workspace, "SELECT * FROM gate_runs") == []
+
+
+def test_observations_that_do_not_count_as_batches_are_said_so(qtbot):
+    from types import SimpleNamespace
+
+    from gui.pages.trial.view import TrialView
+
+    view = TrialView()
+    qtbot.addWidget(view)
+    status = SimpleNamespace(batches_target=5, batches_done=3, days_target=None,
+                             observations=[object()] * 6, due=False, progress="3 of 5 batches")
+    view._show_targets(SimpleNamespace(status=status, running=True))
+    assert view.batches_bar.format() == "3 of 5 batches"
+    assert view.due.text().endswith(
+        "3 of the 6 observations count as batches: a repeat of an input already seen, or a "
+        "failed shadow run, does not count.")
+    assert "a repeat of an input" in view.batches_bar.toolTip()

@@ -253,7 +253,10 @@ class TrialPage(QWidget):
                 f"Accept {s.challenger} in place of {s.champion}?\n\nIt becomes the active "
                 f"version for every prediction from now on, and the requirements of "
                 f"{s.model_id} ratchet up from what it measured. Both are recorded; rolling "
-                "back stays one action on the Models page."):
+                "back stays one action on the Models page." + (
+                    "" if s.due else f"\n\nThe trial has not run its declared length yet "
+                    f"({s.progress}): accepting now overrides it, and the override is "
+                    "recorded.")):
             return
         self._decide("trial accept", tasks.accept, s.model_id, False)
 

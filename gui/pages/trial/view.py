@@ -204,9 +204,16 @@ class TrialView(QWidget):
     def _show_targets(self, shown: Shown) -> None:
         s = shown.status
         self.batches_bar.setVisible(s.batches_target is not None)
+        uncounted = ""
         if s.batches_target is not None:
             self.batches_bar.setValue(round(min(1.0, s.batches_done / s.batches_target) * STEPS))
             self.batches_bar.setFormat(f"{s.batches_done} of {s.batches_target} batches")
+            if len(s.observations) > s.batches_done:
+                uncounted = (f" {s.batches_done} of the {len(s.observations)} observations "
+                             "count as batches: a repeat of an input already seen, or a "
+                             "failed shadow run, does not count.")
+            self.batches_bar.setToolTip("Batches: the different inputs the challenger ran on "
+                                        "successfully." + uncounted)
         self.days_bar.setVisible(s.days_target is not None)
         if s.days_target is not None:
             self.days_bar.setValue(round(min(1.0, s.days_elapsed / s.days_target) * STEPS))
@@ -218,7 +225,7 @@ class TrialView(QWidget):
         else:
             text, color = ("Not due yet: accepting now would override the declared "
                            "length (recorded).", "#8a5a00")
-        self.due.setText(text)
+        self.due.setText(text + uncounted)
         self.due.setWordWrap(True)
         self.due.setStyleSheet(f"color: {color};")
 
