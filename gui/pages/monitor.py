@@ -96,6 +96,9 @@ class MonitorPage(QWidget):
 
         self.chart = LineChart()
         self.model_combo = QComboBox()
+        self.model_combo.setMinimumContentsLength(24)  # model ids readable, not "demo-fli…"
+        self.model_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model_combo.currentIndexChanged.connect(lambda _i: self._draw_chart())
         chart_box = QGroupBox("Now-tests over time")
         chart_layout = QVBoxLayout(chart_box)
@@ -145,8 +148,11 @@ class MonitorPage(QWidget):
         self.watch_status.setText(status.text())
         self.watch_status.setStyleSheet(f"color: {status_color(status)};")
 
-    def watcher_event(self, _event) -> None:
-        """A file was now-tested in the background: show it."""
+    def watcher_event(self, event) -> None:
+        """A file was now-tested in the background: show it (a success clears an earlier
+        "could not run" message, as a new run of the page's own does)."""
+        if getattr(event, "state", None) == "done":
+            self.panel.say("")
         self.refresh()
 
     # -- loading ---------------------------------------------------------------------------

@@ -248,8 +248,12 @@ class ResultsPanel(QWidget):
     def _resize_columns(self) -> None:
         self.table.resizeColumnsToContents()
         any_rejected = bool(self.model.preview and self.model.preview.rejected)
+        wide_enough = self.table.fontMetrics().horizontalAdvance("rejected") + 24
         for column in range(self.model.columnCount()):
-            if self.model.column_name(column) == "error" and any_rejected:
+            if self.model.column_name(column) == "status":  # "rejected" whole, never "reje…"
+                self.table.setColumnWidth(column, max(self.table.columnWidth(column),
+                                                      wide_enough))
+            elif self.model.column_name(column) == "error" and any_rejected:
                 self.table.setColumnWidth(column, ERROR_COLUMN_WIDTH)
             elif self.table.columnWidth(column) > 220:
                 self.table.setColumnWidth(column, 220)

@@ -290,3 +290,17 @@ def test_a_failed_acknowledgement_shows_the_alarms_as_they_now_are(page, workspa
     assert [e.code for e in shown_errors] == ["E_ALARM_UNKNOWN"]
     assert page.alarms.rowCount() == 0 and page.data.open_alarms == 0  # not the stale list
     assert sorted(order[:2]) == sorted(set(ids) - {order[-1]})
+
+
+def test_a_watched_success_clears_an_earlier_failure_message(page):
+    from types import SimpleNamespace
+
+    page.panel.say("The now-test could not run: something broke.", error=True)
+    page.watcher_event(SimpleNamespace(state="failed"))
+    assert "could not run" in page.panel.message.text()
+    page.watcher_event(SimpleNamespace(state="done"))
+    assert page.panel.message.text() == ""
+
+
+def test_the_model_choice_is_wide_enough_for_a_model_id(page):
+    assert page.model_combo.minimumContentsLength() >= len("demo-flight-delay")

@@ -223,3 +223,17 @@ def test_a_trials_shadow_runs_after_the_operators_job_in_a_job_of_its_own(
         predict_tasks.shadow_file(ctx.workspace, finished.args[0], progress=no_progress,
                                   cancel=token)
     assert len(observations()) == 1
+
+
+def test_the_status_column_shows_rejected_whole(page, tmp_path, qtbot):
+    def break_one(header, body):  # far below the rows on screen when the table is sized
+        body[1800][header.index("sched_dep_time")] = "12:30"
+
+    page.open_csv(copy_sample(tmp_path, "july.csv", break_one))
+    wait_state(qtbot, page, State.READY)
+    with qtbot.waitSignal(page.preview_loaded, timeout=TIMEOUT_MS):
+        page.run()
+    table, model = page.results.table, page.results.model
+    status = next(c for c in range(model.columnCount()) if model.column_name(c) == "status")
+    needed = table.fontMetrics().horizontalAdvance("rejected")
+    assert table.columnWidth(status) > needed  # not cut to "reje…"
