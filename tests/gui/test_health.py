@@ -36,7 +36,7 @@ def _garble(root: Path, table: str) -> None:
 def test_a_garbled_database_opens_on_the_health_window_and_repair_opens_the_app(
         workspace, qtbot):
     _garble(workspace, "activations")
-    _, status, findings = _prepare_workspace(["--workspace", str(workspace)])
+    status, findings = _prepare_workspace(workspace)
     assert is_fatal(findings) and status == "The workspace needs repair."
     opened = []
     window = HealthWindow(workspace, findings, lambda: opened.append(True))

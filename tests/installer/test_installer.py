@@ -32,13 +32,14 @@ TOOLS = ("dpkg-deb", "dpkg", "readelf", "strip")
 LDCONFIG = shutil.which("ldconfig") or "/sbin/ldconfig"  # /sbin is not on a user's PATH
 # Nothing of these may be in the app: publisher side, the optional Dask path, test tools, other
 # toolkits, unused Qt modules and plugins, the build machine's system libraries.
-FORBIDDEN = ("sklearn", "scikit_learn", "dask", "distributed", "matplotlib", "IPython",
-             "tkinter", "pytest", "hypothesis", "QtWebEngine", "Qt6WebEngine", "Qt6Quick",
-             "Qt6Qml", "Qt6Network", "Qt6Pdf", "Qt6Multimedia", "Qt63D", "Qt6Charts",
+# Qt6Network is carried: one app per workspace talks over a local socket (QLocalSocket).
+FORBIDDEN = ("sklearn", "scikit_learn", "xgboost", "lightgbm", "nvidia", "dask", "distributed",
+             "matplotlib", "IPython", "tkinter", "pytest", "hypothesis", "QtWebEngine",
+             "Qt6WebEngine", "Qt6Quick", "Qt6Qml", "Qt6Pdf", "Qt6Multimedia", "Qt63D", "Qt6Charts",
              "Qt6Designer", "translations", "libgtk", "libX11.so", "libxcb.so",
              "libfontconfig", "libglib", "libssl", "demo-publisher.key", "build_demo.py")
-FORBIDDEN_MODULES = {"sklearn", "dask", "distributed", "pytest", "_pytest", "hypothesis",
-                     "IPython", "matplotlib", "tkinter", "yaml", "tests"}
+FORBIDDEN_MODULES = {"sklearn", "xgboost", "lightgbm", "dask", "distributed", "pytest",
+                     "_pytest", "hypothesis", "IPython", "matplotlib", "tkinter", "yaml", "tests"}
 
 
 @pytest.fixture(scope="module")
