@@ -18,6 +18,7 @@ from tests.engine.workspace_kit import (
     DEMO_BUNDLE,
     SAMPLE,
     doctor,
+    garble_a_page,
     in_process,
     ratchet,
 )
@@ -80,25 +81,13 @@ def test_a_lost_database_is_refused_then_rebuilt_from_the_bundles(demo_root, cap
         ("demo-flight-delay", 1, True)]
 
 
-def _garble_a_page(demo_root, table: str) -> None:
-    conn = sqlite3.connect(demo_root / "ratchet.db")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
-                        (table,)).fetchone()[0]
-    size = conn.execute("PRAGMA page_size").fetchone()[0]
-    conn.close()
-    with open(demo_root / "ratchet.db", "r+b") as fh:
-        fh.seek((root - 1) * size)
-        fh.write(b"\xff" * 64)
-
-
 def test_a_garbled_page_is_named_and_the_history_that_can_be_read_is_kept(demo_root, tmp_path,
                                                                           capsys):
     for i in range(3):
         assert ratchet(demo_root, "predict", str(SAMPLE), "-o", str(tmp_path / f"{i}.csv")
                        ).returncode == 0
     assert ratchet(demo_root, "regress").returncode == 0
-    _garble_a_page(demo_root, "batches")
+    garble_a_page(demo_root, "batches")
     code, _, err = in_process(demo_root, capsys, "predict", str(SAMPLE), "-o",
                               str(tmp_path / "x.csv"))
     assert code == 2

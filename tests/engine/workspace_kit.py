@@ -62,3 +62,19 @@ def doctor(root: Path) -> dict:
     result = json.loads(done.stdout)
     result["exit"] = done.returncode
     return result
+
+
+def garble_a_page(root: Path, table: str) -> None:
+    """Overwrite the first bytes of `table`'s root page in the workspace database at `root`
+    (after folding the WAL in): one garbled page, as a failing disk leaves it."""
+    import sqlite3
+
+    conn = sqlite3.connect(Path(root) / "ratchet.db")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                        (table,)).fetchone()[0]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with open(Path(root) / "ratchet.db", "r+b") as fh:
+        fh.seek((page - 1) * size)
+        fh.write(b"\xff" * 64)

@@ -2,7 +2,6 @@
 (words and Repair, never a traceback); lesser problems show a banner with the same panel."""
 
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from engine.registry.registry import Registry
 from gui.health import HealthWindow, check_workspace, is_fatal
 from gui.launcher import _prepare_workspace
 from gui.main_window import MainWindow
+from tests.engine.workspace_kit import garble_a_page
 from tests.gui.kit import TIMEOUT_MS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,21 +21,9 @@ DEMO = shipped_dir("coefficients") / "demo-flight-delay-1.ratchet"
 BUNDLE = "models/demo-flight-delay/demo-flight-delay-1.ratchet"
 
 
-def _garble(root: Path, table: str) -> None:
-    conn = sqlite3.connect(root / "ratchet.db")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    page = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
-                        (table,)).fetchone()[0]
-    size = conn.execute("PRAGMA page_size").fetchone()[0]
-    conn.close()
-    with open(root / "ratchet.db", "r+b") as fh:
-        fh.seek((page - 1) * size)
-        fh.write(b"\xff" * 64)
-
-
 def test_a_garbled_database_opens_on_the_health_window_and_repair_opens_the_app(
         workspace, qtbot):
-    _garble(workspace, "activations")
+    garble_a_page(workspace, "activations")
     status, findings = _prepare_workspace(workspace)
     assert is_fatal(findings) and status == "The workspace needs repair."
     opened = []
@@ -54,7 +42,7 @@ def test_a_garbled_database_opens_on_the_health_window_and_repair_opens_the_app(
 
 
 def test_the_real_app_starts_on_a_garbled_database_without_a_traceback(workspace):
-    _garble(workspace, "installed")
+    garble_a_page(workspace, "installed")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run([sys.executable, "-m", "gui.launcher", "--workspace", str(workspace),
                            "gui", "--smoke", "1"], cwd=ROOT, env=env, capture_output=True,
