@@ -11,7 +11,6 @@ thread.
 from __future__ import annotations
 
 import logging
-from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -139,12 +138,12 @@ class BacktestSetup(QWidget):
         self._check_key = key
         self._apply_verdicts()
         self.ctx.run(CHECK_KEY, tasks.comparable, self.ctx.workspace, champion, specs, columns,
-                     key=CHECK_KEY, on_finished=partial(self._checked, key),
+                     key=CHECK_KEY, on_finished=self._checked,
                      on_failed=lambda exc: log.warning("challengers not checked: %s", exc))
 
-    def _checked(self, key: tuple, verdicts: dict) -> None:
-        if key != self._check_key:
-            return  # the champion or the corpus changed since; a newer check is on its way
+    def _checked(self, verdicts: dict) -> None:
+        # A newer check (another champion, corpus or list) supersedes this job under
+        # CHECK_KEY, so a result that arrives here is the current one.
         self._verdicts.update(verdicts)
         self._apply_verdicts()
 
