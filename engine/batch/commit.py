@@ -184,5 +184,5 @@ def record_batch(conn: sqlite3.Connection, result, state: str = "done", owner: s
         (result.model, result.bundle_sha256, result.input, result.input_sha256,
          result.output, result.rows, result.ok, result.rejected, result.started,
          result.finished, current_user(), result.app_version, state,
-         getattr(result, "output_sha256", ""), owner))
+         result.output_sha256, owner))
     return int(cur.lastrowid)

@@ -61,10 +61,16 @@ def database_findings(ws: Workspace, quick: bool = False) -> tuple[list[Finding]
 
 
 def _schema_tables() -> set[str]:
+    """The tables today's schema declares, as SQLite itself reads the schema."""
     from engine.ground.database import SCHEMA
 
-    return {line.split()[5] for line in SCHEMA.splitlines()
-            if line.startswith("CREATE TABLE IF NOT EXISTS")}
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.executescript(SCHEMA)
+        return {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+    finally:
+        conn.close()
 
 
 def bundle_findings(ws: Workspace, conn: sqlite3.Connection) -> list[Finding]:

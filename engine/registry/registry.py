@@ -274,10 +274,8 @@ class Registry:
         write_atomic(path, bundle.data)
         self.db.execute("UPDATE installed SET bundle_sha256 = ?, path = ? WHERE model_id = ? "
                         "AND version = ?", (bundle.sha256, str(path), m.model_id, m.version))
-        self.db.execute("INSERT INTO activations (model_id, version, previous_version, action, "
-                        "user, at, bundle_sha256) VALUES (?,?,?,?,?,?,?)",
-                        (m.model_id, m.version, self.active_version(m.model_id), "repair",
-                         current_user(), now_text(), bundle.sha256))
+        self.record_activation(m.model_id, m.version, self.active_version(m.model_id),
+                               "repair", bundle.sha256)
         log.info("repaired the installed file of %s from a verified bundle (%s)",
                     bundle.label, bundle.sha256)
         return m.model_id, m.version, "repaired"
