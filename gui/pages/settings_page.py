@@ -177,7 +177,7 @@ class SettingsPage(QWidget):
     def refresh(self) -> None:
         self._set_busy(True)
         self.ctx.run("read settings", tasks.describe, self.ctx.workspace,
-                     on_finished=self._loaded, on_failed=self._failed)
+                     on_finished=self._loaded, on_failed=self._read_failed)
 
     def _loaded(self, rows: list[dict]) -> None:
         self.rows = {r["key"]: r for r in rows}
@@ -232,6 +232,16 @@ class SettingsPage(QWidget):
         self.saved.emit(keys)
         if then is not None:
             then()
+
+    def _read_failed(self, exc: BaseException) -> None:
+        """Settings that cannot be read are a workspace problem the health banner already
+        names (with its repair): said here on the page, not in a dialog at every start."""
+        self._set_busy(False)
+        if not isinstance(exc, EngineError):
+            errors.show_exception(self, exc)
+            return
+        self._say(f"{exc.message[:1].upper()}{exc.message[1:]} Use “Show and repair…” at the "
+                  "top of the window (or `ratchet doctor --repair`).", error=True)
 
     def _failed(self, exc: BaseException) -> None:
         self._set_busy(False)

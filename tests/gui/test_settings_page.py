@@ -185,3 +185,14 @@ def test_correcting_a_refused_field_clears_not_saved(page, ctx, qtbot, shown_err
     page.fields["smtp.port"].clear()
     qtbot.keyClicks(page.fields["smtp.port"], "587")  # typed: the message was about "seventy"
     assert page.message.text() == ""
+
+
+def test_unreadable_settings_are_said_on_the_page_not_in_a_dialog(ctx, qtbot, shown_errors):
+    (ctx.workspace / "settings.json").write_text("{not json")
+    widget = SettingsPage(ctx)
+    qtbot.addWidget(widget)
+    widget.show()
+    widget.refresh()
+    qtbot.waitUntil(lambda: "cannot be used" in widget.message.text(), timeout=TIMEOUT_MS)
+    assert "Show and repair" in widget.message.text()
+    assert shown_errors == []  # the health banner names it; no dialog at every start
