@@ -15,7 +15,9 @@ REBUILD = {"E_WORKSPACE_DB_MISSING", "E_WORKSPACE_DB_DAMAGED"}
 
 
 def repair(ws: Workspace, bundles: list[Path]) -> list[str]:
-    """Repair what can be repaired; returns a sentence for each thing done."""
+    """Repair what can be repaired; returns a sentence for each thing done. Bundle files that
+    are not bundles are refused before anything is changed."""
+    given = _read_bundles(bundles)
     said = []
     findings = run_checks(ws)
     # the trust store first: rebuilding the database verifies bundles with it
@@ -29,28 +31,36 @@ def repair(ws: Workspace, bundles: list[Path]) -> list[str]:
     from engine.registry.registry import Registry  # opens (and migrates) the database
 
     with Registry(ws) as registry:
-        said += _repair_bundles(registry, findings, bundles)
+        said += _repair_bundles(registry, findings, given)
         said += _repair_records(registry, findings)
     said += _repair_files(ws, findings)
     return said
 
 
-def _repair_bundles(registry, findings: list[Finding], bundles: list[Path]) -> list[str]:
+def _read_bundles(bundles: list[Path]) -> list[tuple[Path, bytes, str]]:
+    """Each given file as (path, bytes, "ID@V" of its manifest), or InputError."""
     from engine.bundle.manifest import MANIFEST, parse_manifest
     from engine.bundle.ziparchive import read_members
     from engine.registry.registry import read_bundle_file
 
-    damaged = {f.subject for f in findings if f.code in ("E_INSTALLED_MISSING",
-                                                           "E_INSTALLED_TAMPERED")}
-    said = []
-    for path in bundles:
-        data = read_bundle_file(Path(path))
+    read = []
+    for path in map(Path, bundles):
+        data = read_bundle_file(path)
         try:
             manifest = parse_manifest(read_members(data)[MANIFEST])
         except (EngineError, KeyError) as exc:
-            raise InputError(f"{path} is not a Ratchet bundle ({exc}); nothing was repaired "
-                             "with it.", "E_NOT_A_BUNDLE") from exc
-        label = f"{manifest.model_id}@{manifest.version}"
+            raise InputError(f"{path} is not a Ratchet bundle ({exc}); nothing was repaired.",
+                             "E_NOT_A_BUNDLE") from exc
+        read.append((path, data, f"{manifest.model_id}@{manifest.version}"))
+    return read
+
+
+def _repair_bundles(registry, findings: list[Finding],
+                    given: list[tuple[Path, bytes, str]]) -> list[str]:
+    damaged = {f.subject for f in findings if f.code in ("E_INSTALLED_MISSING",
+                                                           "E_INSTALLED_TAMPERED")}
+    said = []
+    for path, data, label in given:
         if label not in damaged:
             said.append(f"{path} is {label}, whose installed file is intact (or which is not "
                         "installed); nothing was done with it")

@@ -188,3 +188,13 @@ def test_a_read_only_database_is_not_called_damaged(demo_root, capsys, monkeypat
     code, _, err = in_process(demo_root, capsys, "models", "list")
     assert code == 2 and "E_READ_ONLY" in err and str(demo_root / "ratchet.db") in err
     assert "backup" not in err and "damaged" not in err
+
+
+def test_a_file_that_is_not_a_bundle_is_refused_before_anything_is_repaired(demo_root, tmp_path):
+    (demo_root / "settings.json").write_text("{not json")
+    not_bundle = tmp_path / "notes.ratchet"
+    not_bundle.write_text("hello")
+    done = ratchet(demo_root, "doctor", "--repair", str(not_bundle))
+    assert done.returncode == 2 and b"E_NOT_A_BUNDLE" in done.stderr
+    assert b"nothing was repaired" in done.stderr
+    assert (demo_root / "settings.json").read_text() == "{not json"  # nothing changed
