@@ -13,7 +13,10 @@ from pathlib import Path
 
 from engine.ground.shipped import shipped_dir
 
-DEMO_BUNDLE = shipped_dir("coefficients") / "demo-flight-delay-1.ratchet"
+DEMO_ID = "demo-flight-delay"
+DEMO_VERSION = 1  # the shipped demo bundle's version
+DEMO_LABEL = f"{DEMO_ID}@{DEMO_VERSION}"
+DEMO_BUNDLE = shipped_dir("coefficients") / f"{DEMO_ID}-{DEMO_VERSION}.ratchet"
 SAMPLE = shipped_dir("resources") / "samples" / "flights-2013-07-sample.csv"
 
 
