@@ -178,6 +178,7 @@ def _prepare_workspace(root: Path) -> tuple[str, list]:
     from engine.ground.paths import Workspace
     from engine.registry.first_start import first_start
     from engine.registry.registry import Registry
+    from gui.tasks.models import status_line, workspace_states
 
     findings: list = []
     try:
@@ -188,14 +189,14 @@ def _prepare_workspace(root: Path) -> tuple[str, list]:
         first_start(ws)
         registry = Registry(ws)
         try:
-            label = "{}@{}".format(*registry.resolve(None))
+            states = workspace_states(registry)
         finally:
             registry.close()
     except EngineError as exc:
         return f"No model is active: {exc.message}", findings
     except Exception as exc:
         return f"The workspace cannot be opened: {exc}", findings
-    return f"Active model: {label}", findings
+    return status_line(states), findings
 
 if __name__ == "__main__":
     sys.exit(main())

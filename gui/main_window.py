@@ -1,4 +1,4 @@
-"""The main window: a sidebar of pages, the menus, and a status bar with the active model.
+"""The main window: a sidebar of pages, the menus, and a status bar: per model what is active.
 
 Closing it hides it to the tray when there is one (File > Quit and the tray's Quit really
 quit); without a tray, closing quits. Either way, before the app ends every background job is
@@ -36,6 +36,7 @@ from gui.pages.backtest import BacktestPage
 from gui.pages.models import ModelsPage
 from gui.pages.models_tables import expiry
 from gui.pages.monitor import MonitorPage
+from gui.pages.monitor_status import OneLineLabel
 from gui.pages.overview import OverviewPage
 from gui.pages.predict import PredictPage, State
 from gui.pages.regression import RegressionPage
@@ -43,12 +44,13 @@ from gui.pages.requirements import RequirementsPage
 from gui.pages.settings_page import SettingsPage
 from gui.pages.trial.page import TrialPage
 from gui.settings import save_settings
+from gui.tasks.models import NO_MODEL, status_line
 from gui.tray import Tray
 from gui.watching import FolderWatch
 
 log = logging.getLogger(__name__)
 
-NO_MODEL_MESSAGE = "No model is active yet."
+NO_MODEL_MESSAGE = NO_MODEL
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,8 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         # A permanent widget, not showMessage(): menu hover tips would wipe a temporary message.
-        self.model_status = QLabel(status or NO_MODEL_MESSAGE)
+        self.model_status = OneLineLabel()
+        self.model_status.setText(status or NO_MODEL_MESSAGE)
         self.statusBar().addWidget(self.model_status, 1)
         self.alarm_status = QLabel()
         self.alarm_status.linkActivated.connect(lambda _link: self.show_page("monitor"))
@@ -144,7 +147,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.workspace_status)
 
         self.models.snapshot_loaded.connect(self._show_active_model)
-        self.predict.picker.changed.connect(self._update_status)
         self.predict.state_changed.connect(self._predict_state)
         if tray is not None:
             tray.show_requested.connect(self.bring_to_front)
@@ -240,21 +242,22 @@ class MainWindow(QMainWindow):
         for page in (self.regression, self.requirements):
             page.picker.set_snapshot(snap)  # a new choice refreshes the page
         self.backtest.set_snapshot(snap)  # its champion and the challengers to choose from
-        self._update_status()
+        self.monitor.set_snapshot(snap)  # its model choice
+        self._update_status(snap)
 
-    def _update_status(self) -> None:
-        """The model that predictions will use (the one chosen on the Predict page)."""
-        chosen = self.predict.picker.current()
-        if chosen is None:
-            text = NO_MODEL_MESSAGE + " Import a bundle on the Models page."
-        else:
-            until, _ = expiry(chosen.expires)
-            text = (f"Active model: {chosen.model_id} version {chosen.version} "
-                    f"(expires {until})")
-            others = self.predict.picker.combo.count() - 1
-            if others > 0:
-                text += f"; {others} more model{'s' if others > 1 else ''} installed"
+    def _update_status(self, snap) -> None:
+        """Per model what is active ("demo-flight-delay@1 · test-sensors@1 · test-small
+        deactivated"): one line, elided, the whole of it and each expiry in the tooltip.
+        Called whenever the Models page reads the registry again (after an import,
+        activation, deactivation or rollback)."""
+        states = snap.model_states()
+        text = status_line(states)
+        if not states:
+            text += " Import a bundle on the Models page."
         self.model_status.setText(text)
+        expiries = [f"{v.model_id}@{v.version} expires {expiry(v.expires)[0]}"
+                    for v in snap.versions if v.active]
+        self.model_status.setToolTip("\n".join([text, *expiries]))
         if self.tray is not None:
             self.tray.set_state(text)
 

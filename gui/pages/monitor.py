@@ -1,11 +1,13 @@
 """The Monitor page: is the model still holding up on the latest data?
 
-Top: the watcher's status and "Now-test a file…". Then the alarms (open ones first, with
-Acknowledge), the now-tests over time as a chart (the measured metric where files had labels,
-the label-free estimate, the requirement's minimum), the list of now-tests, and the drift per
-feature of the now-test chosen in that list. Everything is read and written by jobs (a now-test
-in the page's run panel, gui.run_panel); the page refreshes when the folder watcher reports a
-file, and a newer read supersedes one still in progress.
+Top: the model shown (one installed model, or all of them, a now-test then choosing its model
+by the file's columns), the watcher's status, "Now-test a file…" and "Use the demo data".
+Then the alarms (open ones first, with Acknowledge), the now-tests over time as a chart (the
+measured metric where files had labels, the label-free estimate, the requirement's minimum),
+the list of now-tests, and the drift per feature of the now-test chosen in that list.
+Everything is read and written by jobs (a now-test in the page's run panel, gui.run_panel);
+the page refreshes when the folder watcher reports a file, and a newer read supersedes one
+still in progress.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 from gui import errors
 from gui.charts import LineChart
 from gui.context import AppContext
+from gui.pages.model_picker import ModelPicker
 from gui.pages.monitor_chart import chart_data
 from gui.pages.monitor_status import OneLineLabel, status_color
 from gui.pages.monitor_tables import (
@@ -50,6 +53,8 @@ from gui.widgets import page_header
 
 log = logging.getLogger(__name__)
 
+ALL_MODELS = "All models (a now-test by the file's columns)"
+
 
 class MonitorPage(QWidget):
     loaded = Signal(object)  # tasks.MonitorData
@@ -61,7 +66,8 @@ class MonitorPage(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
-        self.data: tasks.MonitorData | None = None
+        self.data: tasks.MonitorData | None = None  # everything loaded
+        self.shown: tasks.MonitorData | None = None  # the chosen model's part of it
         self._build()
         self.show_watch_status(WatchStatus())
 
@@ -72,8 +78,17 @@ class MonitorPage(QWidget):
             "raised when the model falters.")
         self.panel = RunPanel(self.ctx, failed="The now-test could not run; nothing was "
                               "recorded.", cancelled="Cancelled: nothing was recorded.")
+        self.picker = ModelPicker(by_file=ALL_MODELS)
+        self.picker.setToolTip("The model whose alarms and now-tests are shown, and which "
+                               "“Now-test a file…” uses; “All models”: every model's, and a "
+                               "now-test uses the one model whose inputs the file has.")
+        self.picker.changed.connect(self._show_model)
+        self.panel.add(self.picker)
         self.watch_status = self.panel.add(OneLineLabel(), 1)
         self.nowtest_button = self.panel.add_button("Now-test a file…", self._choose_file)
+        self.demo_button = self.panel.add_button("Use the demo data", self.use_demo_data)
+        self.demo_button.setToolTip("Now-test a labelled month of 2013 flights, after the "
+                                    "demo model's training months, with the demo model.")
         self.panel.busy_changed.connect(lambda _busy: self._update_buttons())
 
         self.alarms = alarms_table()
@@ -142,6 +157,8 @@ class MonitorPage(QWidget):
                     if a.acknowledged_at is None}
         self.ack_button.setEnabled(bool(ids & open_ids))
         self.nowtest_button.setEnabled(not self.panel.running)
+        self.demo_button.setEnabled(not self.panel.running)
+        self.picker.setEnabled(not self.panel.running)
 
     # -- the watcher -----------------------------------------------------------------------
     def show_watch_status(self, status: WatchStatus) -> None:
@@ -162,8 +179,24 @@ class MonitorPage(QWidget):
                      self.show_acknowledged.isChecked(), key="monitor data",
                      on_finished=self._loaded, parent=self)
 
+    def set_snapshot(self, snap) -> None:
+        """The installed models changed (gui.tasks.models.Snapshot): offer their active
+        versions."""
+        self.picker.set_snapshot(snap)
+
     def _loaded(self, data: tasks.MonitorData) -> None:
         self.data = data
+        self._show(data)
+        self.open_alarms_changed.emit(data.open_alarms)  # every model's, for the status bar
+        self.loaded.emit(data)
+
+    def _show_model(self) -> None:
+        if self.data is not None:
+            self._show(self.data)
+
+    def _show(self, everything: tasks.MonitorData) -> None:
+        """Fill the tables and chart with the chosen model's alarms and now-tests."""
+        self.shown = data = tasks.for_model(everything, self.picker.model_id())
         fill_alarms(self.alarms, data.alarms)
         self.alarm_summary.setText(alarm_summary(data))
         # Keep an older now-test the operator is reading; otherwise follow the newest.
@@ -176,8 +209,6 @@ class MonitorPage(QWidget):
         self._draw_chart()
         self._select_nowtest(selected)
         self._update_buttons()
-        self.open_alarms_changed.emit(data.open_alarms)
-        self.loaded.emit(data)
 
     def _fill_models(self, nowtests: list[dict]) -> None:
         keep = self.model_combo.currentText()
@@ -190,13 +221,13 @@ class MonitorPage(QWidget):
         self.model_combo.blockSignals(False)
 
     def _draw_chart(self) -> None:
-        nowtests = self.data.nowtests if self.data else []
+        nowtests = self.shown.nowtests if self.shown else []
         if not nowtests:
             self.chart.clear("No now-tests yet. Drop a CSV into the watch folder or use "
                              "“Now-test a file…”.")
             return
         data = chart_data(nowtests, self.model_combo.currentText() or None,
-                          self.data.requirements)
+                          self.shown.requirements)
         if not data.series:
             self.chart.clear("These now-tests have no metric to plot yet.")
             return
@@ -267,9 +298,17 @@ class MonitorPage(QWidget):
                                               "CSV files (*.csv);;All files (*)")
         if path:
             self.ctx.settings.last_input_dir = str(Path(path).parent)
-            self.nowtest(Path(path))
+            self.nowtest(Path(path), self.picker.model_id())
+
+    def use_demo_data(self) -> None:
+        """Now-test the shipped demo month with the demo model; the page then shows it."""
+        self.picker.choose(tasks.DEMO_MODEL)
+        self.panel.run("now-test", tasks.nowtest_demo, self.ctx.workspace,
+                       then=self._nowtested, message="Now-testing the demo data…")
 
     def nowtest(self, path: Path, model_ref: str | None = None) -> None:
+        """Now-test ``path`` with ``model_ref`` (None: the one model whose inputs the file's
+        header covers; several or none: the failure says which)."""
         self.panel.run("now-test", tasks.nowtest_file, self.ctx.workspace, Path(path), model_ref,
                        then=self._nowtested, message=f"Now-testing {Path(path).name}…")
 

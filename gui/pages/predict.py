@@ -32,9 +32,9 @@ from gui import dialogs, errors
 from gui.colors import MUTED_STYLE
 from gui.context import AppContext
 from gui.drop import FileDropMixin
-from gui.pages.model_picker import ModelPicker
+from gui.pages.model_picker import BY_FILE, ModelPicker
 from gui.pages.output_chooser import OutputChooser
-from gui.pages.predict_summary import error_html, summary_html
+from gui.pages.predict_summary import choice_html, error_html, summary_html
 from gui.pages.results_view import ResultsPanel
 from gui.tasks import predict as tasks
 from gui.tasks import regression as regression_tasks
@@ -73,6 +73,7 @@ class PredictPage(FileDropMixin, QWidget):
         self.source: Path | None = None
         self.delimiter = ","
         self.last_result: BatchResult | None = None
+        self.checked: tasks.Checked | None = None  # the last check of the chosen file
         self._job = None  # the check or the run
         self.shadow_job = None  # the latest trial shadow of a batch (gui.tasks.predict)
         self.setAcceptDrops(True)
@@ -84,7 +85,9 @@ class PredictPage(FileDropMixin, QWidget):
         header, _ = page_header("Predict", "Score a CSV file with a model's active version. "
                                 "Rows that cannot be scored are kept, marked rejected, with "
                                 "the reason.")
-        self.picker = ModelPicker()
+        self.picker = ModelPicker(by_file=BY_FILE)
+        self.picker.setToolTip("“By the file's columns”: the one active model whose inputs "
+                               "the file has; when several have them, choose one here.")
         self.picker.changed.connect(self.recheck)
 
         self.open_button = QPushButton("Open CSV file…")
@@ -194,6 +197,7 @@ class PredictPage(FileDropMixin, QWidget):
         """Check the chosen file again (the active model may have changed)."""
         if self.source is None or self.state is State.RUNNING:
             return
+        self.checked = None
         self._set_state(State.CHECKING)
         self.progress.start(f"Checking {self.source.name}…", busy=True)
         # a check of another file, or with another model, is superseded
@@ -204,6 +208,7 @@ class PredictPage(FileDropMixin, QWidget):
 
     def _checked(self, checked: tasks.Checked) -> None:
         text, ready = summary_html(checked)
+        self.checked = checked
         self.delimiter = checked.inspection.delimiter
         self.summary.setText(text)
         self._set_state(State.READY if ready else State.BLOCKED)
@@ -211,7 +216,7 @@ class PredictPage(FileDropMixin, QWidget):
     def _check_failed(self, exc: BaseException) -> None:
         self._set_state(State.BLOCKED)
         if isinstance(exc, EngineError):  # a file-level problem: the summary is the place
-            self.summary.setText(error_html(exc.message))
+            self.summary.setText(choice_html(exc.code, exc.message) or error_html(exc.message))
         else:
             errors.show_exception(self, exc)
 
@@ -223,6 +228,13 @@ class PredictPage(FileDropMixin, QWidget):
     # -- running ---------------------------------------------------------------------------
     def output_path(self) -> Path | None:
         return None if self.source is None else self.output.path(self.source.parent)
+
+    def model_ref(self) -> str | None:
+        """The model to run: the one chosen, else the one the file's columns chose at the
+        check (its active version when the run starts)."""
+        if self.picker.model_id() is not None:
+            return self.picker.model_id()
+        return None if self.checked is None else self.checked.model_id
 
     def run(self) -> None:
         output = self.output_path()
@@ -239,7 +251,7 @@ class PredictPage(FileDropMixin, QWidget):
         self._set_state(State.RUNNING)
         self.progress.start(f"Scoring {self.source.name}…")
         self._job = self.ctx.run("score csv", tasks.score_file, self.ctx.workspace, self.source,
-                                 output, self.picker.model_id(), key=FILE_JOB,
+                                 output, self.model_ref(), key=FILE_JOB,
                                  on_progress=self.progress.set_progress,
                                  on_finished=self._scored, on_failed=self._run_failed,
                                  on_cancelled=self._run_cancelled)

@@ -47,11 +47,13 @@ def summary_html(checked: Checked) -> tuple[str, bool]:
                              "be scored; they will be kept in the output and marked rejected"
                              f"</span><ul style='margin:0'>{examples}</ul>"))
     ready = i.ready and i.rows > 0
+    how = " (chosen by the file's columns)" if checked.by_columns else ""
     if ready:
-        verdict = f"<b style='color:{GREEN}'>Ready to run with {checked.model_label}.</b>"
+        verdict = f"<b style='color:{GREEN}'>Ready to run with {checked.model_label}{how}.</b>"
     elif i.missing:
         verdict = (f"<b style='color:{RED}'>This file cannot be scored with "
-                   f"{checked.model_label}.</b> Add the missing columns, or choose another file.")
+                   f"{checked.model_label}{how}.</b> Add the missing columns, or choose "
+                   "another file or model.")
     else:
         verdict = f"<b style='color:{RED}'>There are no rows to score.</b>"
     return f"<table cellspacing='0'>{''.join(rows)}</table><p>{verdict}</p>", ready
@@ -61,3 +63,20 @@ def error_html(message: str) -> str:
     """A file that cannot be read at all (the engine's one-paragraph message)."""
     text = message[:1].upper() + message[1:]
     return f"<p style='color:{RED}'><b>This file cannot be used.</b> {html.escape(text)}</p>"
+
+
+CHOICE_HEADINGS = {
+    "E_MODEL_AMBIGUOUS": "Several models fit this file: choose one under “Model” above.",
+    "E_NO_MODEL_FITS": "No installed model fits this file.",
+}
+
+
+def choice_html(code: str, message: str) -> str | None:
+    """The header rule could not choose a model (engine.registry.choice): which models fit,
+    or what each one lacks, and what to do; None for any other error."""
+    heading = CHOICE_HEADINGS.get(code)
+    if heading is None:
+        return None
+    text = message[:1].upper() + message[1:]
+    return f"<p style='color:{AMBER if code == 'E_MODEL_AMBIGUOUS' else RED}'><b>{heading}</b> " \
+           f"{html.escape(text)}</p>"

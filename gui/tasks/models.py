@@ -36,9 +36,40 @@ class Snapshot:
     def find(self, label: str | None) -> InstalledVersion | None:
         return next((v for v in self.versions if f"{v.model_id}@{v.version}" == label), None)
 
+    def model_states(self) -> list[str]:
+        """Per installed model, by id, what is active: "ID@V", "ID deactivated" or "ID: no
+        version active" (installed but never activated)."""
+        states = []
+        for model_id in sorted({v.model_id for v in self.versions}):
+            version = self.active_version(model_id)
+            if version is not None:
+                states.append(f"{model_id}@{version}")
+            else:
+                history = self.history.get(model_id) or [{}]
+                deactivated = history[-1].get("action") == "deactivate"
+                states.append(f"{model_id} {'deactivated' if deactivated else 'not active'}")
+        return states
+
     def rollback_target(self, model_id: str) -> int | None:
         """The version a rollback would re-activate (the engine's rule), or None."""
         return rollback_target(self.history.get(model_id, []), self.active_version(model_id))
+
+
+NO_MODEL = "No model is installed yet."
+
+
+def status_line(states: list[str]) -> str:
+    """The status bar's line: per model what is active (Snapshot.model_states)."""
+    if not states:
+        return NO_MODEL
+    return f"Model{'' if len(states) == 1 else 's'}: " + " · ".join(states)
+
+
+def workspace_states(registry: Registry) -> list[str]:
+    """Snapshot.model_states read straight from a registry (the launcher, before any window)."""
+    versions = registry.versions()
+    history = {m: registry.activations(m) for m in sorted({v.model_id for v in versions})}
+    return Snapshot(versions, history).model_states()
 
 
 def _signer_names(workspace: Path) -> dict[str, str]:

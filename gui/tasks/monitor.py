@@ -126,6 +126,37 @@ def nowtest_file(workspace: Path, path: Path, model_ref: str | None = None, *,
                              progress=progress, cancel=cancel)
 
 
+DEMO_MODEL = "demo-flight-delay"  # the shipped demo model (coefficients/build_demo.py)
+
+
+def nowtest_demo(workspace: Path, *, progress: Progress, cancel: CancelToken):
+    """Now-test the shipped demo month (engine.ground.shipped.demo_month: a labelled month
+    after the demo model's training months) with the demo model's active version."""
+    from engine.errors import InputError
+    from engine.ground.shipped import demo_month
+
+    path = demo_month()
+    if not path.is_file():
+        raise InputError(f"the demo data is not installed: {path} does not exist; reinstall "
+                         "Ratchet, or now-test a file of your own.", "E_DEMO_MISSING")
+    return nowtest_file(workspace, path, DEMO_MODEL, progress=progress, cancel=cancel)
+
+
+def for_model(data: MonitorData, model_id: str | None) -> MonitorData:
+    """The alarms and now-tests of one model (all its versions); None: every model's. The
+    open count is then that model's among those listed."""
+    if model_id is None:
+        return data
+
+    def mine(label: str) -> bool:
+        return str(label).partition("@")[0] == model_id
+
+    alarms = [a for a in data.alarms if mine(a.model)]
+    nowtests = [t for t in data.nowtests if mine(t.get("model", ""))]
+    return MonitorData(alarms, nowtests, sum(a.acknowledged_at is None for a in alarms),
+                       {k: v for k, v in data.requirements.items() if mine(k)})
+
+
 # -- the Settings page ------------------------------------------------------------------------
 def describe(workspace: Path, *, progress: Progress, cancel: CancelToken) -> list[dict]:
     """Every setting with its value (the password masked), default and help."""

@@ -1,4 +1,6 @@
-"""Checking and scoring a CSV file with the active model."""
+"""Checking and scoring a CSV file with a model's active version: the one the operator chose,
+or, when none is chosen, the one active model whose inputs the file's header covers
+(engine.registry.choice: several fit -> E_MODEL_AMBIGUOUS, none -> E_NO_MODEL_FITS)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from engine.batch.result import BatchResult
 from engine.ground.paths import Workspace
 from engine.ground.shipped import shipped_dir
 from engine.progress import CancelToken, Progress
+from engine.registry.choice import model_for_file
 from engine.registry.registry import Registry
 from engine.services import predict
 
@@ -37,19 +40,26 @@ def default_output(source: Path, workspace: Path) -> Path:
 class Checked:
     inspection: Inspection
     model_label: str
+    by_columns: bool = False  # chosen by the file's columns among several active models
+
+    @property
+    def model_id(self) -> str:
+        return self.model_label.partition("@")[0]
 
 
 def check_file(workspace: Path, path: Path, model_ref: str | None = None, *,
                progress: Progress, cancel: CancelToken) -> Checked:
     """The validation summary shown before running: reads the whole file once (row count).
-    ``model_ref``: a model id (its active version) or None (the latest activated model)."""
+    ``model_ref``: a model id (its active version) or None (the file's columns choose)."""
     registry = Registry(Workspace.open(workspace))
     try:
-        model, label = registry.load_model(model_ref)
+        chosen = model_for_file(registry, path, model_ref)
+        model, label = registry.load_model(chosen)
     finally:
         registry.close()
     progress(0.0, f"Checking {Path(path).name} against {label}")
-    return Checked(inspect_csv(Path(path), model, cancel), label)
+    return Checked(inspect_csv(Path(path), model, cancel), label,
+                   by_columns=model_ref is None and chosen is not None)
 
 
 def score_file(workspace: Path, source: Path, output: Path, model_ref: str | None = None, *,

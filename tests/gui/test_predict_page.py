@@ -18,6 +18,7 @@ from engine.registry.registry import Registry, read_bundle_file
 from gui.pages.predict import PredictPage, State
 from gui.tasks.models import snapshot
 from tests.engine import test_trial_kit as kit
+from tests.engine.workspace_kit import DEMO_LABEL
 from tests.gui.kit import TIMEOUT_MS, build_test_bundles, copy_sample
 
 bundles, data, flights = kit.bundles, kit.data, kit.flights
@@ -149,17 +150,23 @@ def test_the_model_can_be_chosen_when_several_are_installed(page, ctx, tmp_path,
     registry.close()
     page.picker.set_snapshot(snapshot(ctx.workspace, progress=no_progress,
                                       cancel=CancelToken()))
-    assert page.picker.model_id() == "test-model"
-    assert page.picker.combo.count() == 2 and page.picker.combo.isEnabled()
+    # No silent default to the model activated last: the file's columns choose (issue 14).
+    assert page.picker.model_id() is None and page.picker.by_file_chosen()
+    assert page.picker.models() == ["demo-flight-delay", "test-model"]
+    assert page.picker.combo.count() == 3 and page.picker.combo.isEnabled()
     page.use_sample()
+    wait_state(qtbot, page, State.READY)
+    assert f"Ready to run with {DEMO_LABEL} (chosen by the file's columns)" in \
+        page.summary.text()
+
+    page.picker.choose("test-model")
     wait_state(qtbot, page, State.BLOCKED)
     assert "x0, x1, x2" in page.summary.text()
-
-    page.picker.combo.setCurrentIndex(page.picker.combo.findData("demo-flight-delay"))
+    page.picker.choose("demo-flight-delay")
     wait_state(qtbot, page, State.READY)
     with qtbot.waitSignal(page.run_finished, timeout=TIMEOUT_MS) as finished:
         page.run()
-    assert finished.args[0].model == "demo-flight-delay@1"
+    assert finished.args[0].model == DEMO_LABEL
 
 
 def test_a_trials_shadow_runs_after_the_operators_job_in_a_job_of_its_own(

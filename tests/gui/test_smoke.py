@@ -8,6 +8,7 @@ from pathlib import Path
 from gui.context import AppContext
 from gui.main_window import NO_MODEL_MESSAGE, MainWindow
 from gui.workers import Jobs
+from tests.engine.workspace_kit import DEMO_ID, DEMO_LABEL
 from tests.gui.kit import TIMEOUT_MS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,9 +24,9 @@ def test_main_window_shows_title_pages_and_the_active_model(ctx, qtbot):
         ["Overview", "Predict", "Models", "Regression", "Back-test", "Monitor", "Trial",
          "Requirements", "Settings"]
     assert window.current_page() == "overview"  # the app opens on "is everything all right?"
-    qtbot.waitUntil(lambda: window.model_status.text().startswith(
-        "Active model: demo-flight-delay version 1"), timeout=TIMEOUT_MS)
-    assert window.predict.picker.combo.currentText() == "demo-flight-delay, version 1"
+    qtbot.waitUntil(lambda: window.model_status.text() == f"Model: {DEMO_LABEL}",
+                    timeout=TIMEOUT_MS)
+    assert window.predict.picker.models() == [DEMO_ID]  # the file's columns choose it
 
 
 def test_main_window_without_a_model_says_so(tmp_path, qtbot):
