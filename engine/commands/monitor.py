@@ -21,14 +21,16 @@ def register(sub) -> None:
     nowtest.add_argument("--report", metavar="FILE.html", help="also write an HTML report")
     nowtest.set_defaults(handler=cmd_nowtest)
 
-    watch = sub.add_parser("watch", help="now-test every new CSV in a folder (headless); "
-                           "one line per file, JSON Lines with --json")
+    watch = sub.add_parser("watch", help="now-test every new CSV in the watch folders "
+                           "(headless); one line per file, JSON Lines with --json")
     watch.add_argument("folder", metavar="FOLDER", nargs="?",
-                       help="default: the watch.folder setting")
+                       help="default: every configured folder (the settings watch.folders "
+                       "and watch.folder), each with its own model")
     watch.add_argument("--once", action="store_true", help="process what has settled now, "
                        "then exit (1 if a file raised an alarm or failed)")
     watch.add_argument("--model", metavar="ID[@VERSION]",
-        help="default: the model whose inputs the file has")
+        help="with FOLDER: now-test its files with this model (default: the model the "
+        "settings bind FOLDER to, else the one whose inputs the file has)")
     watch.set_defaults(handler=cmd_watch)
 
     alarms = sub.add_parser("alarms", help="alarms raised by now-tests").add_subparsers(
@@ -41,9 +43,11 @@ def register(sub) -> None:
     ack.set_defaults(handler=cmd_alarms_ack)
 
     settings = sub.add_parser("settings", help="the workstation's settings (SMTP, alarm "
-                              "recipients, watch folder)").add_subparsers(
+                              "recipients, watch folders)").add_subparsers(
         dest="action", metavar="ACTION", required=True)
-    settings.add_parser("list", help="every setting with its value").set_defaults(
+    settings.add_parser("list", help="every setting with its value and help (watch.folders: "
+                        "FOLDER=MODEL entries separated by ';', a FOLDER alone for the model "
+                        "its files' header fits)").set_defaults(
         handler=cmd_settings_list)
     get = settings.add_parser("get", help="one setting's value")
     get.add_argument("key", metavar="KEY")
@@ -125,24 +129,39 @@ def _stop_on_signals(stop: threading.Event, cancel) -> dict:
     return previous
 
 
-def cmd_watch(args, ws_root) -> tuple[int, dict]:
-    from engine.ground.settings import load_settings
-    from engine.progress import CancelToken
-    from engine.services.nowtest import alarm_watch_failure, nowtest_and_alarm
-    from engine.watch.watcher import FolderWatcher
+def _bindings(args, ws_root):
+    """The folders `ratchet watch` watches, each with its model: FOLDER with --model (or the
+    model the settings bind it to), else every configured folder."""
+    from engine.ground.watch_folders import WatchBinding
+    from engine.services.watching import configured_bindings
 
-    settings = load_settings(ws_root)
-    folder = args.folder or str(settings["watch.folder"] or "")
-    if not folder:
+    configured, settle = configured_bindings(ws_root)
+    if args.folder:
+        folder = Path(args.folder).expanduser()
+        folder = str(folder.resolve()) if folder.is_dir() else str(folder)
+        bound = next((b.model for b in configured if b.folder == folder), None)
+        return [WatchBinding(folder, args.model or bound)], settle
+    if args.model:
+        raise InputError("--model goes with FOLDER (`ratchet watch FOLDER --model ID`); "
+                         "without FOLDER every configured watch folder is watched with its "
+                         "own model (`ratchet settings get watch.folders`).", "E_USAGE")
+    if not configured:
         raise InputError("no folder to watch: give FOLDER, or set one with `ratchet settings "
-                         "set watch.folder FOLDER`.", "E_WATCH_FOLDER")
+                         "set watch.folder FOLDER` (or several, each bound to a model, with "
+                         "`ratchet settings set watch.folders \"FOLDER=MODEL;...\"`).",
+                         "E_WATCH_FOLDER")
+    return configured, settle
+
+
+def cmd_watch(args, ws_root) -> tuple[int, dict]:
+    from engine.progress import CancelToken
+    from engine.services.watching import watch_all
+
+    bindings, settle = _bindings(args, ws_root)
     as_json = bool(getattr(args, "json", False))
     cancel = CancelToken()
     stop = threading.Event()
     counts = {"done": 0, "failed": 0, "alarms": 0}
-
-    def process(path: Path):
-        return nowtest_and_alarm(ws_root, path, args.model, source="watch", cancel=cancel)
 
     def on_event(event) -> None:
         counts[event.state] += 1
@@ -150,31 +169,29 @@ def cmd_watch(args, ws_root) -> tuple[int, dict]:
         counts["alarms"] += int(bool(result is not None and result.alarm))
         print(json.dumps(_event_json(event)) if as_json else event_line(event), flush=True)
 
-    def on_failure(path: Path, error: str, code: str | None):
-        return alarm_watch_failure(ws_root, watcher.folder, path, error, code, args.model)
-
-    watcher = FolderWatcher(ws_root, folder, process,
-                            settle_seconds=float(settings["watch.settle_seconds"]),
-                            on_failure=on_failure)
+    watchers = watch_all(ws_root, bindings, "watch", cancel, settle)
+    folders = [{"folder": str(w.folder), "model": w.model} for w in watchers.watchers]
+    summary = {"folder": folders[0]["folder"]} if len(folders) == 1 else {}
+    summary["folders"] = folders
     if args.once:
-        for event in watcher.drain():
+        for event in watchers.drain():
             on_event(event)
         negative = counts["failed"] or counts["alarms"]
-        return (1 if negative else 0), {"folder": str(watcher.folder), "processed":
-                                        counts["done"], "failed": counts["failed"],
-                                        "alarms": counts["alarms"]}
+        return (1 if negative else 0), {**summary, "processed": counts["done"],
+                                        "failed": counts["failed"], "alarms": counts["alarms"]}
     in_main = threading.current_thread() is threading.main_thread()
     previous = _stop_on_signals(stop, cancel) if in_main else {}
-    print(f"watching {watcher.folder} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    shown = ", ".join(f"{f['folder']} ({f['model'] or 'by header'})" for f in folders)
+    print(f"watching {shown} (Ctrl-C stops)", file=sys.stderr, flush=True)
     try:
-        watcher.run(stop, on_event=on_event)
+        watchers.run(stop, on_event=on_event)
     except KeyboardInterrupt:
         pass  # the second Ctrl-C: the file in progress is released for the next run
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-    return 0, {"folder": str(watcher.folder), "processed": counts["done"],
-               "failed": counts["failed"], "alarms": counts["alarms"], "stopped": True}
+    return 0, {**summary, "processed": counts["done"], "failed": counts["failed"],
+               "alarms": counts["alarms"], "stopped": True}
 
 
 # -- alarms --------------------------------------------------------------------------------

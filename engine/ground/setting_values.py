@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine.errors import InputError
 from engine.ground.settings_spec import Setting, spec
+from engine.ground.watch_folders import parse_folders
 
 _ADDRESS = re.compile(r"[^@\s,;<>\"()]+@[^@\s,;<>\"()]+")
 
@@ -104,7 +105,8 @@ def _parse_text(s: Setting, text: str) -> str:
 PARSERS: dict[str, Callable[[Setting, str], object]] = {
     "int": _parse_int, "bool": _parse_bool, "float": _parse_float,
     "address": _parse_address, "addresses": _parse_addresses, "host": _parse_host,
-    "folder": _parse_folder, "file": _parse_file, "text": _parse_text, "secret": _parse_text,
+    "folder": _parse_folder, "folders": lambda _s, text: parse_folders(text),
+    "file": _parse_file, "text": _parse_text, "secret": _parse_text,
 }
 
 

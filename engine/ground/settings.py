@@ -29,6 +29,8 @@ from engine.errors import EngineError, InputError
 from engine.ground.fileio import exclusive_lock, write_atomic
 from engine.ground.setting_values import parse_setting
 from engine.ground.settings_spec import BY_KEY, SETTINGS, Setting, spec
+from engine.ground.watch_folders import check_models
+from engine.ground.watch_folders import fits as folders_fit
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ def _fits(setting: Setting, value: object) -> bool:
         return type(value) is bool
     if setting.kind == "float":
         return type(value) in (int, float) and math.isfinite(value) and value >= 0
+    if setting.kind == "folders":
+        return folders_fit(value)
     return isinstance(value, str)
 
 
@@ -114,6 +118,8 @@ def _read_values(path: Path) -> dict:
 
 
 def _typed(setting: Setting, value: object) -> object:
+    if setting.kind == "folders":  # a copy: never the default's own list
+        return [{"folder": d["folder"], "model": d.get("model") or None} for d in value]
     return float(value) if setting.kind == "float" else value
 
 
@@ -132,7 +138,7 @@ def load_settings(root: Path | str | None = None) -> dict[str, object]:
             if value is not None:
                 log.warning("ignoring the setting %s=%s in %s (wrong type); using the "
                             "default", setting.key, _shown_stored(setting, value), path)
-            values[setting.key] = setting.default
+            values[setting.key] = _typed(setting, setting.default)
     return values
 
 
@@ -152,7 +158,8 @@ def check_settings(root: Path | str | None = None) -> list[str]:
             "from the defaults (`ratchet doctor --repair`), or repair it by hand."]
 
 
-_KINDS = {"int": "a whole number", "bool": "true or false", "float": "a number of seconds"}
+_KINDS = {"int": "a whole number", "bool": "true or false", "float": "a number of seconds",
+          "folders": "a list of folders with their models"}
 
 
 def settings_notes(root: Path | str | None = None) -> list[str]:
@@ -252,6 +259,8 @@ def set_settings(root: Path | str | None, changes: dict[str, str]) -> dict[str, 
     unusable settings file is never overwritten (SettingsCorrupt). Returns the parsed
     values."""
     parsed = {spec(key).key: parse_setting(key, text) for key, text in changes.items()}
+    if "watch.folders" in parsed:
+        check_models(root, parsed["watch.folders"])  # the models must be installed here
     path = settings_path(root)
     race_window("before-lock", path)
     try:

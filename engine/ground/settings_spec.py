@@ -15,7 +15,8 @@ MASK = "********"
 @dataclass(frozen=True, slots=True)
 class Setting:
     key: str
-    kind: str  # text, host, int, bool, float, address, addresses, folder, file, secret
+    kind: str  # text, host, int, bool, float, address, addresses, folder, folders, file,
+    # secret
     default: object
     help: str
 
@@ -53,6 +54,12 @@ SETTINGS: tuple[Setting, ...] = (
             "by commas (empty: no e-mail)"),
     Setting("watch.folder", "folder", "", "the folder whose new CSV files are now-tested in "
             "the background (empty: no watcher)"),
+    Setting("watch.folders", "folders", [], "more watch folders, each bound to the model "
+            "its files are now-tested with: FOLDER=MODEL entries separated by ';', e.g. "
+            "\"/in/flights=demo-flight-delay;/in/sensors=sensor-x\"; a FOLDER alone (or "
+            "FOLDER=*) takes the model the file's header fits; each folder once, each model "
+            "installed (`ratchet models list`); empty: none. watch.folder, when set, is one "
+            "more folder, by header"),
     Setting("watch.settle_seconds", "float", 2.0, "how long a new file's size and time must "
             "stay unchanged before it is read (so a file still being written is not read "
             "half)"),

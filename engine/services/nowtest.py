@@ -69,10 +69,12 @@ def email_new_alarms(conn, root, alarms: list[Alarm], ssl_context=None) -> str |
 
 def nowtest_and_alarm(root, path, model_ref: str | None = None, source: str = "cli",
                       progress: Progress = no_progress, cancel: CancelToken | None = None,
-                      *, ssl_context=None) -> MonitorOutcome:
+                      *, ssl_context=None, watch_folder=None) -> MonitorOutcome:
     """Now-test the CSV at `path` with the model `model_ref` (None: the one active model
     whose inputs the file's header covers) of the workspace at `root`, record it, raise its
-    alarms, e-mail the new ones."""
+    alarms, e-mail the new ones. `watch_folder`: the folder the file came in, bound to
+    `model_ref`: a file lacking that model's inputs is refused naming all three
+    (E_WATCH_WRONG_MODEL)."""
     from engine.nowtest.run import nowtest_file
     from engine.registry.choice import model_for_file
     from engine.registry.registry import Registry
@@ -80,6 +82,8 @@ def nowtest_and_alarm(root, path, model_ref: str | None = None, source: str = "c
 
     registry = Registry.open(root)
     try:
+        if watch_folder is not None and model_ref is not None:
+            check_bound_model(registry, watch_folder, Path(path), model_ref)
         model_ref = model_for_file(registry, path, model_ref)  # None: the only active one
         result = nowtest_file(registry, Path(path), model_ref, progress=progress,
                               cancel=cancel)
@@ -93,6 +97,38 @@ def nowtest_and_alarm(root, path, model_ref: str | None = None, source: str = "c
     finally:
         registry.close()
     return MonitorOutcome(result, nowtest_id, new, email_error)
+
+
+def check_bound_model(registry, folder, path: Path, model_id: str) -> None:
+    """A file in a folder bound to `model_id` must have that model's inputs: else an
+    InputError naming the folder, the model and the columns the file lacks."""
+    from engine.batch.csv_input import open_csv
+    from engine.errors import EngineError, InputError
+    from engine.registry.choice import SHOWN_COLUMNS, deactivated_refusal, model_inputs
+
+    model_id, _, named = model_id.partition("@")
+    version = int(named) if named.isdigit() else registry.active_version(model_id)
+    if version is None:
+        refusal = deactivated_refusal(registry, model_id)
+        raise refusal or InputError(
+            f"the watch folder {folder} is bound to the model {model_id!r}, which is not "
+            "installed; bind the folder to an installed model (`ratchet models list`) in "
+            "Settings or with `ratchet settings set watch.folders`.", "E_MODEL_UNKNOWN")
+    have = set(open_csv(path).header)
+    try:
+        inputs = model_inputs(registry, f"{model_id}@{version}")
+    except EngineError:  # a version that is not installed: the now-test itself says so
+        return
+    missing = [c for c in inputs if c not in have]
+    if missing:
+        more = len(missing) - SHOWN_COLUMNS
+        names = ", ".join(map(repr, missing[:SHOWN_COLUMNS])) + (
+            f" and {more} more" if more > 0 else "")
+        raise InputError(
+            f"{path.name} came into the watch folder {folder}, which is bound to the model "
+            f"{model_id}, but it lacks that model's input column(s) {names}. "
+            "Put the file into the folder bound to its model, or bind this folder to another "
+            "model in Settings (`ratchet settings set watch.folders`).", "E_WATCH_WRONG_MODEL")
 
 
 @dataclass(frozen=True, slots=True)

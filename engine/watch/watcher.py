@@ -69,7 +69,8 @@ class FolderWatcher:
     def __init__(self, root, folder, process: Callable[[Path], object],
                  settle_seconds: float = 2.0, clock: Callable[[], float] = time.monotonic,
                  stale_after: float = STALE_AFTER_SECONDS,
-                 on_failure: Callable[[Path, str, str | None], object] | None = None):
+                 on_failure: Callable[[Path, str, str | None], object] | None = None,
+                 model: str | None = None):
         folder = Path(folder).expanduser()
         if not folder.is_dir():
             raise InputError(f"the watch folder {folder} does not exist or is not a folder; "
@@ -77,6 +78,7 @@ class FolderWatcher:
         self.folder = folder.resolve()
         self.process = process
         self.on_failure = on_failure  # (path, error, code) of a failed file: its alarm
+        self.model = model  # the model the folder is bound to (None: by header), for messages
         self.settle_seconds = float(settle_seconds)
         self.clock = clock
         self.stale_after = stale_after
@@ -84,6 +86,7 @@ class FolderWatcher:
         self._seen: dict[str, tuple[int, int, float]] = {}  # name -> size, mtime_ns, since
         self._finished: set[FileVersion] = set()  # done or failed: never again
         self._owner = Owner.me()
+        self._problem: str | None = None  # what keeps run() from going on, while it lasts
 
     # -- looking ---------------------------------------------------------------------------
     def _scan(self) -> dict[str, tuple[int, int]]:
@@ -210,24 +213,32 @@ class FolderWatcher:
         appears or changes, with its text, and once with None when it has cleared; polling
         goes on meanwhile. The work in progress, when cancelled, is left for the next start
         and run() returns once `stop` is set."""
-        problem = None
         while not stop.is_set():
-            try:
-                self._poll(stop, on_event)
-                if problem is not None:
-                    log.info("the watch folder %s can be read again", self.folder)
-                    problem = None
-                    if on_problem is not None:
-                        on_problem(None)
-            except Cancelled:
-                if stop.is_set():
-                    return
-                raise
-            except (EngineError, OSError, sqlite3.Error) as exc:
-                text = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-                if text != problem:
-                    log.warning("the watcher of %s cannot go on for now: %s", self.folder, text)
-                    problem = text
-                    if on_problem is not None:
-                        on_problem(text)
+            if not self.step(stop, on_event, on_problem):
+                return
             stop.wait(interval)
+
+    def step(self, stop: threading.Event,
+             on_event: Callable[[WatchEvent], None] | None = None,
+             on_problem: Callable[[str | None], None] | None = None) -> bool:
+        """One look of run() (engine.watch.several polls several folders with it); False
+        when the work in progress was cancelled because `stop` is set."""
+        try:
+            self._poll(stop, on_event)
+            if self._problem is not None:
+                log.info("the watch folder %s can be read again", self.folder)
+                self._problem = None
+                if on_problem is not None:
+                    on_problem(None)
+        except Cancelled:
+            if stop.is_set():
+                return False
+            raise
+        except (EngineError, OSError, sqlite3.Error) as exc:
+            text = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            if text != self._problem:
+                log.warning("the watcher of %s cannot go on for now: %s", self.folder, text)
+                self._problem = text
+                if on_problem is not None:
+                    on_problem(text)
+        return True
