@@ -110,6 +110,7 @@ def _tree_arrays(tree, values: np.ndarray, output: int) -> dict:
         "right": [int(v) for v in tree.children_right],
         "missing_left": [bool(v) for v in tree.missing_go_to_left],
         "value": [floats(row) for row in values],
+        "cover": floats(tree.weighted_n_node_samples),  # what TreeSHAP weighs paths by
     }
 
 
@@ -173,6 +174,7 @@ def _hgb_tree(predictor, output: int) -> dict:
         "right": [-1 if lf else int(v) for v, lf in zip(nodes["right"], leaf, strict=True)],
         "missing_left": [bool(v) for v in nodes["missing_go_to_left"]],
         "value": [[float(v)] for v in nodes["value"]],
+        "cover": [float(c) for c in nodes["count"]],
     }
 
 

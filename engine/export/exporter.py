@@ -17,6 +17,7 @@ from engine import __version__
 from engine.errors import EngineError, InputError
 from engine.export.categorical import category_steps, library_view
 from engine.export.estimators import export_estimator
+from engine.export.means import add_training_means
 from engine.export.native import NativeModel, match_columns
 from engine.export.schema import feature_schema, probe_missing
 from engine.export.transformers import export_transformer
@@ -100,6 +101,7 @@ def export_model(model, sample: pd.DataFrame, target: str, model_id: str) -> dic
         "decision": est["decision"],
         "provenance": _provenance(model, len(sample)),
     }
+    add_training_means(doc, sample[columns].set_axis([f["name"] for f in inputs], axis=1))
     self_check(doc, model, view(X), uses_names, sample[columns])
     return doc
 

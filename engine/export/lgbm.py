@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from engine.errors import UnsupportedModel
+from engine.export.covers import all_or_no_covers
 from engine.export.encode import floats, thresholds
 from engine.export.lgbm_text import LgbModel, LgbTree, parse_lightgbm_text
 
@@ -86,7 +87,8 @@ def convert(model: LgbModel, classes: list | None) -> dict:
     ensemble = {"kind": "trees", "compare": "float64", "outputs": n_out, "init": [0.0] * n_out,
                 "scale": scale, "divisor": float(iterations) if model.average_output else 1.0,
                 "zero_threshold": K_ZERO_THRESHOLD,
-                "trees": [_tree(t, k % n_out) for k, t in enumerate(model.trees)]}
+                "trees": all_or_no_covers([_tree(t, k % n_out)
+                                           for k, t in enumerate(model.trees)])}
     out = {"task": task, "link": link, "estimator": ensemble,
            "decision": "value" if task == "regression" else "argmax_proba",
            "categorical": _categorical(model)}
@@ -128,7 +130,8 @@ def _tree(tree: LgbTree, output: int) -> dict:
     if tree.num_leaves == 1:
         return {"output": output, "feature": [-1], "threshold": [0.0], "left": [-1],
                 "right": [-1], "missing_left": [False], "value": [floats(leaf_value[:1])],
-                **({"linear_leaves": linear[:1]} if linear and linear[0] else {})}
+                **({"linear_leaves": linear[:1]} if linear and linear[0] else {}),
+                "cover": [1.0]}  # one leaf: no path to weigh
     n_int = tree.num_leaves - 1
     decision = tree.ints("decision_type")
     threshold = tree.floats("threshold")
@@ -169,7 +172,17 @@ def _tree(tree: LgbTree, output: int) -> dict:
            if any(c is not None for c in sets) else {}),
         **({"linear_leaves": [None] * n_int + linear}
            if linear and any(lin is not None for lin in linear) else {}),
+        **_cover(tree, n_int),
     }
+
+
+def _cover(tree: LgbTree, n_int: int) -> dict:
+    """The training rows through each node (what LightGBM's own TreeSHAP weighs paths by);
+    nothing when the model file lacks the counts or a split saw no row."""
+    cover = tree.floats("internal_count") + tree.floats("leaf_count")
+    if len(cover) != n_int + tree.num_leaves or min(cover[:n_int]) <= 0 or min(cover) < 0:
+        return {}
+    return {"cover": cover}
 
 
 def _bitset(bounds: list[int], words: list[int], index: int) -> list[int]:

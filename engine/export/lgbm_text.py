@@ -16,7 +16,7 @@ from engine.errors import UnsupportedModel
 
 TREE_ARRAYS = ("split_feature", "threshold", "decision_type", "left_child", "right_child",
                "leaf_value", "cat_boundaries", "cat_threshold", "leaf_const", "num_features",
-               "leaf_features", "leaf_coeff")
+               "leaf_features", "leaf_coeff", "internal_count", "leaf_count")
 
 
 @dataclass(slots=True)

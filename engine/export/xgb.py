@@ -32,6 +32,7 @@ from collections import deque
 import numpy as np
 
 from engine.errors import UnsupportedModel
+from engine.export.covers import all_or_no_covers
 
 # objective -> (task, link, decision)
 OBJECTIVES = {
@@ -110,6 +111,11 @@ def _tree(tree: dict, output: int, leaf_map) -> dict:
         out["value"].append([leaf_map(_finite(cond[n])) if leaf else 0.0])
     if sets:
         out["category_sets"] = [sets.get(n) for n in order]
+    # Each node's sum of hessians: what XGBoost's own TreeSHAP weighs paths by.
+    hess = [float(tree["sum_hessian"][n]) for n in order] if "sum_hessian" in tree else []
+    if hess and all(h >= 0 for h in hess) and all(
+            h > 0 for h, f in zip(hess, out["feature"], strict=True) if f >= 0):
+        out["cover"] = hess
     return out
 
 
@@ -182,7 +188,8 @@ def convert(doc: dict, classes: list | None, dart_inplace: bool) -> dict:
     if not trees:
         raise unsupported("no trees")
     ensemble = {"kind": "trees", "compare": "float32", "strict": True, "accumulate": "float32",
-                "outputs": n_out, "init": init, "scale": 1.0, "divisor": 1.0, "trees": trees}
+                "outputs": n_out, "init": init, "scale": 1.0, "divisor": 1.0,
+                "trees": all_or_no_covers(trees)}
     out = {"task": task, "link": link, "decision": decision, "estimator": ensemble,
            "categorical": categories(doc), "unknown_category": "error"}
     if task != "regression":

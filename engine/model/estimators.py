@@ -20,6 +20,7 @@ class Linear:
 
     coef: np.ndarray
     intercept: np.ndarray
+    mean: np.ndarray | None = None  # the training sample's mean of each column (explanations)
     # Any NaN input makes a NaN score, so missing inputs can be found from the scores.
     propagates_nan = True
 
@@ -35,11 +36,13 @@ class Linear:
 
     @classmethod
     def parse(cls, r: Reader, n_features: int) -> Linear:
-        r.only_keys({"kind", "coef", "intercept"})
+        r.only_keys({"kind", "coef", "intercept", "mean"})
         coef = r.child("coef").matrix(cols=n_features)
         if coef.shape[0] == 0:
             raise r.child("coef").fail("expected at least one row of coefficients")
-        return cls(coef, r.child("intercept").floats(coef.shape[0]))
+        mean = r.optional("mean")
+        return cls(coef, r.child("intercept").floats(coef.shape[0]),
+                   None if mean is None else mean.floats(n_features))
 
 
 ESTIMATORS = {"linear": Linear.parse, "trees": TreeEnsemble.parse}

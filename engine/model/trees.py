@@ -5,7 +5,9 @@ Fields beyond scikit-learn's (all optional, so a file written for scikit-learn l
 are float32 numbers summed in float32 in tree order from a float32 `init`, as XGBoost does),
 `zero_threshold` (LightGBM: an input with |x| <= it is read as 0) and, per tree,
 `missing_zero` (LightGBM's missing type Zero: at that node a zero goes the missing way) and
-`category_sets` (per node null, or the categories a category-set split sends left).
+`category_sets` (per node null, or the categories a category-set split sends left) and
+`cover` (per node, the training data that reached it: what exact explanations weigh paths
+by; see coefficients/FORMAT.md. A file without covers predicts the same, explains nothing).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from engine.model.reader import Reader
 from engine.model.tree_kernel import FEATURE, accumulate_trees, block_rows, pack_trees
 
 TREE_KEYS = {"output", "feature", "threshold", "left", "right", "missing_left", "value",
-             "missing_zero", "category_sets", "linear_leaves"}
+             "missing_zero", "category_sets", "linear_leaves", "cover"}
 MAX_CATEGORY = (1 << 20) - 1  # the largest category a set may hold (a 128 KiB bitset)
 MAX_BITSET_WORDS = 1 << 24  # all sets together (offsets must stay exact in float32)
 # Below which x is no category: strict (XGBoost) reads only x >= 0, others (LightGBM) truncate
@@ -50,6 +52,7 @@ class TreeEnsemble:
     bits: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.uint32))  # sets
     cat_lo: float = -1.0  # x > cat_lo is read as a category
     linear: tuple = field(default_factory=lambda: no_linear_leaves())  # tree_kernel's `linear`
+    cover: tuple | None = None  # (per split record, per leaf) training cover; None: not given
     propagates_nan = False  # NaN follows each node's missing direction instead
 
     @property
@@ -144,6 +147,7 @@ class TreeEnsemble:
             bits=bits,
             cat_lo=CAT_LO[strict],
             linear=_linear(r, parts, scale, compare, accumulate),
+            cover=_covers(r, parts),
         )
 
 
@@ -191,7 +195,34 @@ def _parse_tree(r: Reader, n_features: int, n_out: int):
     sets = _category_sets(r.optional("category_sets"), leaf, missing_zero)
     linear = parse_linear_leaves(r.optional("linear_leaves"), leaf, n_features)
     return (feature, threshold, left, right, missing_left, value, output, missing_zero, sets,
-            linear)
+            linear, _cover(r.optional("cover"), leaf))
+
+
+def _cover(r: Reader | None, leaf: np.ndarray) -> np.ndarray | None:
+    """Per node the training cover (>= 0; > 0 at a split, which divides by it), or None."""
+    if r is None:
+        return None
+    cover = r.floats(len(leaf))
+    bad = (cover < 0) | (~leaf & (cover <= 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise Reader(float(cover[i]), f"{r.path}[{i}]", r.source).expected(
+            "a cover > 0 at a split node and >= 0 at a leaf")
+    return cover
+
+
+def _covers(r: Reader, parts) -> tuple | None:
+    """(split covers, leaf covers) in the packed order, when every tree has them."""
+    given = [p[10] is not None for p in parts]
+    if not any(given):
+        return None
+    if not all(given):
+        t = given.index(False)
+        raise r.child("trees").fail(f"tree {t} has no cover while tree {given.index(True)} "
+                                    "has one: give covers for every tree or for none")
+    cover = np.concatenate([p[10] for p in parts])
+    split = np.concatenate([p[2] for p in parts]) >= 0
+    return np.ascontiguousarray(cover[split]), np.ascontiguousarray(cover[~split])
 
 
 def _linear(r: Reader, parts, scale: float, compare: str, accumulate: str) -> tuple:

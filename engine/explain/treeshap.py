@@ -1,0 +1,248 @@
+"""Exact path-dependent TreeSHAP (Lundberg et al. 2018, Algorithm 2) over the packed trees.
+
+The same algorithm as `shap.TreeExplainer(feature_perturbation="tree_path_dependent")` (its
+C++ `tree_shap_recursive`, `extend_path`, `unwind_path` and `unwound_path_sum`, in float64),
+walking `tree_kernel`'s split records: the child a row follows at a node ("hot") is decided by
+the predictor's own rule (`_hot`), so NaN, zero-is-missing, float32 thresholds and category
+sets go exactly where the prediction sent them. A node's share of the training data is its cover
+divided by its parent's; the base value is computed with the same shares (the value of the
+empty coalition), so base + sum of contributions is the sum of the row's leaves to rounding.
+
+The unique path lives in one buffer of (depth + 2)(depth + 3) / 2 elements: each level copies
+its parent's path just after it, as shap does; the recursion runs on an explicit stack. Rows
+are explained one after another (one thread, nogil); each row's scratch copy is cast and
+flushed like the predictor's.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from engine.model.tree_kernel import CATEGORICAL, FEATURE, LEAF, MISSING_LEFT, ZERO_MISSING
+
+
+@numba.njit(nogil=True, inline="always")
+def _hot(nodes, xb, c, bits, cat_lo):  # pragma: no cover - compiled
+    """The child the predictor's walk takes at split record c for the row in xb[0]: its most
+    general test (NaN, zero-is-missing, category sets), the same rule and the same float
+    comparison; the additivity tests hold the two to the same leaves."""
+    rec = nodes[c]
+    f = rec.feat
+    x = xb[0, f & FEATURE]
+    if (f & CATEGORICAL) != 0:
+        if x != x:
+            go_left = f >= MISSING_LEFT
+        else:
+            start = np.intp(rec.thr)
+            go_left = False
+            if x > cat_lo and x < bits[start] * 32.0:
+                k = np.intp(x)
+                go_left = ((bits[start + 1 + (k >> 5)] >> (k & 31)) & 1) != 0
+    else:
+        miss = (x != x) | ((x == 0) & ((f & ZERO_MISSING) != 0))
+        go_left = ((x <= rec.thr) & ~miss) | (miss & (f >= MISSING_LEFT))
+    return rec.left if go_left else rec.right
+
+
+@numba.njit(nogil=True, cache=True)
+def _extend(feat, zero, one, pw, start, depth, zero_fraction, one_fraction, feature):
+    p = start
+    feat[p + depth] = feature
+    zero[p + depth] = zero_fraction
+    one[p + depth] = one_fraction
+    pw[p + depth] = 1.0 if depth == 0 else 0.0
+    for i in range(depth - 1, -1, -1):
+        pw[p + i + 1] += one_fraction * pw[p + i] * (i + 1) / (depth + 1)
+        pw[p + i] = zero_fraction * pw[p + i] * (depth - i) / (depth + 1)
+
+
+@numba.njit(nogil=True, cache=True)
+def _unwind(feat, zero, one, pw, start, depth, index):
+    p = start
+    one_fraction = one[p + index]
+    zero_fraction = zero[p + index]
+    next_one = pw[p + depth]
+    for i in range(depth - 1, -1, -1):
+        if one_fraction != 0:
+            tmp = pw[p + i]
+            pw[p + i] = next_one * (depth + 1) / ((i + 1) * one_fraction)
+            next_one = tmp - pw[p + i] * zero_fraction * (depth - i) / (depth + 1)
+        else:
+            pw[p + i] = (pw[p + i] * (depth + 1)) / (zero_fraction * (depth - i))
+    for i in range(index, depth):
+        feat[p + i] = feat[p + i + 1]
+        zero[p + i] = zero[p + i + 1]
+        one[p + i] = one[p + i + 1]
+
+
+@numba.njit(nogil=True, cache=True)
+def _unwound_sum(zero, one, pw, start, depth, index):
+    p = start
+    one_fraction = one[p + index]
+    zero_fraction = zero[p + index]
+    next_one = pw[p + depth]
+    total = 0.0
+    if one_fraction != 0:
+        for i in range(depth - 1, -1, -1):
+            tmp = next_one * (depth + 1) / ((i + 1) * one_fraction)
+            total += tmp
+            next_one = pw[p + i] - tmp * zero_fraction * ((depth - i) / (depth + 1))
+    else:
+        for i in range(depth - 1, -1, -1):
+            total += (pw[p + i] / zero_fraction) / ((depth - i) / (depth + 1))
+    return total
+
+
+@numba.njit(nogil=True, cache=True)
+def _tree_phi(nodes, xb, bits, cat_lo, split_cover, leaf_cover, leaf_value, col, phi, root,
+              feat, zero, one, pw, stack_code, stack_depth, stack_start, stack_zero, stack_one,
+              stack_feature):  # pragma: no cover - compiled
+    """shap's tree_shap_recursive for one row and tree, with an explicit stack (numba's cache
+    does not keep recursive functions safely). A frame is a call: (node, its unique depth, where
+    its parent's path starts, the zero and one fractions and feature it extends the path by).
+    A child's path copy lies beyond its parent's, so a frame pushed for the cold child still
+    finds its parent's path intact after the hot child's whole subtree has run."""
+    top = 0
+    stack_code[0] = root
+    stack_depth[0] = 0
+    stack_start[0] = 0
+    stack_zero[0] = 1.0
+    stack_one[0] = 1.0
+    stack_feature[0] = -1
+    while top >= 0:
+        code = stack_code[top]
+        depth = stack_depth[top]
+        parent_start = stack_start[top]
+        zero_fraction = stack_zero[top]
+        one_fraction = stack_one[top]
+        feature = stack_feature[top]
+        top -= 1
+        start = parent_start + depth  # this call's copy of the path, after its parent's
+        if depth > 0:
+            for i in range(depth):
+                feat[start + i] = feat[parent_start + i]
+                zero[start + i] = zero[parent_start + i]
+                one[start + i] = one[parent_start + i]
+                pw[start + i] = pw[parent_start + i]
+        _extend(feat, zero, one, pw, start, depth, zero_fraction, one_fraction, feature)
+        if code >= LEAF:
+            leaf = code ^ LEAF
+            for i in range(1, depth + 1):
+                w = _unwound_sum(zero, one, pw, start, depth, i)
+                scale = w * (one[start + i] - zero[start + i])
+                f = feat[start + i]
+                for k in range(leaf_value.shape[1]):
+                    phi[col + k, f] += scale * leaf_value[leaf, k]
+            continue
+        rec = nodes[code]
+        split = np.int64(rec.feat & FEATURE)
+        hot = _hot(nodes, xb, code, bits, cat_lo)
+        cold = rec.right if hot == rec.left else rec.left
+        w = split_cover[code]
+        hot_zero = (leaf_cover[hot ^ LEAF] if hot >= LEAF else split_cover[hot]) / w
+        cold_zero = (leaf_cover[cold ^ LEAF] if cold >= LEAF else split_cover[cold]) / w
+        incoming_zero = 1.0
+        incoming_one = 1.0
+        index = 0
+        while index <= depth:
+            if feat[start + index] == split:
+                break
+            index += 1
+        if index != depth + 1:
+            incoming_zero = zero[start + index]
+            incoming_one = one[start + index]
+            _unwind(feat, zero, one, pw, start, depth, index)
+            depth -= 1
+        # cold pushed first: the hot child runs first, as in shap
+        for child, z, o in ((cold, cold_zero * incoming_zero, 0.0),
+                            (hot, hot_zero * incoming_zero, incoming_one)):
+            top += 1
+            stack_code[top] = child
+            stack_depth[top] = depth + 1
+            stack_start[top] = start
+            stack_zero[top] = z
+            stack_one[top] = o
+            stack_feature[top] = split
+
+
+@numba.njit(nogil=True, cache=True)
+def tree_shap(X, nodes, roots, out_col, leaf_value, split_cover, leaf_cover, bits, cat_lo,
+              zero_below, max_depth, xb, phi):  # pragma: no cover - compiled
+    """phi[i, out, f] += contribution of feature f to output `out` of row i, every tree.
+
+    X: float64 rows x features (C order); xb: a one-row scratch in the thresholds' dtype (the
+    predictor's cast and zero flush are redone here); phi: float64 rows x outputs x features,
+    zeroed by the caller. Contributions are in leaf_value's units (scale applied, divisor not).
+    """
+    size = (max_depth + 2) * (max_depth + 3) // 2 + max_depth + 2
+    feat = np.empty(size, dtype=np.int64)
+    zero = np.empty(size)
+    one = np.empty(size)
+    pw = np.empty(size)
+    frames = 2 * max_depth + 4
+    stack_code = np.empty(frames, dtype=np.uint32)
+    stack_depth = np.empty(frames, dtype=np.int64)
+    stack_start = np.empty(frames, dtype=np.int64)
+    stack_zero = np.empty(frames)
+    stack_one = np.empty(frames)
+    stack_feature = np.empty(frames, dtype=np.int64)
+    flush = zero_below >= 0
+    n_feat = X.shape[1]
+    for i in range(X.shape[0]):
+        for j in range(n_feat):
+            x = X[i, j]
+            if flush and abs(x) <= zero_below:
+                x = 0.0
+            xb[0, j] = x
+        for t in range(roots.shape[0]):
+            _tree_phi(nodes, xb, bits, cat_lo, split_cover, leaf_cover, leaf_value,
+                      out_col[t], phi[i], roots[t], feat, zero, one, pw, stack_code,
+                      stack_depth, stack_start, stack_zero, stack_one, stack_feature)
+
+
+@numba.njit(nogil=True, cache=True)
+def expected_values(nodes, roots, out_col, leaf_value, split_cover, leaf_cover,
+                    out):  # pragma: no cover - compiled
+    """out[out_col[t] + k] += the tree's value with no feature known: each leaf's value times
+    the product of cover(child) / cover(parent) down its path (the shares TreeSHAP uses)."""
+    n = nodes.shape[0]
+    share = np.zeros(n)  # per split record: the product of shares down to it
+    tree = np.zeros(n, dtype=np.int64)
+    for t in range(roots.shape[0]):
+        root = roots[t]
+        if root >= LEAF:
+            for k in range(leaf_value.shape[1]):
+                out[out_col[t] + k] += leaf_value[root ^ LEAF, k]
+        else:
+            share[root] = 1.0
+            tree[root] = t
+    for c in range(n):  # parents come before their children
+        rec = nodes[c]
+        for child in (rec.left, rec.right):
+            if child >= LEAF:
+                s = share[c] * (leaf_cover[child ^ LEAF] / split_cover[c])
+                col = out_col[tree[c]]
+                for k in range(leaf_value.shape[1]):
+                    out[col + k] += s * leaf_value[child ^ LEAF, k]
+            else:
+                share[child] = share[c] * (split_cover[child] / split_cover[c])
+                tree[child] = tree[c]
+
+
+@numba.njit(nogil=True, cache=True)
+def max_depth(nodes, roots):  # pragma: no cover - compiled
+    """The deepest leaf's depth over all trees (children come after parents)."""
+    n = nodes.shape[0]
+    depth = np.zeros(n, dtype=np.int64)
+    best = 0
+    for t in range(roots.shape[0]):
+        if roots[t] < LEAF:
+            depth[roots[t]] = 0
+    for c in range(n):  # parents precede their children within a tree: one pass
+        d = depth[c] + 1
+        best = max(best, d)
+        for child in (nodes[c].left, nodes[c].right):
+            if child < LEAF:
+                depth[child] = d
+    return best
