@@ -43,10 +43,15 @@ def headline(overview: tasks.Overview) -> tuple[str, str]:
     problems = [m for m in overview.models if m.health is tasks.Health.PROBLEM]
     todo = [m for m in overview.models if m.health is not tasks.Health.OK]
     if problems:
-        return (f"{len(problems)} of {len(overview.models)} models need action now; see "
-                "“To do next”.", RED.name())
-    return (f"{len(todo)} of {len(overview.models)} models have something to do; see “To do "
-            "next”.", AMBER.name())
+        return (f"{_some_of(len(problems), len(overview.models), 'needs', 'need')} action "
+                "now; see “To do next”.", RED.name())
+    return (f"{_some_of(len(todo), len(overview.models), 'has', 'have')} something to do; "
+            "see “To do next”.", AMBER.name())
+
+
+def _some_of(some: int, of: int, one: str, many: str) -> str:
+    """"1 of 1 model has", "1 of 3 models has", "2 of 3 models have"."""
+    return f"{some} of {of} model{'' if of == 1 else 's'} {one if some == 1 else many}"
 
 
 def _cells(status: tasks.ModelStatus) -> list:

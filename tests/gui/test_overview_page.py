@@ -14,6 +14,7 @@ from gui.pages.overview import NO_MODEL, OverviewPage
 from gui.tasks import overview as tasks
 from gui.tasks.regression import run_regression
 from gui.workers import Jobs
+from tests.engine.workspace_kit import DEMO_ID, DEMO_LABEL, DEMO_VERSION
 from tests.gui.kit import TIMEOUT_MS, build_test_bundles
 
 
@@ -35,7 +36,7 @@ def two_models(workspace, tmp_path, monkeypatch):
     return workspace
 
 
-def _alarm(workspace, label="demo-flight-delay@1"):
+def _alarm(workspace, label=DEMO_LABEL):
     with Registry.open(workspace) as registry:
         raise_alarms(registry.db, label, None, [AlarmReason(
             "metric", "accuracy", 0.61, 0.8, f"{label}: accuracy 0.61 is under its minimum 0.8.")])
@@ -44,7 +45,7 @@ def _alarm(workspace, label="demo-flight-delay@1"):
 def test_a_new_model_is_asked_for_its_first_regression_run(workspace):
     (status,) = _load(workspace).models
     assert (status.model_id, status.version, status.expiry_state) == \
-        ("demo-flight-delay", 1, "ok")
+        (DEMO_ID, DEMO_VERSION, "ok")
     assert status.regression_passed is None and status.open_alarms == 0
     assert status.health is tasks.Health.ATTENTION
     assert status.next_page == "regression"
@@ -94,7 +95,7 @@ def test_the_page_shows_each_model_and_the_answer(two_models, jobs, qtbot, shots
     assert page.table.item(0, 3).text() == "passed (run 1)"
     assert page.table.item(1, 3).text() == "never run"
     assert page.table.item(1, 5).text() == "1"
-    assert page.answer.text().startswith("1 of 2 models need action now")
+    assert page.answer.text().startswith("1 of 2 models needs action now")
     page.grab().save(str(shots / "overview-two-models.png"))
     with qtbot.waitSignal(page.open_page, timeout=TIMEOUT_MS) as opened:
         page.table.cellDoubleClicked.emit(1, 0)
