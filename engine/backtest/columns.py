@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.errors import InputError
+from engine.model.markers import LEGACY_MARKERS, null_markers
 from engine.model.rows import parse_numbers
 
 
@@ -26,8 +27,10 @@ def _text(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     return col
 
 
-def number_values(col: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray | None]:
-    """float64 (NaN where empty), and where some cell is not a number a mask of those rows
+def number_values(col: pa.Array | pa.ChunkedArray, markers: tuple[str, ...] = LEGACY_MARKERS
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """float64 (NaN where empty or a missing-value marker of the model), and where some cell
+    is not a number a mask of those rows
     (their value is NaN; the caller rejects them as the predictor would, with the predictor's
     own parser deciding, run once per distinct text)."""
     if isinstance(col, pa.ChunkedArray):
@@ -36,23 +39,25 @@ def number_values(col: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarr
             or pa.types.is_decimal(col.type) or pa.types.is_boolean(col.type):
         return pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), None
     col = _text(col)
-    as_null = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+    as_null = null_markers(col, markers, trim=True)
     try:
         return pc.cast(as_null, pa.float64()).to_numpy(zero_copy_only=False), None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     encoded = col.dictionary_encode()
-    values, bad = parse_numbers(encoded.dictionary.to_pylist())
+    values, bad = parse_numbers(encoded.dictionary.to_pylist(), markers)
     indices = pc.fill_null(encoded.indices, len(values)).to_numpy(zero_copy_only=False)
     values, bad = np.append(values, np.nan), np.append(bad, False)
     return values[indices], bad[indices]
 
 
-def category_values(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Objects: the text of each cell, None where empty."""
+def category_values(col: pa.Array | pa.ChunkedArray,
+                    markers: tuple[str, ...] = LEGACY_MARKERS) -> np.ndarray:
+    """Objects: the text of each cell, None where empty or a missing-value marker."""
     encoded = _text(col).dictionary_encode()
     words = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
-    words[:-1][words[:-1] == ""] = None
+    for marker in markers:
+        words[:-1][words[:-1] == marker] = None
     indices = pc.fill_null(encoded.indices, len(words) - 1)
     return words[indices.to_numpy(zero_copy_only=False)]
 

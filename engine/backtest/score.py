@@ -77,17 +77,19 @@ def score_batch(table: pa.Table, first: int, path: Path, task: Task,
     codes, keys = key_codes(table.column(needed.time), task.by, task.timezone)
     y = label_index(table.column(needed.label), task.task, task.classes, needed.label,
                     f"{path}", first)
-    converted: dict[tuple[str, str], tuple[np.ndarray, np.ndarray | None]] = {}
+    converted: dict[tuple, tuple[np.ndarray, np.ndarray | None]] = {}
     outputs = {}
     for label, model in models:
         columns, errors = {}, RowErrors(table.num_rows)
+        marks = model.missing_markers
         for f in model.features:
             kind = "number" if f.type == NUMBER else "category"
-            if (f.name, kind) not in converted:
+            if (f.name, kind, marks) not in converted:
                 col = table.column(f.name)
-                converted[f.name, kind] = (number_values(col) if kind == "number"
-                                           else (category_values(col), None))
-            columns[f.name], bad = converted[f.name, kind]
+                converted[f.name, kind, marks] = (
+                    number_values(col, marks) if kind == "number"
+                    else (category_values(col, marks), None))
+            columns[f.name], bad = converted[f.name, kind, marks]
             if bad is not None:  # as the predictor's own parsing would reject them
                 text = table.column(f.name)
                 errors.add(bad, lambda row, name=f.name, text=text: (

@@ -24,6 +24,7 @@ from engine.batch.records import MAX_RECORD_BYTES, QUOTE, Chunk
 from engine.errors import InputError
 from engine.model import Model, Prediction
 from engine.model.categories import NUMBER
+from engine.model.markers import LEGACY_MARKERS, null_markers, written_markers
 from engine.model.model import Feature
 from engine.model.rows import RowErrors, parse_numbers, show_value
 
@@ -42,20 +43,30 @@ def csv_field(text: str, delimiter: str) -> str:
     return text
 
 
-def _numbers(strings: pa.Array, name: str, errors: RowErrors, rows: np.ndarray) -> np.ndarray:
-    """Text -> float64; empty is missing (NaN); text that is not a number rejects its row."""
+def _note_written(strings: pa.Array, name: str, errors: RowErrors, rows: np.ndarray,
+                  markers: tuple[str, ...], trim: bool) -> None:
+    found = written_markers(strings, markers, trim)
+    if found is not None:
+        cells, texts = found
+        errors.note_written(name, rows[cells], texts)
+
+
+def _numbers(strings: pa.Array, name: str, errors: RowErrors, rows: np.ndarray,
+             markers: tuple[str, ...]) -> np.ndarray:
+    """Text -> float64; empty or a missing-value marker is missing (NaN); text that is not a
+    number rejects its row."""
     try:  # the common case: every field is a number
         return pc.cast(strings, pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
-    trimmed = pc.utf8_trim_whitespace(strings)
-    as_null = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-    try:  # numbers and blanks (missing values)
+    as_null = null_markers(strings, markers, trim=True)
+    _note_written(strings, name, errors, rows, markers, trim=True)
+    try:  # numbers and blanks or markers (missing values)
         return pc.cast(as_null, pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     texts = as_null.to_pylist()
-    out, bad = parse_numbers(texts)
+    out, bad = parse_numbers(texts, markers)
     full = np.zeros(len(errors.rejected), dtype=bool)
     full[rows[bad]] = True
     where = {int(r): texts[i] for i, r in zip(np.flatnonzero(bad), rows[bad], strict=True)}
@@ -153,24 +164,31 @@ class ChunkFields:
     refused: RowErrors  # never changed: typed() adds to a copy
     fit: RowFit
 
-    def typed(self, features: Sequence[Feature]) -> tuple[dict, RowErrors, RowFit]:
+    def typed(self, features: Sequence[Feature], markers: tuple[str, ...] = LEGACY_MARKERS,
+              inputs: Sequence[str] | None = None) -> tuple[dict, RowErrors, RowFit]:
         """The columns of `features` (numbers as float64, NaN = missing; other values as text,
-        None = missing), and the rows refused so far: by their shape, then by these values."""
+        None = missing), and the rows refused so far: by their shape, then by these values.
+        `markers`: the model's missing-value markers, read as missing in the columns `inputs`
+        (default: all of `features`); in any other (a label column) only the empty cell is."""
         n = len(self.fit.pad)
-        errors = RowErrors(n)
-        errors.rejected = self.refused.rejected.copy()
-        errors.messages = dict(self.refused.messages)
+        errors = self.refused.copy()
         columns = {}
         for feature in features:
             strings = _without_oversized(self.fields[feature.name], feature.name, errors,
                                          self.rows)
+            marks = markers if inputs is None or feature.name in inputs else LEGACY_MARKERS
             if feature.type == NUMBER:
                 values = np.full(n, np.nan)
-                values[self.rows] = _numbers(strings, feature.name, errors, self.rows)
-            else:
+                values[self.rows] = _numbers(strings, feature.name, errors, self.rows, marks)
+            elif marks == LEGACY_MARKERS:
                 values = np.full(n, None, dtype=object)
                 text = strings.to_numpy(zero_copy_only=False)
                 values[self.rows] = np.where(text == "", None, text)
+            else:
+                values = np.full(n, None, dtype=object)
+                values[self.rows] = null_markers(strings, marks, trim=False).to_numpy(
+                    zero_copy_only=False)
+                _note_written(strings, feature.name, errors, self.rows, marks, trim=False)
             columns[feature.name] = values
         return columns, errors, self.fit
 
@@ -204,7 +222,8 @@ def parse_chunk(chunk: Chunk, source: CsvInput, model: Model
                 ) -> tuple[dict, RowErrors, RowFit]:
     """The model's input columns for every record of the chunk, the rows already refused, and
     how each row is fitted to the header's width in the output (see ChunkFields)."""
-    return read_fields(chunk, source, model.feature_names).typed(model.features)
+    return read_fields(chunk, source, model.feature_names).typed(model.features,
+                                                                 model.missing_markers)
 
 
 def _fields_by_arrow(chunk: Chunk, source: CsvInput, needed: list[str], errors: RowErrors,

@@ -50,9 +50,11 @@ class ScannedChunk:
 
     def score(self, model: Model, features: Sequence[Feature] | None = None) -> Scored:
         """`model`'s prediction of the chunk's rows, its inputs typed from the fields (with
-        `features`, those columns instead: the model's inputs and any more to keep)."""
-        columns, errors, fit = self.fields.typed(model.features if features is None
-                                                 else features)
+        `features`, those columns instead: the model's inputs and any more to keep). The
+        model's missing-value markers are read as missing in its inputs."""
+        columns, errors, fit = self.fields.typed(
+            model.features if features is None else features, model.missing_markers,
+            model.feature_names)
         parsed = ~errors.rejected  # before the model adds the rows it refuses
         return Scored(columns, parsed, fit, model.predict_columns(columns, errors))
 

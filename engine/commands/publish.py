@@ -26,6 +26,13 @@ def register(sub) -> None:
     export.add_argument("--missing", type=_number, metavar="VALUE",
                         help="XGBoost model files only: the `missing` value the model was "
                              "trained with, if not NaN (the file does not record it)")
+    export.add_argument("--missing-markers", type=_markers, default=None, metavar="LIST",
+                        help="the texts that mean 'no value' in the operator's CSV files, "
+                             "separated by commas; the empty cell always counts (default "
+                             "',NA': the empty cell and NA, as R and pandas write it). E.g. "
+                             "--missing-markers ',NA,N/A'; --missing-markers '' for the "
+                             "empty cell only. A marker may not be a number or a category "
+                             "seen in the sample")
     export.set_defaults(handler=cmd_export)
 
     keys = sub.add_parser("keys", help="publisher: signing keys").add_subparsers(
@@ -62,6 +69,12 @@ def _number(text: str) -> float:
     return value
 
 
+def _markers(text: str) -> tuple[str, ...]:
+    """`--missing-markers`: comma-separated texts; the empty cell is always one of them."""
+    given = [m.strip() for m in text.split(",")]
+    return tuple(given if "" in given else ["", *given])
+
+
 def _output_path(text: str) -> Path:
     out = Path(text)
     if not out.parent.is_dir():
@@ -82,11 +95,13 @@ def cmd_export(args, ws_root) -> tuple[int, dict]:
     out = _output_path(args.output)
     model = load_publisher_model(Path(args.model), args.missing)
     sample = read_sample(Path(args.sample))
-    doc = export_model(model, sample, args.target, args.model_id)
+    markers = {} if args.missing_markers is None else {"missing_markers": args.missing_markers}
+    doc = export_model(model, sample, args.target, args.model_id, **markers)
     data = (json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False) + "\n").encode()
     write_atomic(out, data)
     return 0, {"model_id": args.model_id, "task": doc["task"], "output": str(out),
-               "inputs": len(doc["inputs"]), "estimator": doc["estimator"]["kind"],
+               "inputs": len(doc["inputs"]), "missing_markers": doc["missing_markers"],
+               "estimator": doc["estimator"]["kind"],
                "trees": len(doc["estimator"].get("trees", [])), "bytes": len(data)}
 
 

@@ -19,11 +19,12 @@ from engine.export.categorical import category_steps, library_view
 from engine.export.estimators import export_estimator
 from engine.export.means import add_training_means
 from engine.export.native import NativeModel, match_columns
-from engine.export.schema import feature_schema, probe_missing
+from engine.export.schema import checked_markers, feature_schema, probe_missing
 from engine.export.transformers import export_transformer
 from engine.ground.clock import build_time
 from engine.model import FORMAT, load_coefficients
 from engine.model.categories import CATEGORY
+from engine.model.markers import DEFAULT_MARKERS
 
 SELF_CHECK_ROWS = 2000
 SELF_CHECK_TOLERANCE = 1e-9
@@ -51,8 +52,10 @@ def feature_names(model, sample: pd.DataFrame, target: str) -> list[str]:
     return names
 
 
-def export_model(model, sample: pd.DataFrame, target: str, model_id: str) -> dict:
-    """Build, validate and self-check the coefficient document for a fitted model."""
+def export_model(model, sample: pd.DataFrame, target: str, model_id: str,
+                 missing_markers: tuple[str, ...] = DEFAULT_MARKERS) -> dict:
+    """Build, validate and self-check the coefficient document for a fitted model.
+    `missing_markers`: the texts the operator's files write for a missing value."""
     if target not in sample.columns:
         raise InputError(f"the sample has no target column {target!r}; its columns are "
                          f"{', '.join(map(repr, sample.columns))}.", code="E_MISSING_COLUMN")
@@ -65,6 +68,7 @@ def export_model(model, sample: pd.DataFrame, target: str, model_id: str) -> dic
         model.set_classes(sample[target])
     pre, estimator = split_pipeline(model)
     inputs = [feature_schema(sample[c]) for c in columns]
+    markers = checked_markers(missing_markers, inputs)
     kinds = [f["type"] for f in inputs]
     steps = []
     for step in pre:
@@ -95,6 +99,7 @@ def export_model(model, sample: pd.DataFrame, target: str, model_id: str) -> dic
         "target": target,
         **({"classes": est["classes"]} if "classes" in est else {}),
         "inputs": inputs,
+        "missing_markers": markers,
         "preprocessing": steps,
         "estimator": est["estimator"],
         "link": est["link"],

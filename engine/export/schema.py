@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from engine.errors import InputError
 from engine.model.categories import CATEGORY, NUMBER
+from engine.model.markers import marker_problem
 
 PROBE_ROWS = 20
 
@@ -23,6 +26,19 @@ def feature_schema(column: pd.Series) -> dict:
     finite = values[np.isfinite(values)]
     rng = [float(finite.min()), float(finite.max())] if finite.size else None
     return {"name": name, "type": NUMBER, "missing": False, "range": rng}
+
+
+def checked_markers(markers: Sequence[str], inputs: list[dict]) -> list[str]:
+    """The missing-value markers to write, or InputError (code E_MISSING_MARKERS) saying which
+    marker cannot be one and why (e.g. it is a category seen in the training sample)."""
+    categories = {f["name"]: f["categories"] for f in inputs if f["type"] == CATEGORY}
+    problem = marker_problem(list(markers), categories)
+    if problem is not None:
+        _, why = problem
+        raise InputError(f"the missing-value markers {list(markers)!r} cannot be used: {why}. "
+                         "Choose them with --missing-markers (e.g. --missing-markers ',NA').",
+                         "E_MISSING_MARKERS")
+    return list(markers)
 
 
 def _predicts(model, frame: pd.DataFrame, uses_names: bool, view) -> bool:

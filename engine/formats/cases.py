@@ -20,6 +20,8 @@ import pandas as pd
 from engine.errors import EngineError
 from engine.formats.numbers import shown, shown_pair
 from engine.model import Model
+from engine.model.categories import NUMBER
+from engine.model.markers import object_markers
 
 CASE_KINDS = ("golden", "contrived", "outlier")
 KINDS = (*CASE_KINDS, "reference")
@@ -63,11 +65,16 @@ def reference_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def inputs_of(frame: pd.DataFrame, model: Model) -> dict[str, np.ndarray]:
-    """The model's input columns of a text table; empty text is a missing value."""
+    """The model's input columns of a text table; empty text, or one of the model's
+    missing-value markers (a number's compared without surrounding spaces), is a missing
+    value (None)."""
     table = {}
-    for name in model.feature_names:
-        text = frame[name].to_numpy(dtype=object)
-        table[name] = np.where(text == "", None, text).astype(object)
+    for f in model.features:
+        text = frame[f.name].to_numpy(dtype=object)
+        compared = np.array([t.strip() for t in text], dtype=object) if f.type == NUMBER \
+            else text
+        marked = object_markers(compared, model.missing_markers) | (text == "")
+        table[f.name] = np.where(marked, None, text).astype(object)
     return table
 
 

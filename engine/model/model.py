@@ -14,10 +14,12 @@ from engine.ground.strict_json import NotCanonical, parse_strict
 from engine.model import outputs
 from engine.model.categories import CATEGORY, NUMBER
 from engine.model.estimators import ESTIMATORS
+from engine.model.markers import LEGACY_MARKERS, marker_problem, object_markers
 from engine.model.reader import Reader
 from engine.model.rows import (
     RowErrors,
     missing_mask,
+    missing_message,
     parse_numbers,
     reject_infinite,
     show_value,
@@ -27,7 +29,7 @@ from engine.model.steps import parse_steps, run_steps
 FORMAT = "ratchet-coefficients/1"
 TASKS = ("regression", "binary", "multiclass")
 TOP_LEVEL = {"format", "model_id", "task", "target", "classes", "inputs", "preprocessing",
-             "estimator", "link", "decision", "provenance"}
+             "estimator", "link", "decision", "provenance", "missing_markers"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ class Model:
     estimator: Any
     link: str
     decision: str
+    # The texts read as a missing value in the operator's files (engine.model.markers).
+    missing_markers: tuple[str, ...] = LEGACY_MARKERS
 
     @property
     def feature_names(self) -> list[str]:
@@ -74,19 +78,24 @@ class Model:
 
     def predict(self, table: Mapping[str, Any] | np.ndarray) -> Prediction:
         """Score every row of `table`: a DataFrame, a mapping of column name -> values, or a
-        2-d array whose columns are the model's inputs in order. Never modifies the input."""
+        2-d array whose columns are the model's inputs in order. Text in it is read as an
+        operator's file is: a missing-value marker is a missing value. Never modifies the
+        input."""
         matrix, cols = self._columns(table)
-        return self._predict(matrix, cols, RowErrors(cols[0].shape[0]))
+        return self._predict(matrix, cols, RowErrors(cols[0].shape[0]), self.missing_markers)
 
     def predict_columns(self, columns: Mapping[str, np.ndarray], errors: RowErrors
                         ) -> Prediction:
         """Like `predict`, for columns already parsed by the caller, which may have rejected
-        some rows already (`errors`, one entry per row)."""
-        return self._predict(None, [np.asarray(columns[n]) for n in self.feature_names], errors)
+        some rows already (`errors`, one entry per row). Their text was read already: markers
+        are not looked for again."""
+        return self._predict(None, [np.asarray(columns[n]) for n in self.feature_names], errors,
+                             None)
 
-    def _predict(self, matrix, cols: list[np.ndarray], errors: RowErrors) -> Prediction:
+    def _predict(self, matrix, cols: list[np.ndarray], errors: RowErrors,
+                 markers: tuple[str, ...] | None) -> Prediction:
         n = len(errors.rejected)
-        cols = [_coerce(c, f, errors) for c, f in zip(cols, self.features, strict=True)]
+        cols = [_coerce(c, f, errors, markers) for c, f in zip(cols, self.features, strict=True)]
         inputs = cols
         # An estimator that turns any NaN input into a NaN score (linear) lets missing values be
         # found from the scores afterwards instead of by a pass over every column.
@@ -114,11 +123,11 @@ class Model:
             if f.missing:
                 continue
             if rows is None:
-                errors.add(missing_mask(col), _missing_message(f.name))
+                errors.add(missing_mask(col), missing_message(f.name, errors))
             else:
                 mask = np.zeros(len(errors.rejected), dtype=bool)
                 mask[rows] = missing_mask(col[rows])
-                errors.add(mask, _missing_message(f.name))
+                errors.add(mask, missing_message(f.name, errors))
 
     def _columns(self, table) -> tuple[np.ndarray | None, list[np.ndarray]]:
         """The input as columns; numbers as views of one float matrix where the input allows."""
@@ -166,21 +175,39 @@ class Model:
         return Prediction(pred, proba, bad, errors.messages, idx)
 
 
-def _missing_message(name: str):
-    return lambda row: f"column {name!r}: missing value, and this model needs one here"
+def _note_markers(values: np.ndarray, name: str, marked: np.ndarray, errors: RowErrors) -> None:
+    """Remembers where a marker other than the empty cell was written (to name it)."""
+    rows = np.flatnonzero(marked)
+    texts = np.array([str(v).strip() for v in values[rows]], dtype=object)
+    keep = texts != ""
+    if keep.any():
+        errors.note_written(name, rows[keep], texts[keep])
 
 
-def _coerce(values: np.ndarray, feature: Feature, errors: RowErrors) -> np.ndarray:
-    """Numbers become float64 (unparseable text rejects its row); categories become objects."""
+def _coerce(values: np.ndarray, feature: Feature, errors: RowErrors,
+            markers: tuple[str, ...] | None) -> np.ndarray:
+    """Numbers become float64 (unparseable text rejects its row); categories become objects.
+    With `markers`, text is the operator's: a marker is a missing value (None / NaN)."""
     if feature.type == CATEGORY:
-        return values.astype(object, copy=False)
+        values = values.astype(object, copy=False)
+        if markers:
+            marked = object_markers(values, markers)
+            if marked.any():
+                _note_markers(values, feature.name, marked, errors)
+                values = np.where(marked, None, values)
+        return values
     if values.dtype.kind in "fiub":
         return np.asarray(values, dtype=np.float64)
     try:
         return values.astype(np.float64)
     except (TypeError, ValueError):
         pass
-    out, bad = parse_numbers(values)
+    markers = markers or LEGACY_MARKERS
+    out, bad = parse_numbers(values, markers)
+    if len(markers) > 1:
+        text = np.array([v.strip() if isinstance(v, str) else None for v in values],
+                        dtype=object)
+        _note_markers(text, feature.name, object_markers(text, markers), errors)
     errors.add(bad, lambda row: f"column {feature.name!r}: {show_value(values[row])} is not a "
                                 "number")
     return out
@@ -246,6 +273,7 @@ def parse_document(r: Reader) -> Model:
             raise cr.fail(f"a {task} model needs {need} classes, found {len(classes)}")
         if len(set(map(repr, classes))) != len(classes):
             raise cr.fail("a class label appears twice")
+    markers = _parse_markers(r.optional("missing_markers"), features)
     steps, kinds = parse_steps(r.child("preprocessing"), [f.type for f in features])
     if CATEGORY in kinds:
         raise r.child("preprocessing").fail(
@@ -268,4 +296,20 @@ def parse_document(r: Reader) -> Model:
         raise est_r.fail(f"the estimator gives {estimator.n_outputs} outputs, the link "
                          f"{link!r} needs {width}")
     return Model(model_id, task, classes, None if target is None else target.str(), features,
-                 steps, estimator, link, decision)
+                 steps, estimator, link, decision, markers)
+
+
+def _parse_markers(r: Reader | None, features: tuple[Feature, ...]) -> tuple[str, ...]:
+    """The file's missing-value markers; without the field, only the empty cell (as files
+    written before the field existed meant)."""
+    if r is None:
+        return LEGACY_MARKERS
+    items = list(r.items(min_length=1))
+    markers = tuple(item.str() for item in items)
+    categories = {f.name: f.categories for f in features
+                  if f.type == CATEGORY and f.categories is not None}
+    problem = marker_problem(markers, categories)
+    if problem is not None:
+        at, why = problem
+        raise (r if at is None else items[at]).fail(why)
+    return markers

@@ -39,11 +39,34 @@ def show_value(value) -> str:
 class RowErrors:
     """Collects the first problem of every rejected row."""
 
-    __slots__ = ("messages", "rejected")
+    __slots__ = ("messages", "rejected", "written")
 
     def __init__(self, n_rows: int):
         self.rejected = np.zeros(n_rows, dtype=bool)
         self.messages: dict[int, str] = {}
+        # Per column, the cells read as missing from a marker other than the empty cell:
+        # (rows, ascending; the marker as written), so that a refusal can name it.
+        self.written: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def note_written(self, name: str, rows: np.ndarray, texts: np.ndarray) -> None:
+        order = np.argsort(rows, kind="stable")
+        self.written[name] = (np.asarray(rows)[order], np.asarray(texts, dtype=object)[order])
+
+    def written_at(self, name: str, row: int) -> str | None:
+        """The marker the file wrote in column `name` of `row`, if it wrote one (not empty)."""
+        found = self.written.get(name)
+        if found is None:
+            return None
+        rows, texts = found
+        at = int(np.searchsorted(rows, row))
+        return texts[at] if at < len(rows) and rows[at] == row else None
+
+    def copy(self) -> RowErrors:
+        other = RowErrors(0)
+        other.rejected = self.rejected.copy()
+        other.messages = dict(self.messages)
+        other.written = dict(self.written)
+        return other
 
     def add(self, mask: np.ndarray, message: Callable[[int], str]) -> None:
         """Mark the rows in `mask`; `message(row)` is called only for rows not yet rejected."""
@@ -71,18 +94,29 @@ def reject_infinite(columns, names, unscorable: np.ndarray, errors: RowErrors) -
                 "this model cannot score an infinite value; give a finite number"))
 
 
-def parse_numbers(values) -> tuple[np.ndarray, np.ndarray]:
+def missing_message(name: str, errors: RowErrors):
+    """The refusal of a missing value where the model needs one (naming the marker written)."""
+    def message(row: int) -> str:
+        written = errors.written_at(name, row)
+        shown = "" if written is None else f" (written {written!r})"
+        return f"column {name!r}: missing value{shown}, and this model needs one here"
+    return message
+
+
+def parse_numbers(values, markers=("",)) -> tuple[np.ndarray, np.ndarray]:
     """Cells -> float64, and a mask of the cells that are not numbers. Missing (None, NaN,
-    empty or blank text) becomes NaN; text must be a plain ASCII number (float() alone would
-    also take "1_000" and other scripts' digits)."""
+    empty or blank text, or a missing-value marker, see engine.model.markers) becomes NaN; text
+    must be a plain ASCII number (float() alone would also take "1_000" and other scripts'
+    digits)."""
     out = np.full(len(values), np.nan)
     bad = np.zeros(len(values), dtype=bool)
+    named = {m for m in markers if m}
     for i, v in enumerate(values):
         if v is None or (isinstance(v, float) and v != v):
             continue
         if isinstance(v, str):
             v = v.strip()
-            if not v:
+            if not v or v in named:
                 continue
             if not v.isascii() or "_" in v:
                 bad[i] = True
