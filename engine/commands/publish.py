@@ -94,7 +94,7 @@ def cmd_export(args, ws_root) -> tuple[int, dict]:
                          "digit.", "E_MODEL_ID")
     out = _output_path(args.output)
     model = load_publisher_model(Path(args.model), args.missing)
-    sample = read_sample(Path(args.sample))
+    sample = read_sample(Path(args.sample), args.missing_markers or ())
     markers = {} if args.missing_markers is None else {"missing_markers": args.missing_markers}
     doc = export_model(model, sample, args.target, args.model_id, **markers)
     data = (json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False) + "\n").encode()

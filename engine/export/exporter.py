@@ -68,7 +68,6 @@ def export_model(model, sample: pd.DataFrame, target: str, model_id: str,
         model.set_classes(sample[target])
     pre, estimator = split_pipeline(model)
     inputs = [feature_schema(sample[c]) for c in columns]
-    markers = checked_markers(missing_markers, inputs)
     kinds = [f["type"] for f in inputs]
     steps = []
     for step in pre:
@@ -88,6 +87,7 @@ def export_model(model, sample: pd.DataFrame, target: str, model_id: str,
         raise EngineError("text columns reach the estimator without an encoder; put a "
                           "OneHotEncoder or OrdinalEncoder in front of it.", "E_UNSUPPORTED_MODEL")
     steps.extend(est.get("steps", []))  # e.g. XGBoost's `missing` value, right before it
+    markers = checked_markers(missing_markers, inputs, steps)
     uses_names = hasattr(model, "feature_names_in_")
     view = library_view(categorical, names)
     for feature, allowed in zip(inputs, probe_missing(model, X, uses_names, view), strict=True):

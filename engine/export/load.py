@@ -76,11 +76,13 @@ def load_publisher_model(path: Path, missing: float | None = None):
                          "try again.") from exc
 
 
-def read_sample(path: Path) -> pd.DataFrame:
+def read_sample(path: Path, missing_markers: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The training sample; pandas' usual missing values (the empty cell, NA, NaN, ...) and
+    the chosen `missing_markers` are read as missing."""
     if not path.is_file():
         raise InputError(f"the sample file {path} does not exist or is not a file.")
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, na_values=[m for m in missing_markers if m] or None)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"the sample {path} cannot be read as CSV ({exc}); give the training "
                          "data as a UTF-8 comma-separated file with a header row.") from exc

@@ -28,10 +28,24 @@ def feature_schema(column: pd.Series) -> dict:
     return {"name": name, "type": NUMBER, "missing": False, "range": rng}
 
 
-def checked_markers(markers: Sequence[str], inputs: list[dict]) -> list[str]:
+def _encoder_categories(steps: list) -> set[str]:
+    """Every text category the exported encoders (one_hot, ordinal, nested blocks) know."""
+    found: set[str] = set()
+    for step in steps:
+        for encoder in step.get("encoders", []):
+            found.update(c for c in encoder.get("categories", []) if isinstance(c, str))
+        for block in step.get("blocks", []):
+            found |= _encoder_categories(block.get("steps", []))
+    return found
+
+
+def checked_markers(markers: Sequence[str], inputs: list[dict], steps: list) -> list[str]:
     """The missing-value markers to write, or InputError (code E_MISSING_MARKERS) saying which
-    marker cannot be one and why (e.g. it is a category seen in the training sample)."""
-    categories = {f["name"]: f["categories"] for f in inputs if f["type"] == CATEGORY}
+    marker cannot be one and why (e.g. it is a category seen in training: in the sample or by
+    the model's own encoder)."""
+    categories = {f"the input {f['name']!r} in the training sample": f["categories"]
+                  for f in inputs if f["type"] == CATEGORY}
+    categories["the model's encoder (seen in training)"] = _encoder_categories(steps)
     problem = marker_problem(list(markers), categories)
     if problem is not None:
         _, why = problem

@@ -27,8 +27,8 @@ FORBIDDEN = {",": "a comma", ";": "a semicolon", '"': "a quote", "\n": "a line b
 def marker_problem(markers: Sequence, categories: Mapping[str, Sequence[str]]
                    ) -> tuple[int | None, str] | None:
     """The first problem of a marker list (index of the marker, or None for the list as a
-    whole; what is wrong), or None.
-    `categories`: the categories of each categorical input, by input name."""
+    whole; what is wrong), or None. `categories`: known categories, by where they are known
+    (e.g. "the input 'carrier'")."""
     if "" not in markers:
         return None, ("the empty cell ('') must be one of the markers: a CSV file writes nothing "
                    "else for a value it does not have")
@@ -50,10 +50,10 @@ def marker_problem(markers: Sequence, categories: Mapping[str, Sequence[str]]
         if marker and _finite_number(marker):
             return i, (f"the marker {marker!r} reads as a number, so it would hide a real "
                        "value; choose a text that is not a number")
-        for name, cats in categories.items():
+        for where, cats in categories.items():
             if marker in cats:
-                return i, (f"the marker {marker!r} is also a category of the input {name!r}; "
-                           "a value cannot both be a category and mean missing")
+                return i, (f"the marker {marker!r} is also a category of {where}; a value "
+                           "cannot both be a category and mean missing")
     return None
 
 

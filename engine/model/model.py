@@ -306,7 +306,7 @@ def _parse_markers(r: Reader | None, features: tuple[Feature, ...]) -> tuple[str
         return LEGACY_MARKERS
     items = list(r.items(min_length=1))
     markers = tuple(item.str() for item in items)
-    categories = {f.name: f.categories for f in features
+    categories = {f"the input {f.name!r}": f.categories for f in features
                   if f.type == CATEGORY and f.categories is not None}
     problem = marker_problem(markers, categories)
     if problem is not None:

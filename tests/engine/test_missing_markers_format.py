@@ -110,3 +110,26 @@ def test_export_help_documents_the_option(capsys):
     with pytest.raises(SystemExit):
         main(["export", "--help"])
     assert "--missing-markers" in capsys.readouterr().out
+
+
+def test_export_refuses_a_category_the_models_encoder_learned(publisher, capsys):
+    # Read with the marker, the sample no longer shows 'UA'; the fitted encoder still knows it.
+    code, doc = publisher("--missing-markers", ",UA")
+    err = capsys.readouterr().err
+    assert code == 2 and doc is None
+    assert "'UA' is also a category of the model's encoder" in err
+
+
+def test_the_sample_is_read_with_the_chosen_markers(flights, tmp_path, capsys):
+    text, pipeline, _ = flights
+    sample = text[[*INPUTS, "late"]].replace("NA", "?")  # the publisher's own way to write it
+    sample.to_csv(tmp_path / "train.csv", index=False)
+    joblib.dump(pipeline, tmp_path / "model.joblib")
+    out = tmp_path / "c.json"
+    code = main(["export", str(tmp_path / "model.joblib"), "--sample", str(tmp_path / "train.csv"),
+                 "--target", "late", "--model-id", "m", "-o", str(out),
+                 "--missing-markers", ",?"])
+    assert code == 0, capsys.readouterr().err
+    doc = json.loads(out.read_text())
+    assert doc["missing_markers"] == ["", "?"]
+    assert {f["name"]: f["type"] for f in doc["inputs"]}["dep_delay"] == "number"
