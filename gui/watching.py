@@ -1,14 +1,15 @@
 """The app's folder watcher: a background thread that now-tests every new CSV in the watch
-folder (engine.watch.watcher.FolderWatcher, each file through
-engine.services.nowtest.nowtest_and_alarm with source "app"; a file that fails raises its
-"watch" alarm through engine.services.nowtest.alarm_watch_failure). Its new alarms are
-announced by gui.alarm_notices.AlarmNotifier.
+folders (engine.services.watching: one engine.watch.watcher.FolderWatcher per folder, each
+file through engine.services.nowtest.nowtest_and_alarm with its folder's bound model and
+source "app"; a file that fails raises its "watch" alarm through
+engine.services.nowtest.alarm_watch_failure). Its new alarms are announced by
+gui.alarm_notices.AlarmNotifier.
 
 The thread is a plain daemon ``threading.Thread`` stopped by a ``threading.Event`` (and the
 now-test in progress by its cancel token). It reads the workspace settings itself
-(``watch.folder``, ``watch.settle_seconds``), opens its own database connections, and talks to
-the UI thread only through Qt signals (queued across threads), each tagged with the run it
-comes from.
+(``watch.folders``, ``watch.folder``, ``watch.settle_seconds``), opens its own database
+connections, and talks to the UI thread only through Qt signals (queued across threads),
+each tagged with the run it comes from.
 
 The UI thread never waits for it without a bound: after a now-test is recorded the thread may
 still be e-mailing the alarm (an SMTP server that does not answer holds it for the SMTP
@@ -66,6 +67,13 @@ class WatchStatus:
         text += f"; now-testing {self.current}" if self.current else ""
         text += f". Last error: {self.last_error}" if self.last_error else "."
         return text
+
+
+def watched_text(bindings) -> str:
+    """The watched folders as the status line names them: each path, with the model it is
+    bound to where it is bound to one."""
+    return ", ".join(b.folder if b.model is None else f"{b.folder} (model {b.model})"
+                     for b in bindings)
 
 
 def _stopped_state(status: WatchStatus) -> WatchStatus:
@@ -201,34 +209,35 @@ class FolderWatch(QObject):
         n = run.number
         folder = ""
         try:
-            from engine.ground.settings import load_settings
-            from engine.services.nowtest import alarm_watch_failure, nowtest_and_alarm
-            from engine.watch.watcher import FolderWatcher
+            from engine.services.watching import configured_bindings, watch_all
 
-            settings = load_settings(self.workspace)
-            folder = str(settings.get("watch.folder") or "")
-            if not folder:
+            bindings, settle = configured_bindings(self.workspace)
+            if not bindings:
                 self._emit(self._from_thread_state, n, "off", "", "")
                 return
-            settle = float(settings.get("watch.settle_seconds") or 2.0)
+            folder = watched_text(bindings)
 
-            def process(path: Path):
+            def progress_for(path: Path):
                 def progress(fraction: float, _message: str) -> None:
                     self._emit(self._from_thread_progress, n, Path(path).name, float(fraction))
+                return progress
 
-                return nowtest_and_alarm(self.workspace, Path(path), source="app",
-                                         progress=progress, cancel=run.token)
+            watchers = watch_all(self.workspace, bindings, "app", run.token, settle,
+                                 progress_for)
+            problems: dict[Path, str] = {}  # folder -> what keeps it from going on
 
-            def on_failure(path: Path, error: str, code: str | None):
-                return alarm_watch_failure(self.workspace, watcher.folder, path, error, code)
+            def on_problem(watcher, text: str | None) -> None:
+                if text:
+                    problems[watcher.folder] = text
+                else:
+                    problems.pop(watcher.folder, None)
+                self._emit(self._from_thread_problem, n, " ".join(problems.values()) or None)
 
-            watcher = FolderWatcher(self.workspace, Path(folder), process,
-                                    settle_seconds=settle, on_failure=on_failure)
             log.info("watching %s for new CSV files (settle %.1f s)", folder, settle)
             self._emit(self._from_thread_state, n, "running", folder, "")
-            watcher.run(run.stop, interval=self.interval,
-                        on_event=lambda event: self._emit(self._from_thread_event, n, event),
-                        on_problem=lambda text: self._emit(self._from_thread_problem, n, text))
+            watchers.run(run.stop, interval=self.interval,
+                         on_event=lambda event: self._emit(self._from_thread_event, n, event),
+                         on_problem=on_problem)
             self._emit(self._from_thread_state, n, "stopped", folder, "")
         except Exception as exc:  # the thread must end quietly and say why on the page
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"

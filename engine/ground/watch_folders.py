@@ -43,7 +43,8 @@ class WatchBinding:
 
 
 def _bad(text: str, what: str) -> InputError:
-    return InputError(f"the setting {KEY} cannot be {text!r}: {what}.", "E_SETTING_VALUE")
+    shown = "that list" if text.strip().startswith("[") else repr(text)  # the page's JSON
+    return InputError(f"the setting {KEY} cannot be {shown}: {what}.", "E_SETTING_VALUE")
 
 
 def _entries(text: str) -> list[tuple[str, str | None]]:

@@ -1,5 +1,6 @@
-"""The Settings page: the SMTP server alarm e-mails go through, who gets them, and the folder
-whose new CSV files are now-tested in the background.
+"""The Settings page: the SMTP server alarm e-mails go through, who gets them, and the folders
+whose new CSV files are now-tested in the background, each with its model (the table of
+gui/pages/watch_folders.py, saved as the setting `watch.folders`).
 
 The values live in the workspace settings (engine.ground.settings, the same ones `ratchet settings`
 reads and writes). The password is never shown or prefilled: its field stays empty, with a
@@ -9,13 +10,13 @@ writes all the changed values or, when one is refused, none of them.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -30,7 +31,9 @@ from engine.errors import EngineError, InputError
 from gui import dialogs, errors
 from gui.colors import MUTED_STYLE, RED
 from gui.context import AppContext
+from gui.pages.watch_folders import WatchFoldersTable
 from gui.tasks import monitor as tasks
+from gui.tasks import watch_folders as folder_tasks
 from gui.widgets import page_header
 
 log = logging.getLogger(__name__)
@@ -43,21 +46,24 @@ TEXT_FIELDS = {  # key -> field label
     "smtp.sender": "Sender address",
     "smtp.cafile": "CA certificates (PEM)",
     "alarms.email_to": "Alarm recipients",
-    "watch.folder": "Watch folder",
     "watch.settle_seconds": "Settle time (seconds)",
 }
-# Every setting of the page by its field's label, in the page's order.
+# Every setting of the page by its field's label, in the page's order (the one-folder setting
+# watch.folder shows as a row of the watch-folder table).
 LABELS = {key: TEXT_FIELDS.get(key) or {"smtp.starttls": "Use STARTTLS",
-                                        "smtp.password": "Password"}[key]
+                                        "smtp.password": "Password",
+                                        "watch.folders": "Watch folders",
+                                        "watch.folder": "Watch folders"}[key]
           for key in ("smtp.host", "smtp.port", "smtp.starttls", "smtp.user", "smtp.password",
-                      "smtp.cafile", "smtp.sender", "alarms.email_to", "watch.folder",
-                      "watch.settle_seconds")}
+                      "smtp.cafile", "smtp.sender", "alarms.email_to", "watch.folders",
+                      "watch.folder", "watch.settle_seconds")}
 TRUE_TEXTS = {"true", "1", "yes", "on"}
 
 
 def labelled(keys) -> str:
     """Setting keys as the operator sees them: the field labels, in the page's order."""
-    return ", ".join(LABELS[k] for k in LABELS if k in keys) or ", ".join(sorted(keys))
+    labels = dict.fromkeys(LABELS[k] for k in LABELS if k in keys)
+    return ", ".join(labels) or ", ".join(sorted(keys))
 
 
 def relabel(text: str) -> str:
@@ -90,7 +96,7 @@ class SettingsPage(QWidget):
 
     def _build(self) -> None:
         header, _ = page_header(
-            "Settings", "Where alarm e-mails go and which folder is watched for new data. "
+            "Settings", "Where alarm e-mails go and which folders are watched for new data. "
             "These settings belong to this workspace and are shared with `ratchet settings`.")
         self.fields: dict[str, QLineEdit] = {key: QLineEdit() for key in TEXT_FIELDS}
         self.starttls = QCheckBox("Use STARTTLS (encrypt the connection)")
@@ -120,19 +126,18 @@ class SettingsPage(QWidget):
         test_row.addStretch(1)
         form.addRow("", test_row)
 
-        watch = QGroupBox("Watch folder")
+        watch = QGroupBox("Watch folders")
         wform = QFormLayout(watch)
-        self.browse_button = QPushButton("Browse…")
-        self.browse_button.clicked.connect(self._browse)
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(self.fields["watch.folder"], 1)
-        folder_row.addWidget(self.browse_button)
-        wform.addRow(TEXT_FIELDS["watch.folder"] + ":", folder_row)
+        self.watch_folders = WatchFoldersTable(
+            lambda: self.ctx.settings.last_input_dir or "")
+        self.watch_folders.changed.connect(self._edited)
+        wform.addRow(self.watch_folders)
         wform.addRow(TEXT_FIELDS["watch.settle_seconds"] + ":",
                      self.fields["watch.settle_seconds"])
-        note = QLabel("Every new CSV file in this folder is now-tested once, after it has "
-                      "not changed for the settle time (so a file still being copied is not "
-                      "read half).")
+        note = QLabel("Every new CSV file in these folders is now-tested once, with the "
+                      "folder's model, after it has not changed for the settle time (so a "
+                      "file still being copied is not read half). A file without that model's "
+                      "input columns raises a watch-folder alarm.")
         note.setWordWrap(True)
         note.setStyleSheet(MUTED_STYLE)
         wform.addRow("", note)
@@ -160,8 +165,9 @@ class SettingsPage(QWidget):
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
-        for w in (self.save_button, self.test_button, self.browse_button):
+        for w in (self.save_button, self.test_button):
             w.setEnabled(not busy)
+        self.watch_folders.set_busy(busy)
 
     def _say(self, text: str, error: bool = False) -> None:
         self._error_shown = error and bool(text)
@@ -176,11 +182,17 @@ class SettingsPage(QWidget):
     # -- loading ---------------------------------------------------------------------------
     def refresh(self) -> None:
         self._set_busy(True)
-        self.ctx.run("read settings", tasks.describe, self.ctx.workspace,
-                     on_finished=self._loaded, on_failed=self._read_failed)
+        self.ctx.run("read settings", folder_tasks.describe_with_models, self.ctx.workspace,
+                     on_finished=self._loaded_with_models, on_failed=self._read_failed)
+
+    def _loaded_with_models(self, found: tuple[list[dict], list[str]]) -> None:
+        rows, models = found
+        self.watch_folders.models = list(models)
+        self._loaded(rows)
 
     def _loaded(self, rows: list[dict]) -> None:
         self.rows = {r["key"]: r for r in rows}
+        self.watch_folders.set_bindings(self._stored_folders())
         for key, field in self.fields.items():
             field.setText(self._shown(key))
         self.starttls.setChecked(self._shown("smtp.starttls").lower() in TRUE_TEXTS)
@@ -199,11 +211,28 @@ class SettingsPage(QWidget):
             return "true" if value else "false"
         return str(value)
 
+    def _stored_folders(self) -> list[dict]:
+        """The watch folders as loaded: `watch.folders`, then `watch.folder` (by header)
+        unless listed there (engine.ground.watch_folders.watch_bindings)."""
+        folders = (self.rows.get("watch.folders") or {}).get("value") or []
+        out = [{"folder": f["folder"], "model": f.get("model")} for f in folders]
+        single = self._shown("watch.folder")
+        if single and not any(f["folder"] == single for f in out):
+            out.append({"folder": single, "model": None})
+        return out
+
     # -- saving ----------------------------------------------------------------------------
     def changes(self) -> dict[str, str]:
-        """The settings whose field differs from what was loaded (a typed password only)."""
+        """The settings whose field differs from what was loaded (a typed password only).
+        A changed watch-folder table is saved whole as `watch.folders` (a JSON list, so any
+        path survives), taking in the one-folder `watch.folder`, which is then cleared."""
         out = {key: field.text().strip() for key, field in self.fields.items()
                if field.text().strip() != self._shown(key)}
+        folders = self.watch_folders.bindings()
+        if folders != self._stored_folders():
+            out["watch.folders"] = json.dumps(folders)
+            if self._shown("watch.folder"):
+                out["watch.folder"] = ""
         tls = "true" if self.starttls.isChecked() else "false"
         if tls != ("true" if self._shown("smtp.starttls").lower() in TRUE_TEXTS else "false"):
             out["smtp.starttls"] = tls
@@ -251,7 +280,7 @@ class SettingsPage(QWidget):
                   if self.rows else "", error=True)
         errors.show_exception(self, exc)
 
-    # -- the test e-mail and the folder ----------------------------------------------------
+    # -- the test e-mail -------------------------------------------------------------------
     def send_test(self) -> None:
         """The test goes through the saved settings: changes on the page are saved first
         only when the operator agrees (else nothing is sent and nothing saved)."""
@@ -281,9 +310,3 @@ class SettingsPage(QWidget):
         self._set_busy(False)
         self._say("The test e-mail was not sent.", error=True)
         errors.show_exception(self, exc)
-
-    def _browse(self) -> None:
-        start = self.fields["watch.folder"].text() or self.ctx.settings.last_input_dir
-        folder = QFileDialog.getExistingDirectory(self, "Choose the folder to watch", start)
-        if folder:
-            self.fields["watch.folder"].setText(folder)

@@ -48,18 +48,18 @@ def test_values_round_trip_through_the_workspace_settings(page, ctx, qtbot, tmp_
     page.fields["alarms.email_to"].setText("ops@example.org; lead@example.org")
     monkeypatch.setattr(QFileDialog, "getExistingDirectory",
                         staticmethod(lambda *a, **k: str(watch)))
-    qtbot.mouseClick(page.browse_button, Qt.MouseButton.LeftButton)
-    assert page.fields["watch.folder"].text() == str(watch)
+    qtbot.mouseClick(page.watch_folders.add_button, Qt.MouseButton.LeftButton)
+    assert page.watch_folders.bindings() == [{"folder": str(watch), "model": None}]
     page.fields["watch.settle_seconds"].setText("0.5")
 
     keys = save(page, qtbot)
     assert keys == {"smtp.host", "smtp.port", "smtp.starttls", "smtp.user", "smtp.password",
-                    "smtp.sender", "alarms.email_to", "watch.folder", "watch.settle_seconds"}
+                    "smtp.sender", "alarms.email_to", "watch.folders", "watch.settle_seconds"}
     stored = load_settings(ctx.workspace)
     assert stored["smtp.host"] == "mail.example.org" and stored["smtp.port"] == 2525
     assert stored["smtp.starttls"] is False and stored["smtp.password"] == SECRET
     assert stored["alarms.email_to"] == "ops@example.org, lead@example.org"
-    assert stored["watch.folder"] == str(watch.resolve())
+    assert stored["watch.folders"] == [{"folder": str(watch.resolve()), "model": None}]
     assert stored["watch.settle_seconds"] == 0.5
     assert "Saved:" in page.message.text()
 
@@ -113,12 +113,12 @@ def test_a_bad_value_is_refused_by_name_and_nothing_is_saved(page, ctx, qtbot,
 
 def test_a_watch_folder_that_does_not_exist_is_refused(page, ctx, qtbot, shown_errors,
                                                        tmp_path):
-    page.fields["watch.folder"].setText(str(tmp_path / "nowhere"))
+    page.watch_folders.add_folder(str(tmp_path / "nowhere"))
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(shown_errors) > 0, timeout=TIMEOUT_MS)
-    assert "“Watch folder”" in shown_errors[0].message
+    assert "“Watch folders”" in shown_errors[0].message
     assert "does not exist" in shown_errors[0].message
-    assert load_settings(ctx.workspace)["watch.folder"] == ""
+    assert load_settings(ctx.workspace)["watch.folders"] == []
 
 
 def test_send_test_email_reaches_a_real_smtp_server(page, ctx, qtbot, answers):

@@ -147,7 +147,7 @@ def test_the_app_watches_the_folder_saved_in_settings_and_joins_the_thread_on_cl
     qtbot.waitUntil(lambda: settings.save_button.isEnabled(), timeout=TIMEOUT_MS)
     incoming = tmp_path / "incoming"
     incoming.mkdir()
-    settings.fields["watch.folder"].setText(str(incoming))
+    settings.watch_folders.add_folder(str(incoming))
     settings.fields["watch.settle_seconds"].setText("0")
     qtbot.mouseClick(settings.save_button, Qt.MouseButton.LeftButton)  # (re)starts it
     qtbot.waitUntil(lambda: window.watch.status.state == "running", timeout=TIMEOUT_MS)
