@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numba
 import numpy as np
 
 from engine.errors import InputError
@@ -52,8 +51,20 @@ class Chunk:
         return self.data[:-1] if self.added_newline else self.data
 
 
-@numba.njit(cache=True, nogil=True)
-def _scan_quoted(buf, delimiter, ends):  # pragma: no cover - compiled
+_compiled: dict = {}
+
+
+def _scan_quoted(buf, delimiter, ends) -> int:
+    """_scan_quoted_source compiled by numba on the first quoted chunk (cached in
+    __pycache__): a file without quotes never loads numba (issue 16)."""
+    if "scan" not in _compiled:
+        import numba
+
+        _compiled["scan"] = numba.njit(cache=True, nogil=True)(_scan_quoted_source)
+    return _compiled["scan"](buf, delimiter, ends)
+
+
+def _scan_quoted_source(buf, delimiter, ends):  # pragma: no cover - compiled
     """Record ends (offsets after each newline) under the csv module's quoting rules.
     Returns how many were found; or -(i + 1) for a carriage return at i that ends no line."""
     state = 0  # 0: start of a field, 1: in an unquoted field, 2: quoted, 3: quote in quoted

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from engine.bundle.manifest import (
     MANIFEST,
@@ -25,9 +26,11 @@ from engine.bundle.signing import parse_signatures, public_from_raw, signature_v
 from engine.bundle.trust import TrustedKey, TrustStore
 from engine.bundle.ziparchive import read_members, write_members
 from engine.errors import BundleRejected, CoefficientsInvalid, EngineError
-from engine.formats.cases import CaseResult, run_cases
 from engine.formats.requirements import check_requirements
 from engine.model import Model, load_coefficients
+
+if TYPE_CHECKING:
+    from engine.formats.cases import CaseResult
 
 CLOCK_SKEW = dt.timedelta(minutes=10)
 
@@ -148,6 +151,8 @@ def _check_members(members: dict[str, bytes], manifest: Manifest) -> None:
 
 
 def _check_content(members: dict[str, bytes], manifest: Manifest):
+    from engine.formats.cases import run_cases  # pandas: only when a bundle's cases are run
+
     try:
         model = load_coefficients(members["coefficients.json"], name="coefficients.json")
         check_requirements(members["requirements.json"], model.task)

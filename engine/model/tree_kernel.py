@@ -1,4 +1,5 @@
-"""The compiled tree-ensemble kernel (numba) and the node layout it walks.
+"""The compiled tree-ensemble kernel and the node layout it walks. The walk itself is in
+tree_walk (compiled ahead of time, else by numba: see the end of this file).
 
 Layout (built once at load time by `pack_trees`):
 - Only split nodes are stored, one 16-byte record each (24 with float64 thresholds):
@@ -42,14 +43,20 @@ between them from the forest's size.
 
 from __future__ import annotations
 
-import numba
+import hashlib
+import importlib
+from pathlib import Path
+
 import numpy as np
 
-LEAF = np.uint32(1 << 31)  # in a child or root code: the low bits index leaf_value
-MISSING_LEFT = np.uint32(1 << 31)  # in a record's feat: a missing value goes left
-ZERO_MISSING = np.uint32(1 << 30)  # in a record's feat: a zero goes where a missing value goes
-CATEGORICAL = np.uint32(1 << 29)  # in a record's feat: a category-set split (thr: its bitset)
-FEATURE = np.uint32((1 << 29) - 1)  # in a record's feat: the low bits are the feature index
+from engine.model.tree_codes import (  # noqa: F401 - the layout's codes, named here as before
+    CATEGORICAL,
+    FEATURE,
+    LEAF,
+    MISSING_LEFT,
+    ZERO_MISSING,
+)
+
 MAX_DENSE = 32  # levels looked at for the shallowest leaf (a bound, not a limit on depth)
 SCRATCH_BYTES = 8 << 20  # the block copy of X stays below this
 MIN_BLOCK, MAX_BLOCK = 2048, 65536
@@ -142,132 +149,84 @@ def block_rows(nodes: np.ndarray, leaf_value: np.ndarray, n_features: int) -> in
     return int(max(256, min(rows, SCRATCH_BYTES // row_bytes)))
 
 
-@numba.njit(nogil=True, inline="always")
-def _next(nodes, xb, r, c, mode, bits, cat_lo):  # pragma: no cover - compiled
-    """mode 0: no NaN in the block; 1: NaN possible; 2: NaN or a zero-is-missing node's zero;
-    3: as 2, and category-set splits: x > cat_lo is category int(x) (C's truncation), which
-    goes left when its bit is set; anything else (not a category, beyond the set) goes right."""
-    rec = nodes[c]
-    f = rec.feat
-    x = xb[r, f & FEATURE]
-    if mode == 3 and (f & CATEGORICAL) != 0:
-        if x != x:
-            go_left = f >= MISSING_LEFT
-        else:
-            start = np.intp(rec.thr)
-            go_left = False
-            if x > cat_lo and x < bits[start] * 32.0:
-                k = np.intp(x)
-                go_left = ((bits[start + 1 + (k >> 5)] >> (k & 31)) & 1) != 0
-    elif mode == 0:
-        go_left = x <= rec.thr
-    elif mode == 1:
-        # NaN fails x <= thr and then goes left only if the record's missing bit is set.
-        go_left = (x <= rec.thr) | ((x != x) & (f >= MISSING_LEFT))
-    else:
-        miss = (x != x) | ((x == 0) & ((f & ZERO_MISSING) != 0))
-        go_left = ((x <= rec.thr) & ~miss) | (miss & (f >= MISSING_LEFT))
-    return rec.left if go_left else rec.right
+# ---------------------------------------------------------------- the compiled walk
+#
+# tree_walk.accumulate_trees, compiled ahead of time (engine/model/_tree_aot, built by
+# installer/kernels.py: `make setup`, the installer) for each pair of threshold and accumulator
+# types; numba's just-in-time build of the same source stands in where that module is missing,
+# stale (its stamp is not the hash of tree_walk.py and tree_codes.py beside it) or the arguments
+# are not of the compiled types. An installed app ships no sources: its module is trusted, being
+# built with the app.
+
+AOT_MODULE = "_tree_aot"
+AOT_VARIANTS = (("float32", "float32"), ("float32", "float64"), ("float64", "float32"),
+                ("float64", "float64"))  # (thresholds, accumulator)
+AOT_SOURCES = ("tree_walk.py", "tree_codes.py")
+_compiled: dict = {}
 
 
-@numba.njit(nogil=True, inline="always")
-def _walk(nodes, xb, b, root, dense, res, act, pend, mode, bits, cat_lo):  # pragma: no cover
-    """res[r] = the leaf code that row r of the block reaches in the tree starting at root."""
-    for r in range(b):
-        res[r] = root
-    for _ in range(dense):
-        for r in range(b):
-            res[r] = _next(nodes, xb, r, res[r], mode, bits, cat_lo)
-    n_act = 0
-    for r in range(b):
-        c = res[r]
-        act[n_act] = r
-        pend[n_act] = c
-        n_act += c < LEAF
-    while n_act > 0:
-        k = 0
-        for j in range(n_act):
-            r = act[j]
-            c = _next(nodes, xb, r, pend[j], mode, bits, cat_lo)
-            res[r] = c
-            act[k] = r
-            pend[k] = c
-            k += c < LEAF
-        n_act = k
+def aot_name(thr: str, acc: str) -> str:
+    return f"accumulate_{thr}_{acc}"
 
 
-@numba.njit(nogil=True, cache=True)
-def accumulate_trees(X, by_column, nodes, roots, dense, out_col, leaf_value, out, xb,
-                     zero_below, zero_nodes, bits, cat_lo,
-                     linear):  # pragma: no cover - compiled; via the predictor
-    """out[i, out_col[t] + k] += leaf_value[leaf(t, row i), k] for every row i and tree t.
+def source_stamp(folder: Path | None = None) -> int | None:
+    """The walk's sources' hash as a positive int64 (None: no sources here, a frozen app)."""
+    folder = folder or Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in AOT_SOURCES:
+        try:
+            digest.update((folder / name).read_bytes())
+        except OSError:
+            return None
+    return int(digest.hexdigest()[:15], 16)
 
-    X is float64 and C-contiguous: rows x features, or features x rows when by_column (the
-    transpose of a column-major matrix, read without a copy). xb is the block scratch (rows per
-    block x features) in the thresholds' dtype, so float32 models see float32(x). NaN goes the
-    way the node's missing bit says. With zero_below >= 0, |x| <= zero_below is read as 0 (as
-    LightGBM reads its input); zero_nodes says some node sends a zero the missing way. out and
-    leaf_value share a dtype: float32 sums in float32, in tree order, like XGBoost. bits holds
-    the category sets (bits[0] > 0: some node splits on one); cat_lo as in _next. linear is
-    (ptr, feature, coeff, const, scale): leaf l with ptr[l] < ptr[l + 1] adds
-    scale * (const[l] + sum of coeff * x over its features, in order) instead of its value,
-    unless one of those x is NaN (LightGBM's linear_tree).
-    """
-    lin_ptr, lin_feat, lin_coef, lin_const, lin_scale = linear
-    has_linear = lin_feat.shape[0] > 0
-    cats = bits[0] > 0
-    n_rows, n_feat = (X.shape[1], X.shape[0]) if by_column else (X.shape[0], X.shape[1])
-    block = xb.shape[0]
-    width = leaf_value.shape[1]
-    res = np.empty(block, dtype=np.uint32)
-    act = np.empty(block, dtype=np.uint32)
-    pend = np.empty(block, dtype=np.uint32)
-    flush = zero_below >= 0
-    for start in range(0, n_rows, block):
-        b = min(n_rows, start + block) - start
-        has_nan = False
-        has_zero = False
-        if by_column:  # row by row too: 13 ms per 1M x 20 here, feature by feature 18-27 ms
-            for r in range(b):
-                for j in range(n_feat):
-                    x = X[j, start + r]
-                    if flush and abs(x) <= zero_below:
-                        x = 0.0
-                    xb[r, j] = x
-                    has_nan |= x != x
-                    has_zero |= x == 0
-        else:
-            for r in range(b):
-                for j in range(n_feat):
-                    x = X[start + r, j]
-                    if flush and abs(x) <= zero_below:
-                        x = 0.0
-                    xb[r, j] = x
-                    has_nan |= x != x
-                    has_zero |= x == 0
-        for t in range(roots.shape[0]):
-            if cats:
-                _walk(nodes, xb, b, roots[t], dense[t], res, act, pend, 3, bits, cat_lo)
-            elif zero_nodes and (has_zero or has_nan):
-                _walk(nodes, xb, b, roots[t], dense[t], res, act, pend, 2, bits, cat_lo)
-            elif has_nan:
-                _walk(nodes, xb, b, roots[t], dense[t], res, act, pend, 1, bits, cat_lo)
-            else:
-                _walk(nodes, xb, b, roots[t], dense[t], res, act, pend, 0, bits, cat_lo)
-            col = out_col[t]
-            for r in range(b):
-                leaf = res[r] ^ LEAF
-                if has_linear and lin_ptr[leaf] < lin_ptr[leaf + 1]:
-                    v = lin_const[leaf]
-                    nan_found = False
-                    for i in range(lin_ptr[leaf], lin_ptr[leaf + 1]):
-                        x = xb[r, lin_feat[i]]
-                        if x != x:
-                            nan_found = True
-                            break
-                        v += lin_coef[i] * x
-                    if not nan_found:
-                        out[start + r, col] += v * lin_scale
-                        continue
-                for k in range(width):
-                    out[start + r, col + k] += leaf_value[leaf, k]
+
+def aot_module():
+    """The ahead-of-time kernel when it is there and built from these sources, else None."""
+    if "aot" not in _compiled:
+        try:
+            module = importlib.import_module(f"engine.model.{AOT_MODULE}")
+        except ImportError:
+            module = None
+        stamp = source_stamp()
+        if module is not None and stamp is not None and module.source_stamp() != stamp:
+            module = None
+        _compiled["aot"] = module
+    return _compiled["aot"]
+
+
+def _aot_fits(args: tuple, thr: np.dtype, acc: np.dtype) -> bool:
+    """The compiled variants take C-contiguous arrays of exactly these types (an extension
+    module does not check them)."""
+    X, _, nodes, roots, dense, out_col, leaf_value, out, xb, _, _, bits, _, linear = args
+    want = ((X, np.float64, 2), (nodes, node_dtype(thr), 1), (roots, np.uint32, 1),
+            (dense, np.int64, 1), (out_col, np.int64, 1), (leaf_value, acc, 2), (out, acc, 2),
+            (xb, thr, 2), (bits, np.uint32, 1), (linear[0], np.int64, 1),
+            (linear[1], np.int64, 1), (linear[2], np.float64, 1), (linear[3], np.float64, 1))
+    return all(isinstance(a, np.ndarray) and a.dtype == t and a.ndim == d
+               and a.flags.c_contiguous and a.flags.aligned for a, t, d in want) \
+        and out.flags.writeable and xb.flags.writeable
+
+
+def accumulate_trees(*args) -> None:
+    """tree_walk.accumulate_trees (its arguments and what it adds to `out`), run by the
+    ahead-of-time kernel when it fits, else by numba."""
+    nodes, leaf_value = args[2], args[6]
+    thr, acc = nodes.dtype["thr"], leaf_value.dtype
+    aot = aot_module()
+    if aot is not None and _aot_fits(args, thr, acc):
+        getattr(aot, aot_name(thr.name, acc.name))(*args)
+        return
+    from engine.model.tree_walk import accumulate_trees as jit
+
+    jit(*args)
+
+
+def __getattr__(name: str):
+    """The walk's compiled helpers (_next, _walk), for other numba code that steps through
+    the same records (engine/explain): loaded with numba only when asked for."""
+    if name in ("_next", "_walk"):
+        from engine.model import tree_walk
+
+        return getattr(tree_walk, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -35,11 +35,11 @@ import math
 from collections import Counter
 
 import numpy as np
-import pandas as pd
-from scipy import stats
-from scipy.spatial.distance import jensenshannon
 
 from engine.nowtest.result import FeatureDrift
+
+# scipy and pandas are imported in the functions that use them: a prediction, which reaches this
+# module through a trial's comparison, must not pay ~1 s for loading them (issue 16).
 
 SMALL_SAMPLE = 1000  # current rows up to which the p-value tests are used
 DISTANCE_THRESHOLD = 0.1  # normalized Wasserstein and Jensen-Shannon distance
@@ -84,6 +84,8 @@ def numeric_values_drift(reference: np.ndarray, current: np.ndarray, alpha: floa
     n, m = reference.size, current.size
     if n == 0 or m == 0:
         return "ks", 0.0, None, alpha, False
+    from scipy import stats
+
     if m <= SMALL_SAMPLE:
         res = stats.ks_2samp(reference, current)
         p = float(res.pvalue)
@@ -111,6 +113,8 @@ def js_floor(categories: int, n: int, m: int) -> float:
     (1/n + 1/m) chi2(K - 1); the floor is the distance at chi2's 99.9th percentile."""
     if categories < 2:
         return 0.0
+    from scipy import stats
+
     chi = float(stats.chi2.ppf(0.999, categories - 1))
     return math.sqrt(chi * sample_scale(n, m) ** 2 / (8 * math.log(2)))
 
@@ -148,6 +152,9 @@ def categorical_drift(reference: Counter, current: Counter, alpha: float
     if n == 0 or m == 0:
         return "chi2", 0.0, None, alpha, False
     table, names = merge_rare(table, names)
+    from scipy import stats
+    from scipy.spatial.distance import jensenshannon
+
     if m <= SMALL_SAMPLE:
         if table.shape[1] < 2:  # one category in both: nothing can differ
             return "chi2", 0.0, 1.0, alpha, False
@@ -165,6 +172,8 @@ def category_counts(values: np.ndarray, known: set[str] | None = None) -> Counte
     out: Counter = Counter()
     if values.size == 0:
         return out
+    import pandas as pd
+
     counts = pd.Series(values, dtype=object).value_counts(dropna=False)
     for value, count in zip(counts.index.tolist(), counts.tolist(), strict=True):
         if value is None or (isinstance(value, float) and value != value):

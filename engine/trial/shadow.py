@@ -18,10 +18,12 @@ from engine.errors import Cancelled
 from engine.ground.fileio import write_atomic
 from engine.progress import CancelToken
 from engine.registry.refs import parse_ref
-from engine.trial.compare import ChampionBeside
 from engine.trial.store import insert_shadow, running_trial
 
 log = logging.getLogger(__name__)
+
+# The comparison (numpy, the now-test's sample code) is imported only when a trial runs: every
+# prediction asks this module whether one does (issue 16).
 
 
 def trial_folder(registry, trial_id: int) -> Path:
@@ -97,6 +99,7 @@ def _run_batch(registry, trial, result, batch_id: int | None,
     """One pass over the input: the challenger scores it into the trial's folder, and the
     champion is scored beside it on the same parsed chunks for the comparison."""
     from engine.batch.score import score_csv
+    from engine.trial.compare import ChampionBeside
 
     champion, _ = registry.load_model(trial["champion"])
     challenger, label = registry.load_model(trial["challenger"])
@@ -137,6 +140,7 @@ def _run_nowtest(registry, trial, result, nowtest_id: int | None) -> int:
     from engine.backtest.contenders import installed_contender
     from engine.nowtest.run import run_nowtest_beside
     from engine.trial.candidate import candidate_requirements, load_candidate
+    from engine.trial.compare import ChampionBeside
 
     champion = installed_contender(registry, trial["champion"])
     challenger = load_candidate(registry, trial["challenger"])

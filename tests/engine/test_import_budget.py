@@ -1,0 +1,56 @@
+"""Everyday commands import only what their work needs (issue 16): `ratchet predict` with no
+trial running loads no scipy, no numba (its tree kernel is compiled ahead of time), no trial
+comparison and no now-test code; `ratchet models list` loads no numba, pandas or scipy. Each
+command runs through the real command line in a fresh child process, which then reports the
+modules it loaded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.engine.workspace_kit import SAMPLE
+
+CHILD = """
+import json, sys
+from engine.cli import main
+code = main(sys.argv[2:])
+with open(sys.argv[1], "w") as fh:
+    json.dump({"code": code, "modules": sorted(sys.modules)}, fh)
+"""
+
+
+def loaded_by(tmp_path: Path, *args: str) -> set[str]:
+    report = tmp_path / "modules.json"
+    run = subprocess.run([sys.executable, "-c", CHILD, str(report), *args],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(report.read_text())
+    assert doc["code"] == 0, run.stdout + run.stderr
+    return set(doc["modules"])
+
+
+def under(modules: set[str], *packages: str) -> list[str]:
+    return sorted(m for m in modules if m in packages or m.startswith(tuple(
+        p + "." for p in packages)))
+
+
+def test_predict_without_a_trial_loads_no_statistics_and_no_trial_machinery(demo_root,
+                                                                             tmp_path):
+    modules = loaded_by(tmp_path, "--workspace", str(demo_root), "predict", str(SAMPLE), "-o",
+                        str(tmp_path / "out.csv"))
+    assert "engine.batch.score" in modules  # it did predict
+    # No scipy at all, and no numba: the tree kernel was compiled ahead of time (make setup).
+    assert under(modules, "scipy", "sklearn", "numba", "llvmlite") == []
+    assert "engine.model._tree_aot" in modules
+    assert under(modules, "engine.nowtest", "engine.backtest", "engine.regression") == []
+    # Asking whether a trial runs is all: its comparison and gate stay unloaded.
+    assert under(modules, "engine.trial") == ["engine.trial", "engine.trial.shadow",
+                                              "engine.trial.store"]
+
+
+def test_models_list_loads_no_numba_pandas_or_scipy(demo_root, tmp_path):
+    modules = loaded_by(tmp_path, "--workspace", str(demo_root), "models", "list")
+    assert under(modules, "numba", "llvmlite", "pandas", "scipy", "sklearn") == []
