@@ -15,11 +15,13 @@ import pytest
 from engine.backtest.corpus import Needed
 from engine.backtest.score import Task, score_file
 from engine.batch.score import score_csv
+from engine.errors import InputError
 from engine.formats.cases import run_cases
 from engine.model import load_coefficients
 from engine.nowtest.current import read_current
 from engine.nowtest.profile import build_profile
 from engine.regression.suite import run_suite
+from engine.trial.compare import ChampionBeside, compare_samples
 from tests.engine.markers_kit import (
     INPUTS,
     NUMBERS,
@@ -190,3 +192,26 @@ def test_a_marker_where_missing_is_not_allowed_is_refused_naming_it(flights, tmp
     assert out_empty.loc[row, "error"] == (f"column {column!r}: missing value, and this model "
                                            "needs one here")
     assert (out["status"] == out_empty["status"]).all()
+
+
+def test_a_trial_shadow_scores_each_model_with_its_own_markers(flights, tmp_path):
+    text, doc, _ = flights
+    champion = load_coefficients(doc)  # NA is missing
+    challenger = load_coefficients({k: v for k, v in doc.items() if k != "missing_markers"})
+    path = write(text, tmp_path / "na.csv")
+    beside = ChampionBeside(champion, challenger)
+    shadow = score_csv(path, tmp_path / "shadow.csv", challenger, "c", alongside=beside)
+    assert shadow.rejected == _has_na(text).sum()  # the old file refuses NA
+    alone = [read_current(path, champion), read_current(path, challenger)]
+    assert not alone[0].rejected.any()
+    assert beside.comparison(path) == compare_samples(champion, alone[0], challenger, alone[1])
+
+
+def test_a_label_column_keeps_only_the_empty_cell_as_missing(flights, tmp_path):
+    text, doc, _ = flights
+    model = load_coefficients(doc)
+    rows = text.head(20).copy()
+    rows.loc[3, "late"] = "NA"  # an outcome is no input: its markers are not the model's
+    with pytest.raises(InputError) as caught:
+        read_current(write(rows, tmp_path / "na.csv"), model)
+    assert caught.value.code == "E_BAD_LABEL" and "'NA'" in caught.value.message
