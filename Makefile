@@ -50,9 +50,13 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis .import_linter_cache .bench-data
+	rm -f engine/model/_tree_aot.*
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
+# Then the tree kernel compiled ahead of time (installer/kernels.py; a minute, once, and again
+# only when its sources change), so that no prediction waits for numba to compile or start.
 setup: qt-deps $(STAMP)
+	@$(BIN)/python installer/kernels.py
 
 $(STAMP): requirements/lock.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check -r requirements/lock.txt

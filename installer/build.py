@@ -1,5 +1,7 @@
 """Build the installer: `python installer/build.py [--force]` (`make installer` runs it).
 
+0. engine/model/_tree_aot: the tree kernel compiled ahead of time (installer/kernels.py), which
+   the app ships so that its first prediction compiles nothing;
 1. dist/ratchet/: the one-folder app from installer/ratchet.spec (PyInstaller), skipped while
    its inputs are unchanged (see installer/freeze.py);
 2. on Linux, dist/ratchet_<version>_amd64.deb from it (see installer/deb.py).
@@ -17,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 
-from installer import deb, freeze
+from installer import deb, freeze, kernels
 
 
 def _size_mib(path: Path) -> float:
@@ -31,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # our lines in order with PyInstaller's output
     started = time.monotonic()
+    if kernels.main([]) != 0:
+        return 1
     app_dir = freeze.freeze(force=args.force)
     print(f"app folder: {app_dir} ({_size_mib(app_dir):.0f} MiB)")
     if sys.platform.startswith("linux"):

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.engine.workspace_kit import DEMO_BUNDLE, DEMO_ID, DEMO_LABEL
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "resources" / "samples" / "flights-2013-07-sample.csv"
 BUILD_TIMEOUT_S = 1800  # bounds a hung build only
@@ -224,7 +226,7 @@ def test_the_app_carries_only_what_it_uses(scratch):
     assert not dangling, f"links to files that were left out: {dangling[:5]}"
     shipped = app / "_internal" / "coefficients"
     assert sorted(p.name for p in shipped.iterdir()) == \
-        ["demo-flight-delay-1.ratchet", "demo-publisher.pub", "trust.json"]
+        [DEMO_BUNDLE.name, "demo-publisher.pub", "trust.json"]
 
     from PyInstaller.archive.readers import CArchiveReader
 
@@ -300,7 +302,7 @@ def test_the_frozen_app_starts_installs_the_demo_model_and_quits_cleanly(frozen,
     result = frozen("gui", "--smoke", "1")
     assert result.returncode == 0, result.stderr
     workspace = frozen.home / "workspace"
-    assert (workspace / "models" / "demo-flight-delay" / "demo-flight-delay-1.ratchet").is_file()
+    assert (workspace / "models" / DEMO_ID / DEMO_BUNDLE.name).is_file()
     log = (workspace / "logs" / "ratchet-gui.log").read_text()
     assert log.rstrip().endswith("Ratchet app closed (exit code 0)")
     assert _listing(scratch / "opt") == before  # the installed app is never written to
@@ -318,7 +320,7 @@ def test_the_frozen_predict_equals_the_engine_byte_for_byte(frozen, scratch, tmp
     result = frozen("--json", "predict", str(SAMPLE), "-o", str(out))
     assert result.returncode in (0, 1), result.stderr
     summary = json.loads(result.stdout)
-    assert (summary["model"], summary["rows"]) == ("demo-flight-delay@1", 2000)
+    assert (summary["model"], summary["rows"]) == (DEMO_LABEL, 2000)
     assert result.returncode == (1 if summary["rejected"] else 0)
 
     monkeypatch.setenv("RATCHET_TRUST_STORE", str(scratch / "etc" / "ratchet" / "trust.json"))
@@ -339,8 +341,10 @@ def test_the_frozen_predict_equals_the_engine_byte_for_byte(frozen, scratch, tmp
     assert provenance["bundle_sha256"] == json.loads(
         Path(f"{expected}.provenance.json").read_text())["bundle_sha256"]
 
-    cached = list((frozen.home / "cache").rglob("tree_kernel.*.nbi"))
-    assert cached, "numba's kernel cache should be in the user's cache folder"
+    # The app ships its tree kernel compiled ahead of time (issue 16): a prediction compiles
+    # nothing, so numba caches nothing (it used to write tree_kernel.*.nbi here).
+    assert list((scratch / "opt").rglob("_tree_aot.*"))
+    assert not list((frozen.home / "cache").rglob("*.nbi"))
     assert _listing(scratch / "opt") == before
 
 
