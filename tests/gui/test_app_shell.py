@@ -23,6 +23,7 @@ from gui.settings import (
     save_settings,
     settings_path,
 )
+from tests.engine.workspace_kit import DEMO_LABEL
 from tests.gui.kit import TIMEOUT_MS
 
 # -- settings ---------------------------------------------------------------------------------
@@ -146,7 +147,7 @@ def test_with_a_tray_closing_hides_and_quit_really_quits(workspace, qtbot, quits
     app = build_app(workspace, use_tray=True, hooks=False)
     qtbot.addWidget(app.window)
     app.window.show()
-    qtbot.waitUntil(lambda: "demo-flight-delay version 1" in app.tray.icon.toolTip(),
+    qtbot.waitUntil(lambda: f"Model: {DEMO_LABEL}" in app.tray.icon.toolTip(),
                     timeout=TIMEOUT_MS)
     assert not app.qt.quitOnLastWindowClosed()
     assert not app.window.close()  # ignored: hidden to the tray
