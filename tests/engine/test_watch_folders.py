@@ -120,23 +120,30 @@ def _watch(root, capsys, *args) -> tuple[int, list[dict], dict]:
     return code, lines[:-1], lines[-1]
 
 
+def by_file_model(events, name: str) -> str | None:
+    return next(e.get("model") for e in events if e["path"].endswith(name))
+
+
 def test_each_folder_is_now_tested_with_its_own_model(ws, inboxes, capsys):
     kit.add_sensors(ws.root)
     set_setting(ws.root, "watch.settle_seconds", "0.05")
     set_setting(ws.root, "watch.folders", f"{inboxes['flights']}={DEMO_ID};"
                 f"{inboxes['sensors']}={SENSORS_ID}")
+    set_setting(ws.root, "watch.folder", str(inboxes["other"]))  # by the file's header
     kit.flights(inboxes["flights"] / "day1.csv")
+    kit.write(inboxes["other"] / "any.csv", kit.SENSORS)
     kit.write(inboxes["sensors"] / "day1.csv", kit.SENSORS)
     kit.flights(inboxes["sensors"] / "misplaced.csv")  # a flight file in the sensors' folder
 
     code, events, summary = _watch(ws.root, capsys)  # no FOLDER: every configured folder
-    assert [f["model"] for f in summary["folders"]] == [DEMO_ID, SENSORS_ID]
+    assert [f["model"] for f in summary["folders"]] == [DEMO_ID, SENSORS_ID, None]
+    assert by_file_model(events, "other/any.csv") == f"{SENSORS_ID}@1"
     by_file = {e["path"].split("/in/", 1)[1]: e for e in events}
     assert by_file["flights/day1.csv"]["model"] == DEMO_LABEL
     assert by_file["sensors/day1.csv"]["model"] == f"{SENSORS_ID}@1"
     misplaced = by_file["sensors/misplaced.csv"]
     assert misplaced["state"] == "failed" and misplaced["code"] == "E_WATCH_WRONG_MODEL"
-    assert code == 1 and summary["processed"] == 2 and summary["failed"] == 1
+    assert code == 1 and summary["processed"] == 3 and summary["failed"] == 1
 
     conn = connect(ws.database)
     try:

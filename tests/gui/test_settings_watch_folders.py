@@ -144,3 +144,32 @@ def test_the_app_watcher_now_tests_each_folder_with_its_model(two_models, qtbot,
     assert misplaced.state == "failed" and misplaced.code == "E_WATCH_WRONG_MODEL"
     assert f"bound to the model {SENSORS_ID}" in misplaced.error
     assert watch.status.processed == 2 and watch.status.failed == 1
+
+
+def test_saving_the_table_restarts_the_apps_watcher_on_the_new_folders(
+        two_models, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from gui.app import build_app
+
+    monkeypatch.setattr(QApplication, "quit", staticmethod(lambda: None))
+    app = build_app(two_models, use_tray=False, hooks=False)
+    qtbot.addWidget(app.window)
+    window = app.window
+    window.watch.interval = 0.05
+    window.show()
+    page = window.settings_page
+    qtbot.waitUntil(lambda: page.save_button.isEnabled(), timeout=TIMEOUT_MS)
+    assert window.watch.status.state == "off"
+    flights, sensors = tmp_path / "flights", tmp_path / "sensors"
+    flights.mkdir()
+    sensors.mkdir()
+    page.watch_folders.add_folder(str(flights), DEMO_ID)
+    page.watch_folders.add_folder(str(sensors), SENSORS_ID)
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)  # restarts the watcher
+    qtbot.waitUntil(lambda: window.watch.status.state == "running", timeout=TIMEOUT_MS)
+    assert window.watch.status.folder == (f"{flights.resolve()} (model {DEMO_ID}), "
+                                          f"{sensors.resolve()} (model {SENSORS_ID})")
+    assert window.close()
+    assert not window.watch.running()
+    app.qt.setQuitOnLastWindowClosed(True)
