@@ -118,7 +118,7 @@ class MonitorPage(QWidget):
         chart_box = QGroupBox("Now-tests over time")
         chart_layout = QVBoxLayout(chart_box)
         model_row = QHBoxLayout()
-        model_row.addWidget(QLabel("Model:"))
+        model_row.addWidget(QLabel("Version:"))  # of the model chosen above (or any)
         model_row.addWidget(self.model_combo)
         model_row.addStretch(1)
         chart_layout.addLayout(model_row)

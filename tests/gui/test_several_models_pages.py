@@ -94,9 +94,11 @@ def test_predict_takes_the_model_the_files_columns_fit_not_the_newest(two, files
 
 
 def test_predict_asks_when_several_models_fit_and_names_what_each_lacks_when_none(
-        three, files, qtbot):
+        three, files, qtbot, shots):
     page = three.predict
+    three.show_page("predict")
     check(qtbot, page, files["both"], State.BLOCKED)
+    three.grab().save(str(shots / "several-predict-asks.png"))
     text = page.summary.text()
     assert "Several models fit this file: choose one under “Model” above." in text
     assert SENSORS in text and SMALL in text and not page.run_button.isEnabled()
@@ -112,6 +114,7 @@ def test_predict_asks_when_several_models_fit_and_names_what_each_lacks_when_non
     assert "No installed model fits this file." in text
     assert f"{DEMO_LABEL} lacks" in text and f"{SMALL} lacks &#x27;x0&#x27;" in text
     assert f"{SENSORS} lacks &#x27;s00&#x27;" in text and "and 22 more" in text
+    three.grab().save(str(shots / "several-predict-none-fits.png"))
 
 
 def test_a_csv_handed_to_the_app_is_checked_by_its_columns(two, files, qtbot):
@@ -158,7 +161,7 @@ def nowtest(qtbot, page, path: Path, model_ref: str | None = None):
 
 
 def test_monitor_now_tests_by_the_files_columns_and_filters_by_model(two, files, qtbot,
-                                                                    shown_errors):
+                                                                    shown_errors, shots):
     page = two.monitor
     two.show_page("monitor")
     assert page.picker.by_file_chosen()  # "All models": a now-test by the file's columns
@@ -176,6 +179,7 @@ def test_monitor_now_tests_by_the_files_columns_and_filters_by_model(two, files,
     assert cells(page.nowtests, "Model", NOWTEST_COLUMNS) == [DEMO_LABEL]
     page.picker.choose(None)
     assert page.nowtests.rowCount() == 2
+    two.grab().save(str(shots / "several-monitor-all.png"))
 
     # "Now-test a file…" uses the chosen model, even on a file made for the other one
     page.picker.choose("test-sensors")
@@ -183,6 +187,7 @@ def test_monitor_now_tests_by_the_files_columns_and_filters_by_model(two, files,
         page.nowtest(files["flights"], page.picker.model_id())
     assert shown_errors == [failed.args[0]]
     assert "the column(s) 's00', 's01'" in page.panel.message.text()  # test-sensors' inputs
+    two.grab().save(str(shots / "several-monitor-sensors.png"))
 
 
 def test_monitor_all_models_says_what_each_model_lacks(two, files, qtbot, shown_errors):
@@ -210,14 +215,17 @@ def test_use_the_demo_data_now_tests_the_demo_month_with_the_demo_model(
     assert f"with {DEMO_LABEL}" in page.panel.message.text()
 
 
-def test_use_the_demo_data_with_the_shipped_demo_month(two, qtbot):
+def test_use_the_demo_data_with_the_shipped_demo_month(two, qtbot, shots):
     page = two.monitor
+    two.show_page("monitor")
     assert demo_month().is_file()
     with qtbot.waitSignal(page.nowtest_finished, timeout=TIMEOUT_MS) as done:
         page.demo_button.click()
     result = done.args[0].result
     assert result.model == DEMO_LABEL and Path(result.input) == demo_month()
     assert result.labelled > 0
+    qtbot.waitUntil(lambda: page.nowtests.rowCount() == 1, timeout=TIMEOUT_MS)
+    two.grab().save(str(shots / "several-monitor-demo.png"))
 
 
 # -- the other pages --------------------------------------------------------------------------
