@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QFileDialog
 
 from engine.ground.shipped import demo_month
 from engine.registry import choice
@@ -151,6 +152,19 @@ def test_the_status_bar_says_per_model_what_is_active(three, ctx, qtbot):
     assert status.text().endswith(f"· {SMALL}")
 
 
+def test_the_launchers_first_status_line_says_per_model_what_is_active(ctx):
+    """Before any window: `ratchet` opens with the same line, not "the model activated
+    last"."""
+    from gui.launcher import _prepare_workspace
+
+    kit.add_sensors(ctx.workspace)
+    kit.add_small(ctx.workspace)
+    with Registry.open(ctx.workspace) as registry:
+        choice.deactivate(registry, DEMO_ID)
+    status, _findings = _prepare_workspace(ctx.workspace)
+    assert status == f"Models: {DEMO_ID} deactivated · {SENSORS} · {SMALL}"
+
+
 # -- Monitor ----------------------------------------------------------------------------------
 def nowtest(qtbot, page, path: Path, model_ref: str | None = None):
     with qtbot.waitSignal(page.nowtest_finished, timeout=TIMEOUT_MS) as done:
@@ -160,8 +174,8 @@ def nowtest(qtbot, page, path: Path, model_ref: str | None = None):
     return done.args[0].result
 
 
-def test_monitor_now_tests_by_the_files_columns_and_filters_by_model(two, files, qtbot,
-                                                                    shown_errors, shots):
+def test_monitor_now_tests_by_the_files_columns_and_filters_by_model(
+        two, files, qtbot, shown_errors, shots, monkeypatch):
     page = two.monitor
     two.show_page("monitor")
     assert page.picker.by_file_chosen()  # "All models": a now-test by the file's columns
@@ -183,17 +197,23 @@ def test_monitor_now_tests_by_the_files_columns_and_filters_by_model(two, files,
 
     # "Now-test a file…" uses the chosen model, even on a file made for the other one
     page.picker.choose("test-sensors")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(files["flights"]), "")))
     with qtbot.waitSignal(page.panel.run_failed, timeout=TIMEOUT_MS) as failed:
-        page.nowtest(files["flights"], page.picker.model_id())
+        page.nowtest_button.click()
     assert shown_errors == [failed.args[0]]
     assert "the column(s) 's00', 's01'" in page.panel.message.text()  # test-sensors' inputs
     two.grab().save(str(shots / "several-monitor-sensors.png"))
 
 
-def test_monitor_all_models_says_what_each_model_lacks(two, files, qtbot, shown_errors):
+def test_monitor_all_models_says_what_each_model_lacks(two, files, qtbot, shown_errors,
+                                                       monkeypatch):
     page = two.monitor
+    assert page.picker.by_file_chosen()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(files["neither"]), "")))
     with qtbot.waitSignal(page.panel.run_failed, timeout=TIMEOUT_MS):
-        page.nowtest(files["neither"], page.picker.model_id())
+        page.nowtest_button.click()
     (error,) = shown_errors
     assert error.code == "E_NO_MODEL_FITS"
     assert f"{DEMO_LABEL} lacks" in error.message and f"{SENSORS} lacks" in error.message
