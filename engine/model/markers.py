@@ -91,9 +91,7 @@ def written_markers(strings: pa.Array, markers: Sequence[str], trim: bool
 
 
 def object_markers(values: np.ndarray, markers: Sequence[str]) -> np.ndarray:
-    """Per cell of an object column: is it one of the markers, as written."""
-    mask = np.zeros(len(values), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        for marker in markers:
-            mask |= np.asarray(values == marker, dtype=bool)
-    return mask
+    """Per cell of an object column: is it one of the markers, as written (text cells only)."""
+    wanted = set(markers)
+    return np.fromiter((isinstance(v, str) and v in wanted for v in values), dtype=bool,
+                       count=len(values))
