@@ -25,8 +25,10 @@ def configured_bindings(root) -> tuple[list[WatchBinding], float]:
 
 def folder_watcher(root, binding: WatchBinding, source: str, cancel: CancelToken,
                    settle_seconds: float,
-                   progress_for: Callable[[Path], Progress] | None = None) -> FolderWatcher:
-    """The watcher of one folder: its files now-tested with its model (see the module)."""
+                   progress_for: Callable[[Path], Progress] | None = None,
+                   must_exist: bool = True) -> FolderWatcher:
+    """The watcher of one folder: its files now-tested with its model (see the module).
+    must_exist=False: a missing folder is reported while watching, not refused at once."""
     from engine.services.nowtest import alarm_watch_failure, nowtest_and_alarm
 
     def process(path: Path):
@@ -38,13 +40,18 @@ def folder_watcher(root, binding: WatchBinding, source: str, cancel: CancelToken
         return alarm_watch_failure(root, watcher.folder, path, error, code, binding.model)
 
     watcher = FolderWatcher(root, binding.folder, process, settle_seconds=settle_seconds,
-                            on_failure=on_failure, model=binding.model)
+                            on_failure=on_failure, model=binding.model,
+                            must_exist=must_exist)
     return watcher
 
 
 def watch_all(root, bindings: list[WatchBinding], source: str, cancel: CancelToken,
               settle_seconds: float,
               progress_for: Callable[[Path], Progress] | None = None) -> SeveralWatchers:
-    """One watcher per folder, polled together."""
+    """One watcher per folder, polled together. One folder alone must exist (else
+    E_WATCH_FOLDER at once, as ever); of several, a missing one is reported while the others
+    are watched."""
+    several = len(bindings) > 1
     return SeveralWatchers([folder_watcher(root, b, source, cancel, settle_seconds,
-                                           progress_for) for b in bindings])
+                                           progress_for, must_exist=not several)
+                            for b in bindings])

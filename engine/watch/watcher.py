@@ -70,11 +70,14 @@ class FolderWatcher:
                  settle_seconds: float = 2.0, clock: Callable[[], float] = time.monotonic,
                  stale_after: float = STALE_AFTER_SECONDS,
                  on_failure: Callable[[Path, str, str | None], object] | None = None,
-                 model: str | None = None):
+                 model: str | None = None, must_exist: bool = True):
         folder = Path(folder).expanduser()
-        if not folder.is_dir():
+        self._existed = folder.is_dir()
+        if not self._existed and must_exist:
             raise InputError(f"the watch folder {folder} does not exist or is not a folder; "
                              "create it or choose another.", "E_WATCH_FOLDER")
+        # must_exist=False (one of several folders): a missing folder is a problem run()
+        # reports, and watched from when it appears
         self.folder = folder.resolve()
         self.process = process
         self.on_failure = on_failure  # (path, error, code) of a failed file: its alarm
@@ -93,9 +96,14 @@ class FolderWatcher:
         found = {}
         try:
             entries = list(os.scandir(self.folder))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
+            if not self._existed:
+                raise InputError(f"the watch folder {self.folder} does not exist; create it "
+                                 "or remove it from the watch folders (Settings, or `ratchet "
+                                 "settings set watch.folders`).", "E_WATCH_FOLDER") from None
             raise InputError(f"the watch folder {self.folder} no longer exists.",
                              "E_WATCH_FOLDER") from None
+        self._existed = True
         for entry in entries:
             if not is_candidate(entry.name):
                 continue

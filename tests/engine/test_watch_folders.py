@@ -197,3 +197,21 @@ def test_a_folder_that_cannot_be_read_does_not_stop_the_others(ws, inboxes):
     assert events[0].outcome.result.model == DEMO_LABEL
     assert problems[0][0] == inboxes["other"].resolve()
     assert "no longer exists" in problems[0][1]
+
+
+def test_of_several_folders_one_missing_at_the_start_is_reported_and_watched_once_made(
+        ws, inboxes):
+    later = inboxes["other"].parent / "later"
+    bindings = [WatchBinding(str(later)), WatchBinding(str(inboxes["flights"].resolve()))]
+    watchers = watch_all(ws.root, bindings, "watch", CancelToken(), settle_seconds=0)
+    problems = []
+    watchers.watchers[0].step(threading.Event(), None, problems.append)
+    assert problems == [f"the watch folder {later} does not exist; create it or remove it "
+                        "from the watch folders (Settings, or `ratchet settings set "
+                        "watch.folders`)."]
+    later.mkdir()
+    kit.flights(inboxes["other"] / "day.csv").replace(later / "day.csv")
+    events = watchers.poll_once() + watchers.poll_once()  # seen, then settled
+    assert [(e.path.name, e.state) for e in events] == [("day.csv", "done")]
+    watchers.watchers[0].step(threading.Event(), None, problems.append)
+    assert problems[-1] is None  # cleared
