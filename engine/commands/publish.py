@@ -32,7 +32,7 @@ def register(sub) -> None:
                              "',NA': the empty cell and NA, as R and pandas write it). E.g. "
                              "--missing-markers ',NA,N/A'; --missing-markers '' for the "
                              "empty cell only. A marker may not be a number or a category "
-                             "seen in the sample")
+                             "seen in training; the sample is read with the markers as missing")
     export.set_defaults(handler=cmd_export)
 
     keys = sub.add_parser("keys", help="publisher: signing keys").add_subparsers(
