@@ -46,15 +46,16 @@ def _hot(nodes, xb, c, bits, cat_lo):  # pragma: no cover - compiled
 
 
 @numba.njit(nogil=True, cache=True)
-def _extend(feat, zero, one, pw, start, depth, zero_fraction, one_fraction, feature):
+def _extend(feat, zero, one, pw, start, depth, zero_fraction, one_fraction, feature,
+            up, down):  # pragma: no cover - compiled
     p = start
     feat[p + depth] = feature
     zero[p + depth] = zero_fraction
     one[p + depth] = one_fraction
     pw[p + depth] = 1.0 if depth == 0 else 0.0
     for i in range(depth - 1, -1, -1):
-        pw[p + i + 1] += one_fraction * pw[p + i] * (i + 1) / (depth + 1)
-        pw[p + i] = zero_fraction * pw[p + i] * (depth - i) / (depth + 1)
+        pw[p + i + 1] += one_fraction * pw[p + i] * up[depth, i]
+        pw[p + i] = zero_fraction * pw[p + i] * down[depth, i]
 
 
 @numba.njit(nogil=True, cache=True)
@@ -77,27 +78,53 @@ def _unwind(feat, zero, one, pw, start, depth, index):
 
 
 @numba.njit(nogil=True, cache=True)
-def _unwound_sum(zero, one, pw, start, depth, index):
+def _hot_unwound_sum(zero, one, pw, start, depth, index, ratio, down):  # pragma: no cover
+    """shap's unwound_path_sum for an element with one_fraction != 0, its divisions taken
+    out of the dependent chain (ratio[d, i] = (d + 1) / (i + 1), down[d, i] = (d - i) /
+    (d + 1))."""
     p = start
-    one_fraction = one[p + index]
+    inv_one = 1.0 / one[p + index]
     zero_fraction = zero[p + index]
     next_one = pw[p + depth]
     total = 0.0
-    if one_fraction != 0:
-        for i in range(depth - 1, -1, -1):
-            tmp = next_one * (depth + 1) / ((i + 1) * one_fraction)
-            total += tmp
-            next_one = pw[p + i] - tmp * zero_fraction * ((depth - i) / (depth + 1))
-    else:
-        for i in range(depth - 1, -1, -1):
-            total += (pw[p + i] / zero_fraction) / ((depth - i) / (depth + 1))
+    for i in range(depth - 1, -1, -1):
+        tmp = next_one * ratio[depth, i] * inv_one
+        total += tmp
+        next_one = pw[p + i] - tmp * zero_fraction * down[depth, i]
     return total
+
+
+@numba.njit(nogil=True, cache=True)
+def _cold_sum(pw, start, depth, inverse_down):  # pragma: no cover - compiled
+    """An element with one_fraction 0 has unwound sum S / its zero_fraction, with S the same
+    for every such element of the path: S = sum of pw[i] (d + 1) / (d - i). Its
+    contribution scale, w (0 - zero_fraction), is then -S."""
+    total = 0.0
+    for i in range(depth - 1, -1, -1):
+        total += pw[start + i] * inverse_down[depth, i]
+    return total
+
+
+@numba.njit(nogil=True, cache=True)
+def _tables(max_depth):  # pragma: no cover - compiled
+    n = max_depth + 3
+    up = np.zeros((n, n))
+    down = np.zeros((n, n))
+    ratio = np.zeros((n, n))
+    inverse_down = np.zeros((n, n))
+    for d in range(n):
+        for i in range(d):
+            up[d, i] = (i + 1) / (d + 1)
+            down[d, i] = (d - i) / (d + 1)
+            ratio[d, i] = (d + 1) / (i + 1)
+            inverse_down[d, i] = (d + 1) / (d - i)
+    return up, down, ratio, inverse_down
 
 
 @numba.njit(nogil=True, cache=True)
 def _tree_phi(nodes, xb, bits, cat_lo, split_cover, leaf_cover, leaf_value, col, phi, root,
               feat, zero, one, pw, stack_code, stack_depth, stack_start, stack_zero, stack_one,
-              stack_feature):  # pragma: no cover - compiled
+              stack_feature, up, down, ratio, inverse_down):  # pragma: no cover - compiled
     """shap's tree_shap_recursive for one row and tree, with an explicit stack (numba's cache
     does not keep recursive functions safely). A frame is a call: (node, its unique depth, where
     its parent's path starts, the zero and one fractions and feature it extends the path by).
@@ -125,12 +152,19 @@ def _tree_phi(nodes, xb, bits, cat_lo, split_cover, leaf_cover, leaf_value, col,
                 zero[start + i] = zero[parent_start + i]
                 one[start + i] = one[parent_start + i]
                 pw[start + i] = pw[parent_start + i]
-        _extend(feat, zero, one, pw, start, depth, zero_fraction, one_fraction, feature)
+        _extend(feat, zero, one, pw, start, depth, zero_fraction, one_fraction, feature, up,
+                down)
         if code >= LEAF:
             leaf = code ^ LEAF
+            cold = np.nan
             for i in range(1, depth + 1):
-                w = _unwound_sum(zero, one, pw, start, depth, i)
-                scale = w * (one[start + i] - zero[start + i])
+                if one[start + i] != 0:
+                    w = _hot_unwound_sum(zero, one, pw, start, depth, i, ratio, down)
+                    scale = w * (one[start + i] - zero[start + i])
+                else:
+                    if cold != cold:
+                        cold = -_cold_sum(pw, start, depth, inverse_down)
+                    scale = cold
                 f = feat[start + i]
                 for k in range(leaf_value.shape[1]):
                     phi[col + k, f] += scale * leaf_value[leaf, k]
@@ -187,6 +221,7 @@ def tree_shap(X, nodes, roots, out_col, leaf_value, split_cover, leaf_cover, bit
     stack_zero = np.empty(frames)
     stack_one = np.empty(frames)
     stack_feature = np.empty(frames, dtype=np.int64)
+    up, down, ratio, inverse_down = _tables(max_depth)
     flush = zero_below >= 0
     n_feat = X.shape[1]
     for i in range(X.shape[0]):
@@ -198,7 +233,8 @@ def tree_shap(X, nodes, roots, out_col, leaf_value, split_cover, leaf_cover, bit
         for t in range(roots.shape[0]):
             _tree_phi(nodes, xb, bits, cat_lo, split_cover, leaf_cover, leaf_value,
                       out_col[t], phi[i], roots[t], feat, zero, one, pw, stack_code,
-                      stack_depth, stack_start, stack_zero, stack_one, stack_feature)
+                      stack_depth, stack_start, stack_zero, stack_one, stack_feature, up, down,
+                      ratio, inverse_down)
 
 
 @numba.njit(nogil=True, cache=True)
