@@ -83,7 +83,6 @@ class MonitorPage(QWidget):
                                "“Now-test a file…” uses; “All models”: every model's, and a "
                                "now-test uses the one model whose inputs the file has.")
         self.picker.changed.connect(self._show_model)
-        self.panel.add(self.picker)
         self.watch_status = self.panel.add(OneLineLabel(), 1)
         self.nowtest_button = self.panel.add_button("Now-test a file…", self._choose_file)
         self.demo_button = self.panel.add_button("Use the demo data", self.use_demo_data)
@@ -147,6 +146,7 @@ class MonitorPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(header)
+        layout.addWidget(self.picker)  # a row of its own: the watch status keeps its width
         layout.addWidget(self.panel)
         layout.addWidget(self.splitter, 1)
         self._update_buttons()
