@@ -54,10 +54,16 @@ class ModelsPage(QWidget):
         self.activate_button.clicked.connect(self.activate_selected)
         self.rollback_button = QPushButton("Roll back")
         self.rollback_button.clicked.connect(self.rollback_selected)
+        self.deactivate_button = QPushButton("Deactivate model")
+        self.deactivate_button.clicked.connect(self.deactivate_selected)
+        self.deactivate_button.setToolTip(
+            "Stop using this model: it stays installed with its history and is never chosen "
+            "for a file until a version is activated again. Recorded.")
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
         bar = QHBoxLayout()
-        for w in (self.import_button, self.activate_button, self.rollback_button):
+        for w in (self.import_button, self.activate_button, self.rollback_button,
+                  self.deactivate_button):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.refresh_button)
@@ -118,6 +124,12 @@ class ModelsPage(QWidget):
         if chosen is not None and self.snapshot is not None:
             target = self.snapshot.rollback_target(chosen.model_id)
         self.rollback_button.setEnabled(not self.busy and target is not None)
+        active = None
+        if chosen is not None and self.snapshot is not None:
+            active = self.snapshot.active_version(chosen.model_id)
+        self.deactivate_button.setEnabled(not self.busy and active is not None)
+        self.deactivate_button.setText("Deactivate model" if chosen is None
+                                       else f"Deactivate {chosen.model_id}")
         self.rollback_button.setText("Roll back" if target is None
                                      else f"Roll back to version {target}")
         self.rollback_button.setToolTip(
@@ -247,6 +259,25 @@ class ModelsPage(QWidget):
                      on_finished=lambda outcome: self._changed(
                          model_id, outcome[0], f"Rolled back {model_id} from version "
                          f"{current} to version {outcome[0]}."))
+
+    def deactivate_selected(self) -> None:
+        chosen = self.selected()
+        if chosen is None or self.busy or self.snapshot is None:
+            return
+        model_id = chosen.model_id
+        current = self.snapshot.active_version(model_id)
+        if current is None or not dialogs.confirm(
+                self, "Deactivate this model?",
+                f"Deactivate {model_id} (version {current} is active)? It stays installed "
+                "with its history, but no file is predicted or now-tested with it until you "
+                "activate a version again. The deactivation is recorded."):
+            return
+        self._set_busy(True, f"Deactivating {model_id}…")
+        self.ctx.run("deactivate", tasks.deactivate, self.ctx.workspace, model_id,
+                     on_failed=self._failed,
+                     on_finished=lambda version: self._changed(
+                         model_id, version, f"Deactivated {model_id} (version {version} was "
+                         "active). Select a version and press Activate to use it again."))
 
     def _changed(self, model_id: str, version: int, message: str) -> None:
         self._set_busy(False)

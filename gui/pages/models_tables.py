@@ -16,7 +16,8 @@ from gui.tasks.models import Snapshot
 VERSION_COLUMNS = ["Model", "Version", "State", "Signed by", "Created", "Expires", "Installed"]
 HISTORY_COLUMNS = ["When", "What happened", "Version", "Before", "By", "Bundle (sha256)"]
 ACTIONS = {"import": "Installed and activated", "activate": "Activated",
-           "rollback": "Rolled back"}
+           "rollback": "Rolled back", "deactivate": "Deactivated",
+           "repair": "Repaired (re-installed the same bundle)"}
 EXPIRY_WARNING = dt.timedelta(days=30)
 
 
@@ -35,12 +36,6 @@ def expiry(text: str, now: dt.datetime | None = None) -> tuple[str, QColor | Non
 def signer_text(signers: tuple[str, ...], names: dict[str, str]) -> str:
     parts = [f"{names[k]} ({k[:8]})" if k in names else f"key {k[:8]}" for k in signers]
     return ", ".join(parts) or "unsigned"
-
-
-
-
-
-
 
 
 def versions_table() -> QTableWidget:

@@ -151,6 +151,16 @@ def activate(workspace: Path, model_id: str, version: int, *, progress: Progress
         registry.close()
 
 
+def deactivate(workspace: Path, model_id: str, *, progress: Progress,
+               cancel: CancelToken) -> int:
+    """Stop using a model (kept installed, recorded); returns the version that was active."""
+    registry = Registry.open(workspace)
+    try:
+        return services_models.deactivate(registry, model_id)
+    finally:
+        registry.close()
+
+
 def rollback(workspace: Path, model_id: str, *, progress: Progress,
              cancel: CancelToken) -> tuple[int, str]:
     registry = Registry.open(workspace)
