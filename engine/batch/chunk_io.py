@@ -311,9 +311,9 @@ def _fields_by_csv_module(chunk: Chunk, source: CsvInput, errors: RowErrors,
 
 
 def output_lines(chunk: Chunk, result: Prediction, model: Model, delimiter: str,
-                 fit: RowFit) -> memoryview:
+                 fit: RowFit, extra: Sequence[pa.Array] = ()) -> memoryview:
     """The chunk's output: each input record unchanged (fitted to the header's width, see
-    RowFit), then the appended columns."""
+    RowFit), then the appended columns, then `extra` (CSV-ready text, e.g. explanations)."""
     n = len(chunk.starts) - 1
     offsets = pa.py_buffer(chunk.starts.astype(np.int32))
     records = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(chunk.data))
@@ -346,18 +346,20 @@ def output_lines(chunk: Chunk, result: Prediction, model: Model, delimiter: str,
     messages = np.full(n, "", dtype=object)
     for row, message in result.errors.items():
         messages[row] = csv_field(message, delimiter)
-    appended.append(pc.binary_join_element_wise(pa.array(messages, type=pa.string()), "\n", ""))
+    tail = [pa.array(messages, type=pa.string()), *extra]
+    appended += tail[:-1]
+    appended.append(pc.binary_join_element_wise(tail[-1], "\n", ""))
     lines = pc.binary_join_element_wise(records, *appended, delimiter)
     line_offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
     start, stop = line_offsets[lines.offset], line_offsets[lines.offset + len(lines)]
     return memoryview(lines.buffers()[2])[start:stop]
 
 
-def output_header(source: CsvInput, model: Model) -> str:
+def output_header(source: CsvInput, model: Model, extra: Sequence[str] = ()) -> str:
     names = ["prediction"]
     if model.task != "regression":
         names += [f"proba_{c}" for c in model.classes]
-    names += ["status", "error"]
+    names += ["status", "error", *extra]
     clash = [n for n in names if n in source.header]
     if clash:
         raise InputError(f"{source.path}: the file already has the column(s) "

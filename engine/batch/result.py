@@ -22,6 +22,9 @@ class BatchResult:
     app_version: str
     output_sha256: str = ""
     batch_id: int | None = None  # its row in the workspace's history, when recorded
+    # Explanation columns written (engine.batch.explain_cells); None: none. In the provenance
+    # only (a batch settled after a crash has its provenance rewritten without it).
+    explanations: dict | None = None
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -17,6 +17,7 @@ from pathlib import Path
 from engine import __version__
 from engine.batch.chunk_io import output_header, output_lines
 from engine.batch.commit import commit_output
+from engine.batch.explain_cells import ExplainRequest, explanation_cells
 from engine.batch.result import BatchResult, provenance_bytes, provenance_path
 from engine.batch.scan import ChunkObserver, CsvScan
 from engine.errors import InputError
@@ -42,18 +43,22 @@ def _check_paths(source: Path, output: Path) -> None:
 def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
               bundle_sha256: str = "", progress: Progress = no_progress,
               cancel: CancelToken | None = None, chunk_bytes: int = 8 << 20,
-              db=None, alongside: ChunkObserver | None = None) -> BatchResult:
+              db=None, alongside: ChunkObserver | None = None,
+              explain: ExplainRequest | None = None) -> BatchResult:
     """Score every row of `source_path` into `output` (see the module docstring). With `db`
     (the workspace's SQLite connection) the batch is recorded in its history together with the
     output and its provenance. `alongside` sees every chunk scored (a trial's champion, scored
-    on the challenger's shadow pass)."""
+    on the challenger's shadow pass). `explain`: explanation columns to append (a model that
+    cannot be explained is refused before anything is written)."""
     source_path, output = Path(source_path), Path(output)
     _check_paths(source_path, output)
+    explain = explain or ExplainRequest()
+    explain.check(model)
     sweep_leftovers(output.parent)
     scan = CsvScan(source_path, model.feature_names,
                    alongside.columns if alongside is not None else (), chunk_bytes)
     source = scan.source
-    header = output_header(source, model)
+    header = output_header(source, model, explain.names(model) if explain else ())
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     out_digest = hashlib.sha256()
     rows = rejected = 0
@@ -65,8 +70,10 @@ def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
             for scanned in scan.chunks(cancel):
                 scored = scanned.score(model)
                 result = scored.prediction
+                extra = explanation_cells(explain, model, scored.columns, result,
+                                          source.delimiter) if explain else ()
                 _write(out, out_digest, output_lines(scanned.chunk, result, model,
-                                                     source.delimiter, scored.fit))
+                                                     source.delimiter, scored.fit, extra))
                 if alongside is not None:
                     alongside.observe(scanned, result)
                 rows += len(result.rejected)
@@ -81,7 +88,8 @@ def score_csv(source_path: Path, output: Path, model: Model, model_label: str,
         result = BatchResult(model_label, rows, rows - rejected, rejected, str(source_path),
                              scan.sha256, str(output), bundle_sha256, started,
                              dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-                             __version__, out_digest.hexdigest())
+                             __version__, out_digest.hexdigest(),
+                             explanations=explain.provenance())
         faults.step("predict.scored")
         if db is not None:
             result = commit_output(db, result, tmp)

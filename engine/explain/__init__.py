@@ -24,8 +24,8 @@ from engine.model.estimators import Linear
 from engine.model.rows import RowErrors
 from engine.model.steps import run_steps
 
-__all__ = ["CODE", "Explanation", "ExplanationUnavailable", "explain", "explain_matrix",
-           "preprocessed"]
+__all__ = ["CODE", "Explanation", "ExplanationUnavailable", "check_explainable", "explain",
+           "explain_matrix", "preprocessed"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.batch.commit import reconcile_batches
+from engine.batch.explain_cells import ExplainRequest
 from engine.batch.result import BatchResult
 from engine.batch.score import score_csv
 from engine.progress import CancelToken, Progress, no_progress
@@ -26,14 +27,16 @@ class Predicted:
 
 
 def score(registry, source: Path, output: Path, model_ref: str | None = None, *,
-          progress: Progress = no_progress, cancel: CancelToken | None = None) -> BatchResult:
+          progress: Progress = no_progress, cancel: CancelToken | None = None,
+          explain: ExplainRequest | None = None) -> BatchResult:
     """Score with the model's version active now (``model_ref``: an id or ID@V; None: the
     one model whose inputs the file covers), write the output and record the batch. Batches
-    of killed runs are settled first (completed, or marked failed)."""
+    of killed runs are settled first (completed, or marked failed). ``explain``: explanation
+    columns to append (engine.batch.explain_cells)."""
     reconcile_batches(registry.db)
     model, label = registry.load_model(model_for_file(registry, source, model_ref))
     return score_csv(Path(source), Path(output), model, label, registry.bundle_sha256(label),
-                     progress=progress, cancel=cancel, db=registry.db)
+                     progress=progress, cancel=cancel, db=registry.db, explain=explain)
 
 
 def shadow(registry, result: BatchResult, *, progress: Progress = no_progress,
@@ -51,7 +54,9 @@ def shadow(registry, result: BatchResult, *, progress: Progress = no_progress,
 
 
 def predict(registry, source: Path, output: Path, model_ref: str | None = None, *,
-            progress: Progress = no_progress, cancel: CancelToken | None = None) -> Predicted:
+            progress: Progress = no_progress, cancel: CancelToken | None = None,
+            explain: ExplainRequest | None = None) -> Predicted:
     """Score and record the batch, then its shadow."""
-    result = score(registry, source, output, model_ref, progress=progress, cancel=cancel)
+    result = score(registry, source, output, model_ref, progress=progress, cancel=cancel,
+                   explain=explain)
     return Predicted(result, shadow(registry, result, progress=progress, cancel=cancel))

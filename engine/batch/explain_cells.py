@@ -1,0 +1,94 @@
+"""Explanation columns of a batch output: `why_1 … why_K` ("dep_delay=45 +1.31": an input, its
+value, and how much it moved the raw score, strongest first) or one `contrib_<column>` per
+input. Raw space (engine.explain). Which raw score: the only one; a binary model's score for
+its second class; a multiclass model's score for the class it predicted. Rejected rows get
+empty cells."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine.batch.chunk_io import csv_field
+from engine.model import Model, Prediction
+from engine.model.categories import CATEGORY
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainRequest:
+    top: int = 0  # why_1 … why_top
+    every: bool = False  # contrib_<column> for every input
+
+    def __bool__(self) -> bool:
+        return self.top > 0 or self.every
+
+    def names(self, model: Model) -> list[str]:
+        if self.every:
+            return [f"contrib_{n}" for n in model.feature_names]
+        return [f"why_{k + 1}" for k in range(self.top)]
+
+    def provenance(self) -> dict | None:
+        """What the provenance records: None when no explanations were written."""
+        if not self:
+            return None
+        return {"columns": "contrib_<input>" if self.every else f"why_1..why_{self.top}",
+                "space": "raw score (before the link)", "method": "exact (TreeSHAP / linear)"}
+
+    def check(self, model: Model) -> None:
+        """Refuse before any output is written when the model cannot be explained."""
+        if self:
+            from engine.explain import check_explainable  # numba: only when explaining
+
+            check_explainable(model)
+
+
+def explained_output(model: Model, prediction: Prediction) -> np.ndarray:
+    """Per row, which raw output is explained (see the module docstring)."""
+    n = len(prediction.rejected)
+    width = model.estimator.n_outputs
+    if width == 1:
+        return np.zeros(n, dtype=np.intp)
+    if model.task == "binary":
+        return np.ones(n, dtype=np.intp)
+    return np.where(prediction.rejected, 0, prediction.class_index).astype(np.intp)
+
+
+def explanation_cells(request: ExplainRequest, model: Model, columns: dict,
+                      prediction: Prediction, delimiter: str) -> list[pa.Array]:
+    """The chunk's explanation columns, CSV-ready text."""
+    from engine.explain import explain
+
+    bad = prediction.rejected
+    n = len(bad)
+    contrib = explain(model, columns).contributions
+    chosen = contrib[np.arange(n), explained_output(model, prediction), :]
+    if request.every:
+        return [pc.fill_null(pc.cast(pa.array(chosen[:, j], mask=bad), pa.string()), "")
+                for j in range(chosen.shape[1])]
+    names = model.feature_names
+    order = np.argsort(-np.abs(chosen), axis=1, kind="stable")
+    values = [columns[name] for name in names]
+    kinds = [f.type for f in model.features]
+    out = []
+    for k in range(request.top):
+        cells = np.full(n, "", dtype=object)
+        if k < len(names):
+            for row in np.flatnonzero(~bad):
+                j = order[row, k]
+                text = f"{names[j]}={_shown(values[j][row], kinds[j])} {chosen[row, j]:+.3g}"
+                cells[row] = csv_field(text, delimiter)
+        out.append(pa.array(cells, type=pa.string()))
+    return out
+
+
+def _shown(value, kind: str) -> str:
+    """A value as the operator wrote it: numbers in their shortest form, missing as such."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "missing"
+    if kind == CATEGORY:
+        return str(value)
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
