@@ -1,26 +1,28 @@
 """Builds and runs the desktop application: logging, excepthooks, settings, tray, main window.
 
-The launcher has already opened the workspace and installed the demo model on first start
-(before Qt was imported); it passes the workspace root and the first status line here.
+The window comes first: it is shown with a placeholder in each page, and a worker then imports
+the pages (and the engine behind them), checks the workspace and installs the demo model on
+first start (gui/tasks/startup.py); the pages are built when it is done. A workspace that
+cannot be used opens on the health window instead, and the app once it is repaired.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from engine.doctor.checks import FATAL
 from engine.ground.paths import Workspace
 from gui import logs, qtcompat
 from gui.context import AppContext
 from gui.excepthooks import ExceptionRelay, install_excepthooks
-from gui.health import HealthWindow, check_workspace, is_fatal
 from gui.icons import app_icon
-from gui.main_window import MainWindow
+from gui.main_window import PAGE_MODULES, MainWindow
 from gui.settings import load_settings
 from gui.single_instance import InstanceServer
 from gui.tray import Tray
@@ -56,11 +58,12 @@ class App:
 
 
 def build_app(workspace: Path, status: str | None = None, use_tray: bool | None = None,
-              hooks: bool = True) -> App:
+              hooks: bool = True, deferred: bool = False) -> App:
     """The application's objects, the window not yet shown.
 
     ``use_tray`` None: a tray icon when the desktop has a system tray. ``hooks`` False leaves
     sys/threading excepthooks alone (the tests' own hooks must keep catching errors).
+    ``deferred``: the window's pages are built later (MainWindow.build_pages).
     """
     qt = QApplication.instance() or RatchetApplication(["ratchet"])
     qt.setApplicationName("Ratchet")
@@ -70,7 +73,7 @@ def build_app(workspace: Path, status: str | None = None, use_tray: bool | None 
     tray = None
     if use_tray or (use_tray is None and Tray.available()):
         tray = Tray(app_icon())
-    window = MainWindow(ctx, tray=tray, status=status)
+    window = MainWindow(ctx, tray=tray, status=status, deferred=deferred)
     relay = install_excepthooks(lambda: window if window.isVisible() else None) if hooks \
         else None
     # With a tray, closing the window hides it; the app ends by File > Quit or the tray.
@@ -81,18 +84,28 @@ def build_app(workspace: Path, status: str | None = None, use_tray: bool | None 
     return App(qt, window, tray, relay)
 
 
-def run_app(argv: list[str], smoke_seconds: float | None = None, status: str | None = None,
+def load_workspace(root: Path, *, progress, cancel) -> tuple[str, list]:
+    """In a worker, with the window up: import what the pages need (the engine behind them
+    takes seconds; importing here keeps the window responsive), then open the workspace.
+    Returns (status line, findings)."""
+    for name in PAGE_MODULES:
+        importlib.import_module(name)
+    from gui.tasks.startup import prepare_workspace
+
+    return prepare_workspace(root)
+
+
+def run_app(argv: list[str], smoke_seconds: float | None = None,
             workspace: Path | str | None = None, bundle: Path | None = None,
-            findings: list | None = None, csv: Path | None = None) -> int:
+            csv: Path | None = None) -> int:
     """Show the main window and run the event loop; return the process exit code.
 
-    With ``smoke_seconds`` the app quits by itself after that long, exit code 0. With
-    ``bundle`` (a double-clicked .ratchet file) the Models page verifies it and asks first;
-    with ``csv`` the Predict page opens on it. Later launches on the same workspace hand their
-    file to this app (gui/single_instance.py).
-    ``findings``: the start-up workspace check (gui.health); a workspace that cannot be used
-    opens on the health window, and the app opens once it is repaired.
+    With ``smoke_seconds`` the app quits by itself that long after its window is ready,
+    exit code 0. With ``bundle`` (a double-clicked .ratchet file) the Models page verifies it
+    and asks first; with ``csv`` the Predict page opens on it. Later launches on the same
+    workspace hand their file to this app (gui/single_instance.py).
     """
+    started = time.perf_counter()
     qt = QApplication.instance() or RatchetApplication(argv)
     try:
         ws = Workspace.open(workspace)
@@ -104,56 +117,79 @@ def run_app(argv: list[str], smoke_seconds: float | None = None, status: str | N
     if qtcompat.IMMORTALIZED:
         log.info("PySide6 %s leaks references on this Python; guarded (see gui/qtcompat.py)",
                  qtcompat.PYSIDE_VERSION)
-    findings = list(findings or [])
-    opened: dict[str, object] = {}
-    pending: list[dict] = []  # requests from other launches while the health window waits
+    app = build_app(ws.root, deferred=True)
+    window = app.window
+    held: dict[str, object] = {}  # the health window, while the workspace waits for repair
+    if bundle is not None:
+        window.open_request({"import": str(bundle)})  # acted on once the pages exist
+    elif csv is not None:
+        window.open_request({"predict": str(csv)})
+    window.show()
+    if app.tray is not None:
+        app.tray.show()
+    log.info("window shown %.2f s after the app started", time.perf_counter() - started)
 
-    def open_main() -> None:
-        app = build_app(ws.root, status)
-        opened["app"] = app
-        app.window.show()
-        if app.tray is not None:
-            app.tray.show()
-        app.window.health.show_findings([f for f in findings if f.code not in FATAL]
-                                        if "health" not in opened else check_workspace(ws.root))
-        app.window.watch.start()  # the watch folder of the settings, if one is set
-        if bundle is not None:
-            app.window.open_request({"import": str(bundle)})
-        elif csv is not None:
-            app.window.open_request({"predict": str(csv)})
-        for request in pending:
-            app.window.open_request(request)
-        pending.clear()
+    def smoke_quit() -> None:
+        if smoke_seconds is not None:
+            log.info("smoke run: quitting after %s s", smoke_seconds)
+            QTimer.singleShot(int(smoke_seconds * 1000), qt.quit)
+
+    def loaded(outcome: tuple[str, list]) -> None:
+        from engine.doctor.checks import FATAL
+        from gui.health import HealthWindow, is_fatal
+
+        status, findings = outcome
+        if is_fatal(findings):
+            log.warning("the workspace needs repair: %s", "; ".join(f.code for f in findings))
+            window.model_status.setText(status)
+            window.hide()
+            health = HealthWindow(ws.root, findings, reopen)
+            qt.aboutToQuit.connect(health.jobs.shutdown)
+            held["health"] = health
+            health.show()
+            smoke_quit()
+            return
+        window.model_status.setText(status)
+        window.build_pages()
+        window.health.show_findings([f for f in findings if f.code not in FATAL])
+        window.watch.start()  # the watch folders of the settings, if any are set
+        log.info("workspace ready %.2f s after the app started", time.perf_counter() - started)
+        smoke_quit()
+
+    def reopen() -> None:
+        """The health window repaired the workspace: open it again, then the app."""
+        health = held.pop("health", None)
+        if health is not None:
+            health.close()  # type: ignore[attr-defined]
+        window.show()
+        start_loading()
+
+    def failed(exc: BaseException) -> None:
+        log.error("the workspace could not be opened", exc_info=exc)
+        window.model_status.setText(f"The workspace cannot be opened: {exc}")
+        smoke_quit()
+
+    def start_loading() -> None:
+        app.window.ctx.run("open workspace", load_workspace, ws.root, on_finished=loaded,
+                           on_failed=failed)
 
     def take_request(request: dict) -> None:
         log.info("request from another launch: %s", request)
-        app = opened.get("app")
-        if isinstance(app, App):
-            app.window.open_request(request)
-        elif "health" in opened:  # still waiting for the repair: the file waits too
-            pending.append(request)
-            health = opened["health"]
+        health = held.get("health")
+        if health is not None:  # still waiting for the repair: the file waits too
+            window.when_ready(lambda: window.open_request(request))
             health.showNormal()  # type: ignore[attr-defined]
             health.raise_()  # type: ignore[attr-defined]
             health.activateWindow()  # type: ignore[attr-defined]
+        else:
+            window.open_request(request)
 
     server = InstanceServer(ws.root)
     server.received.connect(take_request)
     if server.start():
         log.info("listening for other launches on %s as %s", ws.root, server.name)
     qt.aboutToQuit.connect(server.stop)
-
-    if is_fatal(findings):
-        log.warning("the workspace needs repair: %s", "; ".join(f.code for f in findings))
-        health = HealthWindow(ws.root, findings, open_main)
-        qt.aboutToQuit.connect(health.jobs.shutdown)
-        opened["health"] = health
-        health.show()
-    else:
-        open_main()
-    if smoke_seconds is not None:
-        log.info("smoke run: quitting after %s s", smoke_seconds)
-        QTimer.singleShot(int(smoke_seconds * 1000), qt.quit)
+    start_loading()
     code = qt.exec()
     log.info("Ratchet app closed (exit code %s)", code)
     return code

@@ -130,12 +130,12 @@ def main(argv: list[str] | None = None) -> int:
         code = _hand_over(root, bundle, csv)
         if code is not None:
             return code
-    status, findings = _prepare_workspace(root)
+    # The window comes first: the workspace is opened (checks, the demo model on first start)
+    # in a worker once the window is up (gui/app.py).
     from gui.app import run_app  # imports Qt
 
     return run_app([sys.argv[0] if sys.argv else "ratchet"], smoke_seconds=args.smoke,
-                   status=status, workspace=root, bundle=bundle, findings=findings,
-                   csv=csv)
+                   workspace=root, bundle=bundle, csv=csv)
 
 
 def _hand_over(root: Path, bundle: Path | None, csv: Path | None) -> int | None:
@@ -168,35 +168,6 @@ def _workspace_root(global_options: list[str]) -> Path:
             root = Path(global_options[i + 1])
     return root
 
-
-def _prepare_workspace(root: Path) -> tuple[str, list]:
-    """Open and check the workspace (the checks of `ratchet doctor`) and, on first start,
-    install the shipped demo model. Runs before any window exists, so none waits on it;
-    returns the status line for the main window and the findings."""
-    from engine.doctor.checks import FATAL, run_checks
-    from engine.errors import EngineError
-    from engine.ground.paths import Workspace
-    from engine.registry.first_start import first_start
-    from engine.registry.registry import Registry
-    from gui.tasks.models import status_line, workspace_states
-
-    findings: list = []
-    try:
-        ws = Workspace.open(root)
-        findings = run_checks(ws, quick=True)
-        if any(f.code in FATAL for f in findings):
-            return "The workspace needs repair.", findings
-        first_start(ws)
-        registry = Registry(ws)
-        try:
-            states = workspace_states(registry)
-        finally:
-            registry.close()
-    except EngineError as exc:
-        return f"No model is active: {exc.message}", findings
-    except Exception as exc:
-        return f"The workspace cannot be opened: {exc}", findings
-    return status_line(states), findings
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,9 +7,11 @@ cancelled and its thread joined (:meth:`shutdown`), and the settings are saved.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
@@ -31,26 +33,25 @@ from gui import dialogs
 from gui.alarm_notices import AlarmNotifier
 from gui.colors import MUTED_STYLE, RED
 from gui.context import AppContext
-from gui.health import HealthBanner
-from gui.pages.backtest import BacktestPage
-from gui.pages.models import ModelsPage
-from gui.pages.models_tables import expiry
-from gui.pages.monitor import MonitorPage
 from gui.pages.monitor_status import OneLineLabel
-from gui.pages.overview import OverviewPage
-from gui.pages.predict import PredictPage, State
-from gui.pages.regression import RegressionPage
-from gui.pages.requirements import RequirementsPage
-from gui.pages.settings_page import SettingsPage
-from gui.pages.trial.page import TrialPage
 from gui.settings import save_settings
-from gui.tasks.models import NO_MODEL, status_line
 from gui.tray import Tray
 from gui.watching import FolderWatch
 
+if TYPE_CHECKING:  # the pages are imported when they are built (see build_pages)
+    from gui.pages.backtest import BacktestPage
+    from gui.pages.models import ModelsPage
+    from gui.pages.monitor import MonitorPage
+    from gui.pages.overview import OverviewPage
+    from gui.pages.predict import PredictPage
+    from gui.pages.regression import RegressionPage
+    from gui.pages.requirements import RequirementsPage
+    from gui.pages.settings_page import SettingsPage
+    from gui.pages.trial.page import TrialPage
+
 log = logging.getLogger(__name__)
 
-NO_MODEL_MESSAGE = NO_MODEL
+STARTING_MESSAGE = "Opening the workspace…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,22 +59,32 @@ class Page:
     name: str  # show_page(name); the settings remember the page shown last by it
     menu: str  # its View menu entry (Ctrl+its number); the sidebar shows it without the "&"
     attribute: str  # the window's attribute holding it
-    build: type
+    build: str  # "module:Class", imported when the pages are built
+
+
+def page_class(page: Page) -> type:
+    module, name = page.build.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 # The page list, written once: the sidebar, the stack, the View menu and the names follow it.
 PAGES = (
-    Page("overview", "O&verview", "overview", OverviewPage),
-    Page("predict", "&Predict", "predict", PredictPage),
-    Page("models", "&Models", "models", ModelsPage),
-    Page("regression", "&Regression", "regression", RegressionPage),
-    Page("backtest", "&Back-test", "backtest", BacktestPage),
-    Page("monitor", "M&onitor", "monitor", MonitorPage),
-    Page("trial", "&Trial", "trial", TrialPage),
-    Page("requirements", "Re&quirements", "requirements", RequirementsPage),
-    Page("settings", "&Settings", "settings_page", SettingsPage),
+    Page("overview", "O&verview", "overview", "gui.pages.overview:OverviewPage"),
+    Page("predict", "&Predict", "predict", "gui.pages.predict:PredictPage"),
+    Page("models", "&Models", "models", "gui.pages.models:ModelsPage"),
+    Page("regression", "&Regression", "regression", "gui.pages.regression:RegressionPage"),
+    Page("backtest", "&Back-test", "backtest", "gui.pages.backtest:BacktestPage"),
+    Page("monitor", "M&onitor", "monitor", "gui.pages.monitor:MonitorPage"),
+    Page("trial", "&Trial", "trial", "gui.pages.trial.page:TrialPage"),
+    Page("requirements", "Re&quirements", "requirements",
+         "gui.pages.requirements:RequirementsPage"),
+    Page("settings", "&Settings", "settings_page", "gui.pages.settings_page:SettingsPage"),
 )
 PAGE_NAMES = tuple(page.name for page in PAGES)
+# Every module the pages need, for a worker thread to import before the pages are built (the
+# window is up meanwhile): the engine behind them takes seconds to import, a page a moment.
+PAGE_MODULES = (*(page.build.split(":")[0] for page in PAGES),
+                "gui.health", "gui.tasks.models", "gui.pages.models_tables")
 # The jobs (by name) that quitting would cancel, said in the question before quitting.
 WORK_ON_QUIT = {
     "score csv": "a prediction (nothing will be written)",
@@ -90,6 +101,14 @@ QListWidget::item:selected { background: palette(highlight); color: palette(high
 """
 
 
+def loading_placeholder(page: Page) -> QWidget:
+    """What a page shows while the app is still opening the workspace."""
+    label = QLabel(f"{page.menu.replace('&', '')}\n\nOpening the workspace…")
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setStyleSheet(MUTED_STYLE)
+    return label
+
+
 class MainWindow(QMainWindow):
     overview: OverviewPage
     predict: PredictPage
@@ -101,12 +120,20 @@ class MainWindow(QMainWindow):
     requirements: RequirementsPage
     settings_page: SettingsPage
 
-    def __init__(self, ctx: AppContext, tray: Tray | None = None, status: str | None = None):
+    def __init__(self, ctx: AppContext, tray: Tray | None = None, status: str | None = None,
+                 deferred: bool = False):
+        """``deferred``: the window is shown before its pages exist (the app's start, see
+        gui/app.py): each page is a "Loading…" placeholder until :meth:`build_pages`, which
+        the app calls once a worker has imported them and opened the workspace. Requests
+        that arrive meanwhile (a file handed over, a menu action) wait for it."""
         super().__init__()
         self.ctx = ctx
         self.tray = tray
         self._quitting = False
         self._shut_down = False
+        self.ready = False
+        self._waiting: list = []  # what was asked before the pages existed
+        self.watch: FolderWatch | None = None
         self.setWindowTitle("Ratchet")
         self.resize(1180, 780)
 
@@ -116,27 +143,23 @@ class MainWindow(QMainWindow):
         self.sidebar.setFixedWidth(172)
         self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for page in PAGES:
-            widget = page.build(ctx)
-            setattr(self, page.attribute, widget)
             self.sidebar.addItem(page.menu.replace("&", ""))
-            self.stack.addWidget(widget)
+            self.stack.addWidget(loading_placeholder(page))
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         central = QWidget()
-        column = QVBoxLayout(central)
-        column.setContentsMargins(0, 0, 0, 0)
-        self.health = HealthBanner(ctx)
-        column.addWidget(self.health)
+        self.column = QVBoxLayout(central)
+        self.column.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
         row.setContentsMargins(0, 6, 6, 0)
         row.addWidget(self.sidebar)
         row.addWidget(self.stack, 1)
-        column.addLayout(row, 1)
+        self.column.addLayout(row, 1)
         self.setCentralWidget(central)
 
         self._build_menus()
         # A permanent widget, not showMessage(): menu hover tips would wipe a temporary message.
         self.model_status = OneLineLabel()
-        self.model_status.setText(status or NO_MODEL_MESSAGE)
+        self.model_status.setText(status or STARTING_MESSAGE)
         self.statusBar().addWidget(self.model_status, 1)
         self.alarm_status = QLabel()
         self.alarm_status.linkActivated.connect(lambda _link: self.show_page("monitor"))
@@ -145,18 +168,51 @@ class MainWindow(QMainWindow):
         self.workspace_status = QLabel(f"Workspace: {ctx.workspace}")
         self.workspace_status.setStyleSheet(MUTED_STYLE)
         self.statusBar().addPermanentWidget(self.workspace_status)
-
-        self.models.snapshot_loaded.connect(self._show_active_model)
-        self.predict.state_changed.connect(self._predict_state)
         if tray is not None:
             tray.show_requested.connect(self.bring_to_front)
             tray.quit_requested.connect(self.request_quit)
             tray.alarm_clicked.connect(self.open_monitor)
-        self._wire_monitoring()
         self._restore_settings()
+        if not deferred:
+            self.build_pages()
+
+    def build_pages(self) -> None:
+        """Put the pages in place of their placeholders, wire them, and let each read what it
+        shows (in background jobs); then act on what was asked meanwhile."""
+        if self.ready:
+            return
+        from gui.health import HealthBanner
+
+        shown = self.current_page()
+        self.health = HealthBanner(self.ctx)
+        self.column.insertWidget(0, self.health)
+        for index, page in enumerate(PAGES):
+            widget = page_class(page)(self.ctx)
+            setattr(self, page.attribute, widget)
+            placeholder = self.stack.widget(index)
+            self.stack.insertWidget(index, widget)
+            self.stack.removeWidget(placeholder)
+            placeholder.deleteLater()
+        self.stack.setCurrentIndex(PAGE_NAMES.index(shown))
+        self.models.snapshot_loaded.connect(self._show_active_model)
+        self.predict.state_changed.connect(self._predict_state)
+        self._wire_monitoring()
+        self.ready = True
         self.models.refresh()
         self.monitor.refresh()
         self.settings_page.refresh()
+        if self.overview.isVisible():
+            self.overview.refresh()
+        waiting, self._waiting = self._waiting, []
+        for action in waiting:
+            action()
+
+    def when_ready(self, action) -> None:
+        """Run ``action`` now, or once the pages exist."""
+        if self.ready:
+            action()
+        else:
+            self._waiting.append(action)
 
     def _wire_monitoring(self) -> None:
         """The folder watcher (started by the app, see gui/app.py) feeds the Monitor page;
@@ -211,21 +267,21 @@ class MainWindow(QMainWindow):
 
     def _open_csv(self) -> None:
         self.show_page("predict")
-        self.predict.choose_file()
+        self.when_ready(lambda: self.predict.choose_file())
 
     def _use_sample(self) -> None:
         self.show_page("predict")
-        self.predict.use_sample()
+        self.when_ready(lambda: self.predict.use_sample())
 
     def _import_bundle(self) -> None:
         self.show_page("models")
-        self.models.choose_bundle()
+        self.when_ready(lambda: self.models.choose_bundle())
 
     def import_bundle_file(self, path) -> None:
         """A bundle opened from outside (`ratchet FILE.ratchet`, a double-click): the Models
         page verifies it, then asks before installing."""
         self.show_page("models")
-        self.models.import_bundle_file(path)
+        self.when_ready(lambda: self.models.import_bundle_file(path))
 
     def open_request(self, request: dict) -> None:
         """A file handed over by a launch (this app's own, or a later one on the same
@@ -235,7 +291,7 @@ class MainWindow(QMainWindow):
             self.import_bundle_file(Path(request["import"]))
         elif "predict" in request:
             self.show_page("predict")
-            self.predict.open_csv(Path(request["predict"]))
+            self.when_ready(lambda: self.predict.open_csv(Path(request["predict"])))
 
     def _show_active_model(self, snap) -> None:
         self.predict.picker.set_snapshot(snap)
@@ -250,6 +306,9 @@ class MainWindow(QMainWindow):
         deactivated"): one line, elided, the whole of it and each expiry in the tooltip.
         Called whenever the Models page reads the registry again (after an import,
         activation, deactivation or rollback)."""
+        from gui.pages.models_tables import expiry
+        from gui.tasks.models import status_line
+
         states = snap.model_states()
         text = status_line(states)
         if not states:
@@ -262,7 +321,7 @@ class MainWindow(QMainWindow):
             self.tray.set_state(text)
 
     def _predict_state(self, state: str) -> None:
-        if self.tray is not None and state == State.RUNNING:
+        if self.tray is not None and state == "running":  # gui.pages.predict.State.RUNNING
             self.tray.set_state(f"Scoring {self.predict.source.name}… "
                                 f"({self.model_status.text()})")
         elif self.tray is not None:
@@ -345,7 +404,7 @@ class MainWindow(QMainWindow):
         # at most: one stuck e-mailing an alarm (a silent SMTP server) is left behind -- a
         # daemon thread, it ends with the app, and its unsettled claim is taken up at the next
         # start (a now-test already recorded stands; see FolderWatch.stop).
-        if not self.watch.stop():
+        if self.watch is not None and not self.watch.stop():
             log.warning("quitting with the folder watcher still busy; it ends with the app")
         self.ctx.jobs.shutdown()
         self.ctx.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()

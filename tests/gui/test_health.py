@@ -8,17 +8,16 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from engine.ground.shipped import shipped_dir
 from engine.registry.registry import Registry
 from gui.health import HealthWindow, check_workspace, is_fatal
-from gui.launcher import _prepare_workspace
+from gui.tasks.startup import prepare_workspace as _prepare_workspace
 from gui.main_window import MainWindow
-from tests.engine.workspace_kit import garble_a_page
+from tests.engine.workspace_kit import DEMO_BUNDLE, DEMO_ID, DEMO_VERSION, garble_a_page
 from tests.gui.kit import TIMEOUT_MS
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = shipped_dir("coefficients") / "demo-flight-delay-1.ratchet"
-BUNDLE = "models/demo-flight-delay/demo-flight-delay-1.ratchet"
+DEMO = DEMO_BUNDLE
+BUNDLE = f"models/{DEMO_ID}/{DEMO_BUNDLE.name}"
 
 
 def test_a_garbled_database_opens_on_the_health_window_and_repair_opens_the_app(
@@ -38,7 +37,7 @@ def test_a_garbled_database_opens_on_the_health_window_and_repair_opens_the_app(
     assert any(p.name.startswith("ratchet.db.damaged-") for p in workspace.iterdir())
     assert check_workspace(workspace) == []
     with Registry.open(workspace) as reg:
-        assert reg.active_version("demo-flight-delay") == 1
+        assert reg.active_version(DEMO_ID) == DEMO_VERSION
 
 
 def test_the_real_app_starts_on_a_garbled_database_without_a_traceback(workspace):

@@ -8,7 +8,6 @@ import textwrap
 import pytest
 
 from gui.launcher import gui_arguments, main, split_global_options
-from tests.engine.workspace_kit import DEMO_LABEL
 
 # Runs in a fresh interpreter with a stand-in engine.cli, so the check neither depends on the
 # real CLI nor sees Qt modules that pytest-qt already loaded into this process.
@@ -111,7 +110,10 @@ def test_a_bundle_path_opens_the_app_on_it(form, tmp_path, monkeypatch):
     (kwargs,) = calls
     assert kwargs["bundle"] == bundle  # made absolute against the folder it was opened from
     assert kwargs["workspace"] == tmp_path / "ws"
-    assert kwargs["status"] == f"Model: {DEMO_LABEL}"  # per model what is active
+    assert "status" not in kwargs and "findings" not in kwargs
+    # The window comes first: the workspace is opened (and the demo installed) by the app,
+    # in a worker once its window is up (tests/gui/test_window_first.py), not before it.
+    assert not (tmp_path / "ws" / "ratchet.db").exists()
 
 
 def test_the_window_verifies_an_opened_bundle_and_installs_it_when_confirmed(

@@ -155,7 +155,7 @@ def test_the_status_bar_says_per_model_what_is_active(three, ctx, qtbot):
 def test_the_launchers_first_status_line_says_per_model_what_is_active(ctx):
     """Before any window: `ratchet` opens with the same line, not "the model activated
     last"."""
-    from gui.launcher import _prepare_workspace
+    from gui.tasks.startup import prepare_workspace as _prepare_workspace
 
     kit.add_sensors(ctx.workspace)
     kit.add_small(ctx.workspace)

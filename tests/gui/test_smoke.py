@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from gui.context import AppContext
-from gui.main_window import NO_MODEL_MESSAGE, MainWindow
+from gui.main_window import MainWindow
+from gui.tasks.models import NO_MODEL as NO_MODEL_MESSAGE
 from gui.workers import Jobs
 from tests.engine.workspace_kit import DEMO_ID, DEMO_LABEL
 from tests.gui.kit import TIMEOUT_MS
