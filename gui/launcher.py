@@ -46,7 +46,8 @@ def _gui_parser() -> argparse.ArgumentParser:
         "--smoke",
         type=float,
         metavar="SECONDS",
-        help="quit after SECONDS with exit code 0 (checks that the app starts)",
+        help="quit SECONDS after the window is ready (workspace opened, pages built) with "
+             "exit code 0 (checks that the app starts)",
     )
     parser.add_argument(
         "--import",
