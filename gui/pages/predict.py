@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -120,6 +121,11 @@ class PredictPage(FileDropMixin, QWidget):
         self.run_button.clicked.connect(self.run)
         self.progress = ProgressPanel()
         self.progress.cancel_requested.connect(self.cancel)
+        # Escape cancels a check or a run while this page is in view (as on the run panels).
+        self.escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self.escape.setContext(Qt.ShortcutContext.WindowShortcut)
+        self.escape.setEnabled(False)
+        self.escape.activated.connect(self.cancel)
         self.run_message = QLabel()
         self.run_message.setWordWrap(True)
         out_row = QHBoxLayout()
@@ -151,6 +157,7 @@ class PredictPage(FileDropMixin, QWidget):
     def _set_state(self, state: State) -> None:
         self.state = state
         running = state is State.RUNNING
+        self.escape.setEnabled(state in (State.RUNNING, State.CHECKING))
         for w in (self.open_button, self.sample_button, self.output, self.picker):
             w.setEnabled(not running)
         self.run_button.setEnabled(state is State.READY)
