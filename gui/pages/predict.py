@@ -273,8 +273,9 @@ class PredictPage(FileDropMixin, QWidget):
         log.info("scored %s: %d rows, %d rejected -> %s", result.input, result.rows,
                  result.rejected, result.output)
         self.last_result = result
-        # re-running replaces our own output without asking
-        self.output.set_path(Path(result.output), overwrite_agreed=True)
+        # Running again asks before replacing it, like any existing file (issue 14, item 10):
+        # the operator may have opened or kept the first predictions.
+        self.output.set_path(Path(result.output))
         self._say("")
         self._set_state(State.READY)
         self.results.show_result(result)
