@@ -8,6 +8,8 @@ from engine.explain.treeshap import expected_values, max_depth, tree_shap
 from engine.explain.unavailable import ExplanationUnavailable, unavailable
 from engine.model.trees import TreeEnsemble
 
+BLOCK_ROWS = 256  # rows explained tree by tree together (a tree stays in cache meanwhile)
+
 
 def tree_contributions(est: TreeEnsemble, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(base per output, rows x outputs x columns) in raw space (the divisor applied)."""
@@ -24,7 +26,8 @@ def tree_contributions(est: TreeEnsemble, X: np.ndarray) -> tuple[np.ndarray, np
                     base)
     X = np.ascontiguousarray(X, dtype=np.float64)
     phi = np.zeros((X.shape[0], est.n_outputs, X.shape[1]))
-    scratch = np.empty((1, max(1, X.shape[1])), dtype=est.nodes.dtype["thr"])
+    scratch = np.empty((max(1, min(BLOCK_ROWS, X.shape[0])), max(1, X.shape[1])),
+                       dtype=est.nodes.dtype["thr"])
     tree_shap(X, est.nodes, est.roots, est.out_col, leaf_value, split_cover, leaf_cover,
               est.bits, est.cat_lo, est.zero_below, max_depth(est.nodes, est.roots), scratch,
               phi)

@@ -22,14 +22,14 @@ import numpy as np
 from engine.model.tree_kernel import CATEGORICAL, FEATURE, LEAF, MISSING_LEFT, ZERO_MISSING
 
 
-@numba.njit(nogil=True, inline="always")
+@numba.njit(nogil=True, inline="always", error_model="numpy")
 def _hot(nodes, xb, c, bits, cat_lo):  # pragma: no cover - compiled
-    """The child the predictor's walk takes at split record c for the row in xb[0]: its most
+    """The child the predictor's walk takes at split record c for the row xb: its most
     general test (NaN, zero-is-missing, category sets), the same rule and the same float
     comparison; the additivity tests hold the two to the same leaves."""
     rec = nodes[c]
     f = rec.feat
-    x = xb[0, f & FEATURE]
+    x = xb[f & FEATURE]
     if (f & CATEGORICAL) != 0:
         if x != x:
             go_left = f >= MISSING_LEFT
@@ -45,7 +45,7 @@ def _hot(nodes, xb, c, bits, cat_lo):  # pragma: no cover - compiled
     return rec.left if go_left else rec.right
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, inline="always", error_model="numpy")
 def _extend(feat, zero, one, pw, start, depth, zero_fraction, one_fraction, feature,
             up, down):  # pragma: no cover - compiled
     p = start
@@ -58,7 +58,7 @@ def _extend(feat, zero, one, pw, start, depth, zero_fraction, one_fraction, feat
         pw[p + i] = zero_fraction * pw[p + i] * down[depth, i]
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, inline="always", error_model="numpy")
 def _unwind(feat, zero, one, pw, start, depth, index):
     p = start
     one_fraction = one[p + index]
@@ -77,7 +77,7 @@ def _unwind(feat, zero, one, pw, start, depth, index):
         one[p + i] = one[p + i + 1]
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, inline="always", error_model="numpy")
 def _hot_unwound_sum(zero, one, pw, start, depth, index, ratio, down):  # pragma: no cover
     """shap's unwound_path_sum for an element with one_fraction != 0, its divisions taken
     out of the dependent chain (ratio[d, i] = (d + 1) / (i + 1), down[d, i] = (d - i) /
@@ -94,7 +94,7 @@ def _hot_unwound_sum(zero, one, pw, start, depth, index, ratio, down):  # pragma
     return total
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, inline="always", error_model="numpy")
 def _cold_sum(pw, start, depth, inverse_down):  # pragma: no cover - compiled
     """An element with one_fraction 0 has unwound sum S / its zero_fraction, with S the same
     for every such element of the path: S = sum of pw[i] (d + 1) / (d - i). Its
@@ -105,7 +105,7 @@ def _cold_sum(pw, start, depth, inverse_down):  # pragma: no cover - compiled
     return total
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def _tables(max_depth):  # pragma: no cover - compiled
     n = max_depth + 3
     up = np.zeros((n, n))
@@ -121,7 +121,7 @@ def _tables(max_depth):  # pragma: no cover - compiled
     return up, down, ratio, inverse_down
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, inline="always", error_model="numpy")
 def _tree_phi(nodes, xb, bits, cat_lo, split_cover, leaf_cover, leaf_value, col, phi, root,
               feat, zero, one, pw, stack_code, stack_depth, stack_start, stack_zero, stack_one,
               stack_feature, up, down, ratio, inverse_down):  # pragma: no cover - compiled
@@ -200,14 +200,15 @@ def _tree_phi(nodes, xb, bits, cat_lo, split_cover, leaf_cover, leaf_value, col,
             stack_feature[top] = split
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def tree_shap(X, nodes, roots, out_col, leaf_value, split_cover, leaf_cover, bits, cat_lo,
               zero_below, max_depth, xb, phi):  # pragma: no cover - compiled
     """phi[i, out, f] += contribution of feature f to output `out` of row i, every tree.
 
-    X: float64 rows x features (C order); xb: a one-row scratch in the thresholds' dtype (the
+    X: float64 rows x features (C order); xb: a block of rows in the thresholds' dtype (the
     predictor's cast and zero flush are redone here); phi: float64 rows x outputs x features,
     zeroed by the caller. Contributions are in leaf_value's units (scale applied, divisor not).
+    Block by block, tree by tree, row by row: a tree stays in cache for the block's rows.
     """
     size = (max_depth + 2) * (max_depth + 3) // 2 + max_depth + 2
     feat = np.empty(size, dtype=np.int64)
@@ -223,21 +224,25 @@ def tree_shap(X, nodes, roots, out_col, leaf_value, split_cover, leaf_cover, bit
     stack_feature = np.empty(frames, dtype=np.int64)
     up, down, ratio, inverse_down = _tables(max_depth)
     flush = zero_below >= 0
-    n_feat = X.shape[1]
-    for i in range(X.shape[0]):
-        for j in range(n_feat):
-            x = X[i, j]
-            if flush and abs(x) <= zero_below:
-                x = 0.0
-            xb[0, j] = x
+    n_rows, n_feat = X.shape
+    block = xb.shape[0]
+    for start in range(0, n_rows, block):
+        b = min(n_rows, start + block) - start
+        for r in range(b):
+            for j in range(n_feat):
+                x = X[start + r, j]
+                if flush and abs(x) <= zero_below:
+                    x = 0.0
+                xb[r, j] = x
         for t in range(roots.shape[0]):
-            _tree_phi(nodes, xb, bits, cat_lo, split_cover, leaf_cover, leaf_value,
-                      out_col[t], phi[i], roots[t], feat, zero, one, pw, stack_code,
-                      stack_depth, stack_start, stack_zero, stack_one, stack_feature, up, down,
-                      ratio, inverse_down)
+            for r in range(b):
+                _tree_phi(nodes, xb[r], bits, cat_lo, split_cover, leaf_cover, leaf_value,
+                          out_col[t], phi[start + r], roots[t], feat, zero, one, pw,
+                          stack_code, stack_depth, stack_start, stack_zero, stack_one,
+                          stack_feature, up, down, ratio, inverse_down)
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def expected_values(nodes, roots, out_col, leaf_value, split_cover, leaf_cover,
                     out):  # pragma: no cover - compiled
     """out[out_col[t] + k] += the tree's value with no feature known: each leaf's value times
@@ -266,7 +271,7 @@ def expected_values(nodes, roots, out_col, leaf_value, split_cover, leaf_cover,
                 tree[child] = tree[c]
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def max_depth(nodes, roots):  # pragma: no cover - compiled
     """The deepest leaf's depth over all trees (children come after parents)."""
     n = nodes.shape[0]
