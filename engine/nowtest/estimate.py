@@ -27,10 +27,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
-from scipy.optimize import isotonic_regression
 
 from engine.metrics import METRICS
+
+# scipy is imported in the functions that use it: importing the now-test (as the trial gate and
+# the app's pages do) must not load scipy.stats, about 1 s (issue 16).
 
 _EPS = float(np.finfo(np.float64).eps)
 CALIBRATION_ALPHA = 0.01  # family-wise, over the calibration tests of all classes
@@ -54,6 +55,8 @@ class IsotonicMap:
         s, o = score[order], outcome[order].astype(np.float64)
         xs, start, counts = np.unique(s, return_index=True, return_counts=True)
         means = np.add.reduceat(o, start) / counts
+        from scipy.optimize import isotonic_regression
+
         fitted = isotonic_regression(means, weights=counts.astype(np.float64)).x
         return cls(xs, fitted)
 
@@ -91,6 +94,8 @@ def simulated_metrics(proba: np.ndarray, class_index: np.ndarray, outcome: np.nd
     drawn = np.vstack([outcome[None, :], drawn])  # row 0: the actual labels
     accuracy = (drawn == class_index[None, :]).mean(axis=1)
     columns = [1] if k == 2 else range(k)
+    from scipy import stats
+
     aucs = [_rank_auc(stats.rankdata(proba[:, c]), drawn == c) for c in columns]
     auc = np.mean(aucs, axis=0)
     brier = np.zeros(draws + 1)
@@ -106,6 +111,8 @@ def calibration_tests(proba: np.ndarray, class_index: np.ndarray, outcome: np.nd
     each metric of CHECKED against its distribution over label sets drawn from the model's
     probabilities (z = (actual - mean) / sd, two-sided normal p-value, Bonferroni over the
     metrics). Returns the smallest adjusted p-value and a sentence about it."""
+    from scipy import stats
+
     worst, detail = 1.0, ""
     for name, (actual, sims) in simulated_metrics(proba, class_index, outcome).items():
         sims = sims[np.isfinite(sims)]

@@ -54,3 +54,14 @@ def test_predict_without_a_trial_loads_no_statistics_and_no_trial_machinery(demo
 def test_models_list_loads_no_numba_pandas_or_scipy(demo_root, tmp_path):
     modules = loaded_by(tmp_path, "--workspace", str(demo_root), "models", "list")
     assert under(modules, "numba", "llvmlite", "pandas", "scipy", "sklearn") == []
+
+
+def test_importing_the_now_test_and_the_trial_gate_loads_no_statistics():
+    """The app's pages import these at start; scipy comes when a statistic is computed."""
+    code = ("import json, sys\nimport engine.nowtest.run, engine.trial.trial, "
+            "engine.services.nowtest, engine.services.trial\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert under(set(json.loads(run.stdout)), "scipy.stats", "scipy.optimize", "sklearn") == []
