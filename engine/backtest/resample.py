@@ -24,7 +24,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from engine.errors import EngineError
@@ -36,8 +35,20 @@ CELLS_PER_BLOCK = 1 << 18  # draws x rows held at once: 1 MB of int32 counts, in
 _LOW = np.uint64(0xFFFFFFFF)
 
 
-@numba.njit(nogil=True, cache=True)
-def _fill_counts(raw, n, counts, pos):  # pragma: no cover - compiled
+_compiled: dict = {}
+
+
+def _jit(function):
+    """`function` compiled by numba at its first call (cached in __pycache__): importing the
+    back-test (the trial gate, the app's pages) does not load numba (issue 16)."""
+    if function.__name__ not in _compiled:
+        import numba
+
+        _compiled[function.__name__] = numba.njit(nogil=True, cache=True)(function)
+    return _compiled[function.__name__]
+
+
+def _fill_counts_source(raw, n, counts, pos):  # pragma: no cover - compiled
     """Add draws to counts (draws x n, row-major) from 64-bit random words, two 32-bit draws per
     word, until all draws x n are made or the words run out; returns how many are made."""
     draws = counts.shape[0]
@@ -62,8 +73,7 @@ def _fill_counts(raw, n, counts, pos):  # pragma: no cover - compiled
     return b * n + i
 
 
-@numba.njit(nogil=True, cache=True)
-def _auc_parts(counts, order, positive, group_end):  # pragma: no cover - compiled
+def _auc_parts_source(counts, order, positive, group_end):  # pragma: no cover - compiled
     """Per draw: twice the ROC area (trapezoids), and the weights of positives and negatives.
     `order` sorts rows by descending score; positive and group_end are in that order."""
     draws = counts.shape[0]
@@ -100,7 +110,7 @@ def resample_counts(rng: np.random.Generator, n: int, draws: int) -> np.ndarray:
     total, pos = draws * n, 0
     while pos < total:
         words = (total - pos) // 2 + 64 + (total - pos) * n // (1 << 31)
-        pos = _fill_counts(rng.bit_generator.random_raw(words), n, counts, pos)
+        pos = _jit(_fill_counts_source)(rng.bit_generator.random_raw(words), n, counts, pos)
     return counts
 
 
@@ -192,7 +202,7 @@ def prepare(metric: str, task: str, y: np.ndarray, prediction: np.ndarray,
 def _auc_values(prep: Prepared, counts: np.ndarray) -> np.ndarray:
     per_class = []
     for order, positive, group_end in prep.auc:
-        parts = _auc_parts(counts, order, positive, group_end)
+        parts = _jit(_auc_parts_source)(counts, order, positive, group_end)
         # Python integers: the one division is correctly rounded, as in engine.metrics.
         per_class.append([int(a) / (2 * int(p) * int(q)) if p and q else math.nan
                           for a, p, q in parts])

@@ -56,12 +56,15 @@ def test_models_list_loads_no_numba_pandas_or_scipy(demo_root, tmp_path):
     assert under(modules, "numba", "llvmlite", "pandas", "scipy", "sklearn") == []
 
 
-def test_importing_the_now_test_and_the_trial_gate_loads_no_statistics():
-    """The app's pages import these at start; scipy comes when a statistic is computed."""
+def test_importing_the_now_test_back_test_and_trial_gate_loads_no_statistics_nor_numba():
+    """The app's pages import these at start; scipy comes when a statistic is computed, numba
+    when a back-test draws its bootstrap."""
     code = ("import json, sys\nimport engine.nowtest.run, engine.trial.trial, "
-            "engine.services.nowtest, engine.services.trial\n"
+            "engine.backtest.run, engine.services.nowtest, engine.services.trial, "
+            "engine.services.backtest\n"
             "print(json.dumps(sorted(sys.modules)))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stderr
-    assert under(set(json.loads(run.stdout)), "scipy.stats", "scipy.optimize", "sklearn") == []
+    assert under(set(json.loads(run.stdout)), "scipy.stats", "scipy.optimize", "sklearn",
+                 "numba", "llvmlite") == []
