@@ -70,25 +70,48 @@ def explanation_cells(request: ExplainRequest, model: Model, columns: dict,
                 for j in range(chosen.shape[1])]
     names = model.feature_names
     order = np.argsort(-np.abs(chosen), axis=1, kind="stable")
-    values = [columns[name] for name in names]
-    kinds = [f.type for f in model.features]
+    label = np.array([f"{n}=" for n in names], dtype=object)
+    label_quoted = np.array([csv_field(t, delimiter) != t for t in label])
+    cats = [j for j, f in enumerate(model.features) if f.type == CATEGORY]
+    numbers = np.column_stack([np.full(n, np.nan) if f.type == CATEGORY
+                               else np.asarray(columns[f.name], dtype=np.float64)
+                               for f in model.features])
+    rows = np.arange(n)
     out = []
     for k in range(request.top):
         cells = np.full(n, "", dtype=object)
         if k < len(names):
-            for row in np.flatnonzero(~bad):
-                j = order[row, k]
-                text = f"{names[j]}={_shown(values[j][row], kinds[j])} {chosen[row, j]:+.3g}"
-                cells[row] = csv_field(text, delimiter)
+            j = order[:, k]
+            shown = _shown(numbers[rows, j])
+            for c in cats:  # rows whose k-th input is a category: its text
+                at = np.flatnonzero(j == c)
+                shown[at] = _shown_categories(np.asarray(columns[names[c]])[at])
+            amount = np.array([f" {c:+.3g}" for c in chosen[rows, j].tolist()], dtype=object)
+            text = label[j] + shown + amount
+            cells[~bad] = text[~bad]
+            quote = label_quoted[j] | _needs_quotes(shown, delimiter)
+            for row in np.flatnonzero(quote & ~bad):
+                cells[row] = csv_field(cells[row], delimiter)
         out.append(pa.array(cells, type=pa.string()))
     return out
 
 
-def _shown(value, kind: str) -> str:
-    """A value as the operator wrote it: numbers in their shortest form, missing as such."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "missing"
-    if kind == CATEGORY:
-        return str(value)
-    value = float(value)
-    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+def _shown(numbers: np.ndarray) -> np.ndarray:
+    """Numbers as text in their shortest form ("45", "0.1"), a missing one as "missing"."""
+    text = np.asarray(pc.cast(pa.array(numbers), pa.string()).to_numpy(zero_copy_only=False),
+                      dtype=object)
+    text[np.isnan(numbers)] = "missing"
+    return text
+
+
+def _shown_categories(values: np.ndarray) -> np.ndarray:
+    return np.array(["missing" if v is None or (isinstance(v, float) and v != v) else str(v)
+                     for v in values.tolist()], dtype=object)
+
+
+def _needs_quotes(texts: np.ndarray, delimiter: str) -> np.ndarray:
+    arr = pa.array(texts, type=pa.string())
+    need = pc.match_substring(arr, delimiter)
+    for ch in ('"', "\n", "\r"):
+        need = pc.or_(need, pc.match_substring(arr, ch))
+    return need.to_numpy(zero_copy_only=False)

@@ -119,3 +119,28 @@ def test_cli_refuses_to_explain_the_shipped_model_built_without_covers(ws, tmp_p
                                                  "--explain", "3")
     assert code == 2 and summary["error"] == "E_NO_EXPLANATION"
     assert "re-export it with ratchet >=" in summary["message"] and not out.exists()
+
+
+def test_values_with_the_delimiter_or_quotes_are_quoted_in_their_cell(tmp_path):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from tests.engine.conftest import roundtrip
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"kind": rng.choice(['big, "red"', "small"], 200),
+                      "w": rng.normal(size=200)})
+    y = ((X["kind"] == "small") ^ (X["w"] > 1)).astype(int)
+    fitted = make_pipeline(ColumnTransformer([("k", OneHotEncoder(), ["kind"]),
+                                              ("w", "passthrough", ["w"])]),
+                           LogisticRegression()).fit(X, y)
+    model, _ = roundtrip(fitted, X, y)
+    src = tmp_path / "in.csv"
+    X.to_csv(src, index=False)
+    score_csv(src, tmp_path / "out.csv", model, "m@1", explain=ExplainRequest(top=2))
+    got = read_output(tmp_path / "out.csv")
+    cells = pd.concat([got["why_1"], got["why_2"]])
+    assert cells.str.match(r'^kind=big, "red" [+-]\d').any()
+    assert cells.str.fullmatch(r'(w=\S+|kind=(big, "red"|small)) [+-]\S+').all()
