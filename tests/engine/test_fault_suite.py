@@ -17,24 +17,34 @@ from engine.doctor.checks import run_checks
 from engine.ground import faults
 from engine.ground.paths import Workspace
 from engine.ground.shipped import shipped_dir
-from tests.engine.workspace_kit import DEMO_BUNDLE, SAMPLE, demo_workspace, ratchet, sha256
+from tests.engine.workspace_kit import (
+    DEMO_BUNDLE,
+    DEMO_ID,
+    DEMO_VERSION,
+    SAMPLE,
+    demo_workspace,
+    ratchet,
+    sha256,
+)
 
 STOPPED_RUN_LEAVES = {"W_LEFTOVER", "W_BATCH_PENDING", "W_UNRECORDED_BUNDLE"}
+NEXT = DEMO_VERSION + 1  # the demo model signed again as its next version
 KEY = shipped_dir("coefficients") / "demo-publisher.key"
 
 
 @pytest.fixture(scope="module")
 def demo_v2(tmp_path_factory) -> Path:
-    """Version 2 of the demo model: the same members, signed again as version 2."""
+    """The demo model's next version: the same members, signed again as NEXT."""
     folder = tmp_path_factory.mktemp("v2")
     with zipfile.ZipFile(DEMO_BUNDLE) as z:
         for name in ("coefficients.json", "requirements.json", "regression_cases.csv"):
             (folder / name).write_bytes(z.read(name))
-    out = folder / "demo-flight-delay-2.ratchet"
+    out = folder / f"{DEMO_ID}-{NEXT}.ratchet"
     done = ratchet(folder / "scratch-ws", "bundle", "build", "--coefficients",
                    str(folder / "coefficients.json"), "--requirements",
                    str(folder / "requirements.json"), "--cases",
-                   str(folder / "regression_cases.csv"), "--version", "2", "--key", str(KEY),
+                   str(folder / "regression_cases.csv"), "--version", str(NEXT), "--key",
+                   str(KEY),
                    "-o", str(out))
     assert done.returncode == 0, done.stderr
     return out
@@ -76,15 +86,15 @@ def _scenario(step: str, root: Path, tmp: Path, demo_v2: Path):
         return ["predict", str(SAMPLE), "-o", str(out)], output_recorded
     if area == "import":
         return (["models", "import", str(demo_v2)],
-                lambda: _query(root, "SELECT version FROM active") == [(2,)])
+                lambda: _query(root, "SELECT version FROM active") == [(NEXT,)])
     if area == "activate":
         _with_v2(root, demo_v2)
-        return (["models", "activate", "demo-flight-delay", "1"],
-                lambda: _query(root, "SELECT version FROM active") == [(1,)])
+        return (["models", "activate", DEMO_ID, str(DEMO_VERSION)],
+                lambda: _query(root, "SELECT version FROM active") == [(DEMO_VERSION,)])
     if area == "rollback":
         _with_v2(root, demo_v2)
-        return (["models", "rollback", "demo-flight-delay"],
-                lambda: _query(root, "SELECT version FROM active") == [(1,)])
+        return (["models", "rollback", DEMO_ID],
+                lambda: _query(root, "SELECT version FROM active") == [(DEMO_VERSION,)])
     if area == "ratchet":
         return (["requirements", "set", "roc_auc", "0.93", "--why", "fault suite"],
                 lambda: _query(root, "SELECT new FROM requirement_steps") == [(0.93,)])

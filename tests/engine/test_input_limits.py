@@ -28,10 +28,11 @@ from engine.ground.paths import Workspace
 from engine.ground.shipped import shipped_dir
 from engine.model import load_coefficients
 from engine.watch.watcher import FolderWatcher
+from tests.engine.workspace_kit import DEMO_BUNDLE
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = shipped_dir("resources") / "samples" / "flights-2013-07-sample.csv"
-BUNDLE = shipped_dir("coefficients") / "demo-flight-delay-1.ratchet"
+BUNDLE = DEMO_BUNDLE
 
 
 @cache

@@ -5,7 +5,6 @@ reference sample's noise does not flag, a real shift does); missing values as a 
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,8 +17,9 @@ from engine.model import load_coefficients
 from engine.model.categories import NUMBER
 from engine.nowtest import drift
 from engine.nowtest.profile import build_profile
+from tests.engine.workspace_kit import DEMO_BUNDLE
 
-DEMO = Path(__file__).resolve().parents[2] / "coefficients" / "demo-flight-delay-1.ratchet"
+DEMO = DEMO_BUNDLE
 ALPHA = 0.001
 
 

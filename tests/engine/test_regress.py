@@ -16,6 +16,7 @@ from engine.cli import main
 from engine.ground.paths import Workspace
 from engine.registry.registry import Registry
 from tests.engine.bundle_kit import ALICE, NOW, assemble, payload_for
+from tests.engine.workspace_kit import DEMO_LABEL
 
 
 def with_reference(payload: dict[str, bytes], minimum: float, n: int = 400, seed: int = 5,
@@ -109,7 +110,7 @@ def test_demo_model_passes_its_own_suite(tmp_path, capsys, monkeypatch):
     ws = Workspace.open(tmp_path / "demo")
     first_start(ws)
     code, result = regress(ws, capsys)
-    assert code == 0 and result["model"] == "demo-flight-delay@1"
+    assert code == 0 and result["model"] == DEMO_LABEL
     assert result["reference"] == {"rows": 3000, "rejected": 0}
 
 

@@ -12,8 +12,9 @@ from engine.services import regress as regress_service
 from gui.tasks import predict as predict_tasks
 from gui.tasks import regression as regression_tasks
 from tests.engine.conftest import json_cli
+from tests.engine.workspace_kit import DEMO_LABEL
 
-MODEL = "demo-flight-delay@1"
+MODEL = DEMO_LABEL
 
 
 def spy(monkeypatch, module, name: str) -> list[tuple]:

@@ -15,8 +15,9 @@ from engine.ground.settings import set_setting
 from engine.registry.registry import Registry
 from tests.engine import models_kit as kit
 from tests.engine.conftest import json_cli
+from tests.engine.workspace_kit import DEMO_ID, DEMO_LABEL
 
-DEMO, SENSORS, SMALL = "demo-flight-delay@1", "test-sensors@1", "test-small@1"
+DEMO, SENSORS, SMALL = DEMO_LABEL, "test-sensors@1", "test-small@1"
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def test_each_command_takes_the_model_the_file_fits(two, files, tmp_path, ws, ca
     code, doc, _ = run("predict", str(files["sensors"]), "-o", str(tmp_path / "o2.csv"))
     assert code == 0 and doc["model"] == SENSORS
     code, doc, _ = run("predict", str(files["flights"]), "-o", str(tmp_path / "o3.csv"),
-                       "--model", "demo-flight-delay")
+                       "--model", DEMO_ID)
     assert doc["model"] == DEMO
 
     assert run("nowtest", str(files["flights"]))[1]["model"] == DEMO
@@ -121,7 +122,7 @@ def test_deactivate_keeps_records_and_reactivate_brings_it_back(two, files, tmp_
     assert code == 2 and doc["error"] == "E_MODEL_DEACTIVATED"
     code, listed, _ = two("models", "list")
     assert [(m["model_id"], m["active"]) for m in listed["models"]] == [
-        ("demo-flight-delay", True), ("test-sensors", False)]  # kept installed
+        (DEMO_ID, True), ("test-sensors", False)]  # kept installed
     # Named, it says so and how to bring it back; by default it is never chosen.
     code, doc, _ = two("predict", str(files["sensors"]), "-o", str(tmp_path / "o.csv"),
                        "--model", "test-sensors")
@@ -143,7 +144,7 @@ def test_deactivate_keeps_records_and_reactivate_brings_it_back(two, files, tmp_
 
 def test_deactivating_every_model_says_which_are_deactivated(two, files, tmp_path):
     assert two("models", "deactivate", "test-sensors")[0] == 0
-    assert two("models", "deactivate", "demo-flight-delay")[0] == 0
+    assert two("models", "deactivate", DEMO_ID)[0] == 0
     code, doc, _ = two("predict", str(files["flights"]), "-o", str(tmp_path / "o.csv"))
     assert code == 2 and doc["error"] == "E_NO_ACTIVE_MODEL"
     code, doc, _ = two("models", "deactivate", "nope")

@@ -10,12 +10,12 @@ import pytest
 from engine.batch.score import score_csv
 from engine.bundle.ziparchive import read_members
 from engine.errors import InputError
-from engine.ground.shipped import shipped_dir
 from engine.model import load_coefficients
 from engine.nowtest.current import read_current
 from engine.nowtest.run import run_nowtest_beside
 from engine.trial.compare import ChampionBeside, compare_samples
 from tests.engine import test_trial_kit as kit
+from tests.engine.workspace_kit import DEMO_BUNDLE
 
 bundles, data, flights = kit.bundles, kit.data, kit.flights
 
@@ -26,11 +26,11 @@ def model_of(bundle_bytes: bytes):
 
 @pytest.fixture(scope="module")
 def champion():
-    return model_of((shipped_dir("coefficients") / f"{kit.MODEL_ID}-1.ratchet").read_bytes())
+    return model_of(DEMO_BUNDLE.read_bytes())
 
 
 @pytest.fixture(scope="module")
-def challenger(bundles):  # without the champion's inputs month and day
+def challenger(bundles):  # the champion's inputs, trained on two more months
     return model_of(bundles["better"].read_bytes())
 
 

@@ -15,7 +15,20 @@ from engine.registry.registry import Registry
 from engine.regression.ratchet import steps
 from engine.trial.trial import accept_trial, start_trial, trial_status
 from tests.engine import test_trial_kit as kit
-from tests.engine.test_trial_kit import BETTER, CHAMPION, MODEL_ID, requirement_bounds
+from tests.engine.test_trial_kit import (
+    BETTER,
+    BETTER_VERSION,
+    CHAMPION,
+    MODEL_ID,
+    WORSE,
+    WORSE_VERSION,
+    requirement_bounds,
+)
+from tests.engine.workspace_kit import DEMO_VERSION
+
+V, B = DEMO_VERSION, BETTER_VERSION  # the champion's and the better candidate's
+LATER = WORSE_VERSION + 1  # a version after every candidate of the kit
+MIN = 0.9  # the demo model's roc_auc minimum (overall)
 
 bundles, cli, data, flights = kit.bundles, kit.cli, kit.data, kit.flights
 
@@ -53,7 +66,7 @@ def test_accepted_trial_ratchets_up_and_rollback_restores(cli, ws, bundles, data
                                                                          "running")
     assert (trial["batches_done"], trial["due"], trial["progress"]) == (0, False,
                                                                         "0 of 2 batches")
-    assert state(ws)["versions"] == [(1, True), (2, False)]  # installed beside, not active
+    assert state(ws)["versions"] == [(V, True), (B, False)]  # installed beside, not active
 
     code, doc, _ = cli(*start_args(bundles["better"], data))
     assert code == 2 and doc["error"] == "E_TRIAL_RUNNING"
@@ -69,10 +82,10 @@ def test_accepted_trial_ratchets_up_and_rollback_restores(cli, ws, bundles, data
     code, doc, _ = cli("trial", "accept")
     assert code == 1 and doc["accepted"] is False
     assert doc["refusals"] == ["the trial has not run its course yet: 1 of 2 batches"]
-    assert state(ws)["versions"] == [(1, True), (2, False)] and state(ws)["steps"] == []
+    assert state(ws)["versions"] == [(V, True), (B, False)] and state(ws)["steps"] == []
 
     code, now, _ = cli("nowtest", str(data["latest"]))
-    assert code == 1 and now["model"] == CHAMPION  # the champion misses 0.92 in December
+    assert code == 1 and now["model"] == CHAMPION  # the champion misses 0.9 in December
     recorded = state(ws)
     assert recorded["nowtests"] == [CHAMPION] and recorded["alarms"] == [CHAMPION]
 
@@ -101,15 +114,15 @@ def test_accepted_trial_ratchets_up_and_rollback_restores(cli, ws, bundles, data
     code, doc, err = cli("trial", "accept", "--json")
     assert code == 0 and doc["accepted"] is True, err
     after = state(ws)
-    assert after["versions"] == [(1, False), (2, True)]
-    assert after["activations"][-1] == (2, "trial-accept")
+    assert after["versions"] == [(V, False), (B, True)]
+    assert after["activations"][-1] == (B, "trial-accept")
     risen = requirement_bounds(ws)
     assert set(risen) == {("roc_auc", "overall"), ("roc_auc", "partition")}
-    assert risen[("roc_auc", "overall")] > before[("roc_auc", "overall")] == 0.92
+    assert risen[("roc_auc", "overall")] > before[("roc_auc", "overall")] == MIN
     assert risen[("roc_auc", "partition")] > 0.85  # the candidate's own bound
     taken = after["steps"]
     assert [(s["metric"], s["applies"], s["old"], s["override"], s["trial_id"])
-            for s in taken] == [("roc_auc", "overall", 0.92, 0, status["id"]),
+            for s in taken] == [("roc_auc", "overall", MIN, 0, status["id"]),
                                 ("roc_auc", "partition", 0.85, 0, status["id"])]
     assert all(s["user"] and s["at"] and "acceptance of trial" in s["why"] for s in taken)
     measured = doc["measured"]
@@ -118,13 +131,13 @@ def test_accepted_trial_ratchets_up_and_rollback_restores(cli, ws, bundles, data
     assert doc["trial"]["status"] == "accepted"
 
     code, doc, _ = cli("models", "rollback", MODEL_ID)
-    assert code == 0 and (doc["version"], doc["status"]) == (1, "rolled-back")
+    assert code == 0 and (doc["version"], doc["status"]) == (V, "rolled-back")
     back = state(ws)
-    assert back["versions"] == [(1, True), (2, False)]
+    assert back["versions"] == [(V, True), (B, False)]
     assert requirement_bounds(ws) == before
     undo = back["steps"][2:]
     assert [(s["applies"], s["new"], s["override"]) for s in undo] == [
-        ("overall", 0.92, 1), ("partition", 0.85, 1)]
+        ("overall", MIN, 1), ("partition", 0.85, 1)]
     assert all(s["why"].startswith(f"rollback from {BETTER} to {CHAMPION}") for s in undo)
     code, status, _ = cli("trial", "status")
     assert status["status"] == "rolled-back"
@@ -133,12 +146,12 @@ def test_accepted_trial_ratchets_up_and_rollback_restores(cli, ws, bundles, data
     assert code == 0 and len(trial_status_of(ws).observations) == 2  # no trial: no shadow
 
     # the rollback's undo steps never hold a later bundle below its own stricter bounds
-    v4 = with_requirements(bundles["better"], 4, tmp_path / "v4.ratchet",
+    v4 = with_requirements(bundles["better"], LATER, tmp_path / "v4.ratchet",
                            [("overall", 0.925), ("partition", 0.86)])
     code, doc, _ = cli("models", "import", str(v4))
-    assert code == 0 and (doc["version"], state(ws)["versions"][-1]) == (4, (4, True)), doc
+    assert code == 0 and (doc["version"], state(ws)["versions"][-1]) == (LATER, (LATER, True)), doc
     code, shown, _ = cli("requirements", "show")
-    assert code == 0 and shown["model"] == f"{MODEL_ID}@4"
+    assert code == 0 and shown["model"] == f"{MODEL_ID}@{LATER}"
     assert [(r["applies"], r["min"]) for r in shown["requirements"]] == [
         ("overall", 0.925), ("partition", 0.86)]
     assert len(shown["history"]) == 4  # the trial's steps and their undoing stay on record
@@ -186,21 +199,21 @@ def _accept_partition_only_challenger(ws, data, bundle: Path) -> tuple:
 
 def test_accepting_a_bundle_without_the_champions_requirement_keeps_it(
         cli, ws, bundles, data, tmp_path):
-    bundle = with_requirements(bundles["better"], 5, tmp_path / "v5.ratchet",
+    bundle = with_requirements(bundles["better"], LATER, tmp_path / "v5.ratchet",
                                [("partition", 0.85)])
     held, outcome, after = _accept_partition_only_challenger(ws, data, bundle)
-    assert held[("roc_auc", "overall")] == 0.92  # the gate held it to the champion's
+    assert held[("roc_auc", "overall")] == MIN  # the gate held it to the champion's
     rose = {(p.applies, p.current): p.proposed for p in outcome.steps}
-    assert rose[("overall", 0.92)] > 0.92 and rose[("partition", 0.85)] > 0.85
+    assert rose[("overall", MIN)] > MIN and rose[("partition", 0.85)] > 0.85
     assert after == {("roc_auc", "partition"): rose[("partition", 0.85)],
-                     ("roc_auc", "overall"): rose[("overall", 0.92)]}
+                     ("roc_auc", "overall"): rose[("overall", MIN)]}
     code, shown, _ = cli("requirements", "show")
-    assert code == 0 and shown["model"] == f"{MODEL_ID}@5"
+    assert code == 0 and shown["model"] == f"{MODEL_ID}@{LATER}"
     assert {(r["applies"], r["min"]) for r in shown["requirements"]} == {
-        ("partition", rose[("partition", 0.85)]), ("overall", rose[("overall", 0.92)])}
+        ("partition", rose[("partition", 0.85)]), ("overall", rose[("overall", MIN)])}
     code, regress, _ = cli("regress")  # the step-only requirement is checked like any other
     assert [(r["metric"], r["min"]) for r in regress["requirements"]] == [
-        ("roc_auc", rose[("overall", 0.92)])]
+        ("roc_auc", rose[("overall", MIN)])]
 
 
 def test_a_champions_requirement_no_step_raises_is_carried_over(ws, bundles, data, tmp_path,
@@ -208,14 +221,14 @@ def test_a_champions_requirement_no_step_raises_is_carried_over(ws, bundles, dat
     from engine.regression import ratchet
 
     monkeypatch.setattr(ratchet, "MARGIN", 0.2)  # no proposal rises above today's bounds
-    bundle = with_requirements(bundles["better"], 5, tmp_path / "v5.ratchet",
+    bundle = with_requirements(bundles["better"], LATER, tmp_path / "v5.ratchet",
                                [("partition", 0.85)])
     _, outcome, after = _accept_partition_only_challenger(ws, data, bundle)
     assert outcome.steps == []
-    assert after == {("roc_auc", "partition"): 0.85, ("roc_auc", "overall"): 0.92}
+    assert after == {("roc_auc", "partition"): 0.85, ("roc_auc", "overall"): MIN}
     carried = state(ws)["steps"]
     assert [(s["applies"], s["old"], s["new"], s["override"], s["trial_id"])
-            for s in carried] == [("overall", 0.92, 0.92, 0, outcome.status.id)]
+            for s in carried] == [("overall", MIN, MIN, 0, outcome.status.id)]
     assert carried[0]["why"].startswith(f"carried over at acceptance of trial "
                                         f"{outcome.status.id}")
 
@@ -231,7 +244,7 @@ def trial_status_of(ws):
 def test_rejected_trial_keeps_the_champion_and_records_why(cli, ws, bundles, data, tmp_path):
     code, doc, _ = cli(*start_args(bundles["better"], data, "--days", "3"))
     assert code == 0 and doc["trial"]["progress"] == "0.0 of 3 days"
-    assert cli("models", "activate", MODEL_ID, "2")[0] == 0  # by hand, beside the trial
+    assert cli("models", "activate", MODEL_ID, str(B))[0] == 0  # by hand, beside the trial
     code, doc, _ = cli("trial", "accept", "--force")
     assert code == 2 and doc["error"] == "E_TRIAL_STALE" and CHAMPION in doc["message"]
     assert cli("models", "rollback", MODEL_ID)[0] == 0
@@ -239,7 +252,7 @@ def test_rejected_trial_keeps_the_champion_and_records_why(cli, ws, bundles, dat
     code, doc, _ = cli("trial", "reject", "--reason", "too many disagreements on EWR")
     assert code == 0 and doc["status"] == "rejected"
     assert doc["reason"] == "too many disagreements on EWR" and doc["closed_by"]
-    assert state(ws)["versions"] == [(1, True), (2, False)]
+    assert state(ws)["versions"] == [(V, True), (B, False)]
     code, doc, _ = cli("trial", "accept")
     assert code == 2 and doc["error"] == "E_NO_TRIAL"
     code, _, _ = cli("predict", str(data["batch"]), "-o", str(tmp_path / "out.csv"))
@@ -253,7 +266,7 @@ def test_a_rejecting_gate_refuses_the_trial(cli, ws, bundles, data):
     code, doc, _ = cli(*start_args(bundles["worse"], data))
     assert code == 1 and doc["started"] is False and doc["gate"]["verdict"] == "reject"
     assert any("does not beat" in r for r in doc["reasons"])
-    assert state(ws)["versions"] == [(1, True)]
+    assert state(ws)["versions"] == [(V, True)]
     code, doc, _ = cli("trial", "status")
     assert code == 2 and doc["error"] == "E_NO_TRIAL"
 
@@ -263,7 +276,7 @@ def test_a_failing_shadow_never_touches_the_operators_work(cli, ws, bundles, dat
     clean = tmp_path / "clean.csv"
     assert cli("predict", str(data["batch"]), "-o", str(clean))[0] == 0
     assert cli(*start_args(bundles["better"], data))[0] == 0
-    installed = ws.bundle_path(MODEL_ID, 2)
+    installed = ws.bundle_path(MODEL_ID, B)
     damaged = bytearray(installed.read_bytes())
     damaged[len(damaged) // 3] ^= 0x01
     installed.write_bytes(bytes(damaged))  # the challenger can no longer be loaded
@@ -300,7 +313,7 @@ def test_forced_acceptance_is_recorded(ws, bundles, data, tmp_path):
         shadow_batch(reg, result)  # the app's hook: the batch is found by its record
         assert [o.source_id for o in trial_status(reg).observations] == [batch_id]
         refused = accept_trial(reg)
-        assert not refused.accepted and reg.active_version(MODEL_ID) == 1
+        assert not refused.accepted and reg.active_version(MODEL_ID) == V
         outcome = accept_trial(reg, force=True, why="the old model is off in December")
     finally:
         reg.close()
@@ -308,7 +321,7 @@ def test_forced_acceptance_is_recorded(ws, bundles, data, tmp_path):
     assert outcome.status.reason == ("the old model is off in December; forced over: the "
                                      "trial has not run its course yet: 1 of 3 batches")
     assert outcome.refusals == ["the trial has not run its course yet: 1 of 3 batches"]
-    assert requirement_bounds(ws)[("roc_auc", "overall")] > 0.92
+    assert requirement_bounds(ws)[("roc_auc", "overall")] > MIN
 
 
 def test_the_same_input_twice_is_one_batch_of_evidence(ws, bundles, data, tmp_path):
@@ -410,7 +423,7 @@ def test_a_trial_starts_on_the_accepting_gate_run_it_names(cli, ws, bundles, dat
     code, doc, _ = cli(*start_args(bundles["worse"], data, "--gate", str(gate_id)))
     assert code == 2 and doc["error"] == "E_GATE_NOT_REUSABLE"
     assert f"gate run {gate_id} cannot start this trial" in doc["message"]
-    assert "the bundle (demo-flight-delay@3" in doc["message"]
+    assert f"the bundle ({WORSE}" in doc["message"]
     code, doc, _ = cli(*start_args(bundles["better"], data, "--tolerance", "0.02",
                                    "--gate", str(gate_id)))
     assert code == 2 and "the tolerance (0.02; the gate used 0.01)" in doc["message"]
@@ -418,7 +431,7 @@ def test_a_trial_starts_on_the_accepting_gate_run_it_names(cli, ws, bundles, dat
     code, doc, _ = cli(*start_args(bundles["better"], data, "--gate", "999"))
     assert code == 2 and doc["error"] == "E_NO_GATE"
     assert gate_runs(ws) == [(gate_id, BETTER, "accept")]
-    assert state(ws)["versions"] == [(1, True)]
+    assert state(ws)["versions"] == [(V, True)]
 
     # the same bytes and options: the gate run is used as it is, no second run (the corpus
     # named by a relative path this time: the same folder however it is written)
@@ -430,13 +443,13 @@ def test_a_trial_starts_on_the_accepting_gate_run_it_names(cli, ws, bundles, dat
     assert doc["started"] is True and doc["gate"]["id"] == gate_id
     assert doc["trial"]["gate_id"] == gate_id and doc["trial"]["challenger"] == BETTER
     assert gate_runs(ws) == [(gate_id, BETTER, "accept")]
-    assert state(ws)["versions"] == [(1, True), (2, False)]
+    assert state(ws)["versions"] == [(V, True), (B, False)]
 
     # requirements raised since the gate: that run no longer vouches for the candidate
     cli("trial", "reject", "--reason", "try again with the new requirements")
     reg = Registry(ws)
     try:
-        apply_steps(reg.db, MODEL_ID, [Proposal("roc_auc", "min", 0.92, 0.925, 0.93)],
+        apply_steps(reg.db, MODEL_ID, [Proposal("roc_auc", "min", MIN, 0.925, 0.93)],
                     "raised by hand")
     finally:
         reg.close()

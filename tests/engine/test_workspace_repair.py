@@ -16,6 +16,8 @@ from engine.ground.paths import Workspace
 from engine.registry.registry import Registry
 from tests.engine.workspace_kit import (
     DEMO_BUNDLE,
+    DEMO_ID,
+    DEMO_VERSION,
     SAMPLE,
     doctor,
     garble_a_page,
@@ -23,7 +25,7 @@ from tests.engine.workspace_kit import (
     ratchet,
 )
 
-BUNDLE = "models/demo-flight-delay/demo-flight-delay-1.ratchet"
+BUNDLE = f"models/{DEMO_ID}/{DEMO_BUNDLE.name}"
 
 
 
@@ -47,8 +49,8 @@ def test_reimporting_the_bundle_repairs_a_damaged_installed_file(demo_root, tmp_
                               str(tmp_path / "o.csv"))
     assert code == 0, err
     with Registry.open(demo_root) as reg:  # the repair is on the record; nothing else changed
-        actions = [a["action"] for a in reg.activations("demo-flight-delay")]
-        assert actions == ["import", "repair"] and reg.active_version("demo-flight-delay") == 1
+        actions = [a["action"] for a in reg.activations(DEMO_ID)]
+        assert actions == ["import", "repair"] and reg.active_version(DEMO_ID) == DEMO_VERSION
     assert doctor(demo_root)["healthy"] is True
 
 
@@ -78,7 +80,7 @@ def test_a_lost_database_is_refused_then_rebuilt_from_the_bundles(demo_root, cap
     code, out, _ = in_process(demo_root, capsys, "--json", "models", "list")
     models = json.loads(out)["models"]
     assert [(m["model_id"], m["version"], m["active"]) for m in models] == [
-        ("demo-flight-delay", 1, True)]
+        (DEMO_ID, DEMO_VERSION, True)]
 
 
 def test_a_garbled_page_is_named_and_the_history_that_can_be_read_is_kept(demo_root, tmp_path,
@@ -102,7 +104,7 @@ def test_a_garbled_page_is_named_and_the_history_that_can_be_read_is_kept(demo_r
     assert any("table regression_runs: 1 row(s) copied" in s for s in said)
     with Registry.open(demo_root) as reg:
         assert reg.db.execute("SELECT COUNT(*) FROM regression_runs").fetchone()[0] == 1
-        assert reg.active_version("demo-flight-delay") == 1
+        assert reg.active_version(DEMO_ID) == DEMO_VERSION
     assert doctor(demo_root)["healthy"] is True
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from engine.ground.shipped import shipped_dir
 
 DEMO_ID = "demo-flight-delay"
-DEMO_VERSION = 1  # the shipped demo bundle's version
+DEMO_VERSION = 2  # the shipped demo bundle's version (1 had calendar inputs; issue 14)
 DEMO_LABEL = f"{DEMO_ID}@{DEMO_VERSION}"
 DEMO_BUNDLE = shipped_dir("coefficients") / f"{DEMO_ID}-{DEMO_VERSION}.ratchet"
 SAMPLE = shipped_dir("resources") / "samples" / "flights-2013-07-sample.csv"

@@ -21,17 +21,18 @@ from PySide6.QtWidgets import QFileDialog
 from engine.backtest.contenders import bundle_contender, installed_contender
 from engine.backtest.run import run_backtest
 from engine.errors import BundleRejected, InputError
-from engine.ground.shipped import shipped_dir
 from engine.progress import CancelToken, no_progress
 from engine.registry.registry import Registry
 from engine.services import backtest as backtest_service
 from gui.pages.backtest import BacktestPage
 from gui.pages.backtest_results import VALUE_ROLE
 from gui.tasks.models import snapshot
+from tests.engine.workspace_kit import DEMO_BUNDLE, DEMO_ID, DEMO_LABEL, DEMO_VERSION
 from tests.gui.kit import TIMEOUT_MS
 
-CHAMPION = "demo-flight-delay@1"
-CHALLENGER = "demo-flight-delay@2"
+CHAMPION = DEMO_LABEL
+CHALLENGER = f"{DEMO_ID}@{DEMO_VERSION + 1}"
+MONTHS = ("2013-11", "2013-12")  # both below the champion's roc_auc minimum
 ROWS_PER_MONTH = 1500
 UNTIMED = 7
 
@@ -44,9 +45,9 @@ def flights_csv() -> Path:
 @pytest.fixture(scope="module")
 def flights() -> pd.DataFrame:
     df = pd.read_csv(flights_csv(), dtype=str, keep_default_na=False)
-    # by the UTC month of time_hour (the local evening of 31 August is already September)
+    # by the UTC month of time_hour (the local evening of 30 November is already December)
     df = pd.concat([df[df["time_hour"].str[:7] == m].sample(ROWS_PER_MONTH, random_state=13)
-                    for m in ("2013-07", "2013-08")])
+                    for m in MONTHS])
     late = pd.to_numeric(df["arr_delay"], errors="coerce")
     df["late"] = np.where(late.isna(), "", (late > 15).astype(int).astype(str))
     df = df.reset_index(drop=True)
@@ -56,22 +57,21 @@ def flights() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def corpus(flights, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("corpus") / "flights-2013-07-08.csv"
+    path = tmp_path_factory.mktemp("corpus") / "flights-2013-11-12.csv"
     flights.to_csv(path, index=False)
     return path
 
 
 @pytest.fixture(scope="module")
 def challenger_bundle(tmp_path_factory) -> Path:
-    """demo-flight-delay version 2: the demo model without its first 25 trees (a clearly
+    """The demo model's next version: the demo model without its first 25 trees (a clearly
     weaker model), its golden cases re-expected, signed by the demo publisher (whose key ships
     in the repository)."""
     from engine.bundle.ziparchive import read_members
     from tests.engine.test_backtest_demo import build_challenger
 
-    shipped = shipped_dir("coefficients") / "demo-flight-delay-1.ratchet"
-    requirements = read_members(shipped.read_bytes())["requirements.json"]
-    return build_challenger(tmp_path_factory.mktemp("bundles") / "demo-flight-delay-2.ratchet",
+    requirements = read_members(DEMO_BUNDLE.read_bytes())["requirements.json"]
+    return build_challenger(tmp_path_factory.mktemp("bundles") / f"{DEMO_ID}-next.ratchet",
                             drop_trees=25, requirements=requirements)
 
 
@@ -177,14 +177,14 @@ def test_run_shows_tables_equal_to_the_engine_chart_history_and_report(
 
     chart = page.results.chart
     assert page.results.metric_combo.currentText() == "roc_auc" == expected.metric
-    assert chart.categories == ["2013-07", "2013-08"]
+    assert chart.categories == list(MONTHS)
     assert list(chart.series) == [f"{CHAMPION} (champion)", CHALLENGER]
     assert chart.series[f"{CHAMPION} (champion)"] == \
-        [by_key[m, CHAMPION].metrics["roc_auc"] for m in ("2013-07", "2013-08")]
-    assert chart.lines == [("roc_auc min 0.92", 0.92)]
+        [by_key[m, CHAMPION].metrics["roc_auc"] for m in MONTHS]
+    assert chart.lines == [("roc_auc min 0.9", 0.9)]
     page.results.metric_combo.setCurrentText("accuracy")
     assert chart.series[CHALLENGER] == \
-        [by_key[m, CHALLENGER].metrics["accuracy"] for m in ("2013-07", "2013-08")]
+        [by_key[m, CHALLENGER].metrics["accuracy"] for m in MONTHS]
     assert chart.lines == []  # no requirement on accuracy
     page.results.metric_combo.setCurrentText("roc_auc")
     chart_values = chart.series[CHALLENGER]
@@ -232,7 +232,7 @@ def test_run_shows_tables_equal_to_the_engine_chart_history_and_report(
     with qtbot.waitSignal(page.panel.report_written, timeout=TIMEOUT_MS):
         qtbot.mouseClick(page.panel.export_button, Qt.MouseButton.LeftButton)
     text = report.read_text(encoding="utf-8")
-    assert "2013-07" in text and "roc_auc" in text and CHALLENGER in text
+    assert MONTHS[0] in text and "roc_auc" in text and CHALLENGER in text
     assert str(report) in page.panel.message.text()
 
     page.results.reset("")  # a past run, shown again from the history
@@ -326,7 +326,7 @@ def test_unsuitable_challengers_get_the_error_and_record_nothing(
     data = bytearray(bundles[1].read_bytes())
     data[-40] ^= 1
     tampered.write_bytes(bytes(data))
-    itself = shipped_dir("coefficients") / "demo-flight-delay-1.ratchet"
+    itself = DEMO_BUNDLE
     choose_corpus(page, qtbot, corpus)
     for bundle in (bundles[1], itself, tampered):
         page.setup.add_bundle(bundle)
@@ -347,7 +347,7 @@ def test_unsuitable_challengers_get_the_error_and_record_nothing(
 def test_an_installed_version_is_offered_as_challenger_and_can_win(
         page, ctx, qtbot, corpus, challenger_bundle):
     registry = Registry.open(ctx.workspace)
-    try:  # version 2 installed and active: the champion now, version 1 the challenger
+    try:  # the next version installed and active: the champion now, the demo the challenger
         registry.import_bundle(challenger_bundle.read_bytes())
     finally:
         registry.close()
@@ -368,14 +368,14 @@ def test_an_installed_version_is_offered_as_challenger_and_can_win(
     assert (result.champion, result.challengers, result.by) == (CHALLENGER, [CHAMPION],
                                                                 "quarter")
     assert result.verdict == {CHAMPION: "better"}
-    assert page.results.chart.categories == ["2013-Q3"]
+    assert page.results.chart.categories == ["2013-Q4"]
     assert f"{CHAMPION} is better than {CHALLENGER}" in page.banner.summary.text()
 
 
 def test_time_zone_field_partitions_in_that_zone_and_refuses_an_unknown_one(
         page, ctx, qtbot, corpus, flights, shown_errors):
-    """time_hour is written in UTC: in America/New_York the first hours of 1 July (UTC) are
-    the evening of 30 June. A name that is no time zone is refused before anything runs."""
+    """time_hour is written in UTC: in America/New_York the first hours of 1 November (UTC)
+    are the evening of 31 October. A name that is no time zone is refused before anything runs."""
     zone = page.setup.corpus.zone_combo
     assert zone.currentText() == "as written" and zone.isEditable()
     assert zone.findText("America/New_York") > 0 and zone.findText("Asia/Tokyo") > 0
@@ -401,7 +401,7 @@ def test_time_zone_field_partitions_in_that_zone_and_refuses_an_unknown_one(
                                 timezone="America/New_York")
     finally:
         registry.close()
-    assert result.partition_keys == expected.partition_keys == ["2013-06", "2013-07", "2013-08"]
+    assert result.partition_keys == expected.partition_keys == ["2013-10", *MONTHS]
     assert [(p.partition, p.rows, p.metrics) for p in result.partitions] == \
         [(p.partition, p.rows, p.metrics) for p in expected.partitions]
     assert "in America/New_York" in page.banner.summary.text()

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QFileDialog
 
 from engine.registry.registry import Registry
 from gui.health import HealthWindow, check_workspace, is_fatal
-from gui.tasks.startup import prepare_workspace as _prepare_workspace
 from gui.main_window import MainWindow
+from gui.tasks.startup import prepare_workspace as _prepare_workspace
 from tests.engine.workspace_kit import DEMO_BUNDLE, DEMO_ID, DEMO_VERSION, garble_a_page
 from tests.gui.kit import TIMEOUT_MS
 

@@ -5,11 +5,11 @@ from PySide6.QtCore import Qt
 
 from engine.errors import BundleRejected
 from engine.ground.paths import Workspace
-from engine.ground.shipped import shipped_dir
 from engine.registry.registry import Registry, read_bundle_file
 from gui.errors import error_box
 from gui.pages.models import ModelsPage
 from tests.engine.bundle_kit import snapshot
+from tests.engine.workspace_kit import DEMO_BUNDLE
 from tests.gui.kit import TIMEOUT_MS, build_test_bundles
 
 
@@ -41,9 +41,9 @@ def test_lists_the_demo_model_with_signer_expiry_and_history(page):
 
 def test_a_tampered_bundle_is_refused_in_plain_words_and_nothing_changes(
         page, ctx, tmp_path, qtbot, shown_errors):
-    data = bytearray((shipped_dir("coefficients") / "demo-flight-delay-1.ratchet").read_bytes())
+    data = bytearray(DEMO_BUNDLE.read_bytes())
     data[len(data) // 2] ^= 0x01  # one bit, in the middle of the archive
-    tampered = tmp_path / "demo-flight-delay-1.ratchet"
+    tampered = tmp_path / DEMO_BUNDLE.name
     tampered.write_bytes(bytes(data))
     before = snapshot(ctx.workspace)
 

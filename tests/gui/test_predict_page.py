@@ -43,7 +43,7 @@ def test_sample_run_shows_summary_progress_counts_and_writes_output(page, ctx, q
     qtbot.mouseClick(page.sample_button, Qt.MouseButton.LeftButton)
     wait_state(qtbot, page, State.READY)
     assert "2,000" in page.summary.text()
-    assert "all 11 columns the model needs are present" in page.summary.text()
+    assert "all 9 columns the model needs are present" in page.summary.text()
     output = page.output_path()
     assert output.name == "flights-2013-07-sample.predictions.csv"
     assert output.parent == ctx.workspace / "reports"  # the shipped folder is not ours
@@ -119,7 +119,7 @@ def test_an_existing_output_is_replaced_only_when_confirmed(page, tmp_path, qtbo
 
 @pytest.mark.parametrize(("content", "expected"), [
     ("", "the file is empty"),
-    ("year,month,day\n2013,7,1\n", "9 of the 11 columns the model needs are missing"),
+    ("year,dep_time,carrier\n2013,610,UA\n", "7 of the 9 columns the model needs are missing"),
 ])
 def test_unusable_files_are_explained_and_cannot_run(page, tmp_path, qtbot, content, expected):
     bad = tmp_path / "bad.csv"

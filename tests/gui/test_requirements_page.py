@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtWidgets import QInputDialog
 
 from gui.pages.requirements import RequirementsPage
+from tests.engine.workspace_kit import DEMO_LABEL
 from tests.gui.kit import TIMEOUT_MS
 
 
@@ -28,11 +29,11 @@ def cell(table, row: int, column: str) -> str:
 def test_shows_the_demo_requirements_and_baseline(page):
     assert page.requirements.rowCount() == 1
     assert cell(page.requirements, 0, "Metric") == "roc_auc"
-    assert cell(page.requirements, 0, "Requirement") == "min 0.92"
-    assert cell(page.requirements, 0, "Expected mean") == "0.9479"
+    assert cell(page.requirements, 0, "Requirement") == "min 0.9"
+    assert cell(page.requirements, 0, "Expected mean") == "0.9286"
     assert cell(page.requirements, 0, "Applies") == "overall"
-    assert "demo-flight-delay@1" in page.baseline.text()
-    assert "roc_auc 0.947934" in page.baseline.text()
+    assert DEMO_LABEL in page.baseline.text()
+    assert "roc_auc 0.928622" in page.baseline.text()
     assert page.steps.rowCount() == 0
     assert not page.apply_button.isEnabled()
 
@@ -41,8 +42,8 @@ def test_propose_then_apply_records_a_step_with_its_reason(page, ctx, qtbot, mon
     with qtbot.waitSignal(page.proposed, timeout=TIMEOUT_MS) as proposed:
         page.propose()  # no run yet: the suite runs (and is recorded) first
     (p,) = proposed.args[0].proposals
-    assert (p.metric, p.current) == ("roc_auc", 0.92)
-    assert 0.92 < p.proposed <= p.measured
+    assert (p.metric, p.current) == ("roc_auc", 0.9)
+    assert 0.9 < p.proposed <= p.measured
     assert cell(page.proposals, 0, "Proposed") == f"min {p.proposed:g}"
     assert page.apply_button.isEnabled()
     with sqlite3.connect(ctx.workspace / "ratchet.db") as db:
@@ -53,12 +54,12 @@ def test_propose_then_apply_records_a_step_with_its_reason(page, ctx, qtbot, mon
         lambda parent, title, text, *a, **k: asked.append(text) or ("accepted in review", True)))
     with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS):
         page.apply_button.click()
-    assert f"roc_auc min 0.92 → {p.proposed:g}" in asked[0]
+    assert f"roc_auc min 0.9 → {p.proposed:g}" in asked[0]
     assert cell(page.requirements, 0, "Requirement") == f"min {p.proposed:g}"
     assert page.steps.rowCount() == 1
     assert cell(page.steps, 0, "Why") == "accepted in review"
     assert (cell(page.steps, 0, "From"), cell(page.steps, 0, "To")) == \
-        ("min 0.92", f"min {p.proposed:g}")
+        ("min 0.9", f"min {p.proposed:g}")
     assert "Recorded 1 ratchet step" in page.panel.message.text()
 
     with qtbot.waitSignal(page.proposed, timeout=TIMEOUT_MS) as again:
@@ -86,7 +87,7 @@ def test_choosing_another_model_clears_the_last_models_messages(page, ctx, qtbot
 
     with qtbot.waitSignal(page.proposed, timeout=TIMEOUT_MS):
         page.propose()
-    assert "of demo-flight-delay@1" in page.panel.message.text()
+    assert f"of {DEMO_LABEL}" in page.panel.message.text()
     trust, bundles, _ = build_test_bundles(tmp_path, versions=(1,))
     monkeypatch.setenv("RATCHET_TRUST_STORE", str(trust))
     with Registry.open(ctx.workspace) as registry:

@@ -26,8 +26,11 @@ from gui.pages.trial.page import TrialPage
 from gui.tasks.monitor import nowtest_file
 from gui.tasks.predict import score_file, shadow_file
 from tests.engine import test_trial_kit as kit
-from tests.engine.test_trial_kit import BETTER, CHAMPION, MODEL_ID, WORSE
+from tests.engine.test_trial_kit import BETTER, BETTER_VERSION, CHAMPION, MODEL_ID, WORSE
+from tests.engine.workspace_kit import DEMO_VERSION
 from tests.gui.kit import TIMEOUT_MS
+
+V = DEMO_VERSION  # the champion's version; the better candidate's is BETTER_VERSION
 
 bundles, data, flights = kit.bundles, kit.data, kit.flights
 LEFT = Qt.MouseButton.LeftButton
@@ -101,7 +104,7 @@ def test_a_worse_candidate_is_rejected_with_its_reasons(page, ctx, qtbot, bundle
     failed = [c.name for c in result.checks if not c.passed]
     assert failed == ["regression suite", "beats the champion", "tolerance"]
     assert result.reasons == [c.detail for c in result.checks if not c.passed]
-    assert ("Held to roc_auc min 0.92 overall (the champion's); roc_auc min 0.8 per month "
+    assert ("Held to roc_auc min 0.9 overall (the champion's); roc_auc min 0.8 per month "
             "(the candidate's)") in verdict.summary.text()
     assert not page.gate.start_button.isEnabled()  # a rejected candidate goes on no trial
 
@@ -110,7 +113,7 @@ def test_a_worse_candidate_is_rejected_with_its_reasons(page, ctx, qtbot, bundle
     assert verdict.chart.series[f"{WORSE} (candidate)"] == [
         next(p.metrics["roc_auc"] for p in bt.partitions if (p.partition, p.model) == (k, WORSE))
         for k in bt.partition_keys]
-    assert versions(ctx.workspace) == [(1, True)]  # verified, never installed
+    assert versions(ctx.workspace) == [(V, True)]  # verified, never installed
     assert db_rows(ctx.workspace, "SELECT candidate, verdict FROM gate_runs") == [
         (WORSE, "reject")]
     assert page.history.gates.rowCount() == 1 and page.history.gates.item(0, 4).text() == "REJECT"
@@ -158,15 +161,15 @@ def test_a_better_candidate_passes_runs_in_shadow_and_is_accepted(
     page.gate.batches_spin.setValue(5)
     with qtbot.waitSignal(page.trial_shown, timeout=TIMEOUT_MS) as started:
         qtbot.mouseClick(page.gate.start_button, LEFT)
-    assert "Start a trial of demo-flight-delay@2 beside demo-flight-delay@1 for 5 batches" \
-        in answers.asked[0]
+    assert f"Start a trial of {BETTER} beside {CHAMPION} for 5 batches" in answers.asked[0]
     status = started.args[0].status
     assert (status.champion, status.challenger, status.status) == (CHAMPION, BETTER, "running")
     assert "on the strength of the gate run shown (gate " in answers.asked[0]
     # the start used the gate run shown: still a single gate run, the trial's
     assert db_rows(ctx.workspace, "SELECT id, verdict FROM gate_runs") == [(result.id, "accept")]
     assert status.gate_id == result.id
-    assert versions(ctx.workspace) == [(1, True), (2, False)]  # installed beside, not active
+    # installed beside, not active
+    assert versions(ctx.workspace) == [(V, True), (BETTER_VERSION, False)]
     view = page.view
     assert page.tabs.currentWidget() is view and view.accept_button.isEnabled()
     assert view.batches_bar.format() == "0 of 5 batches" and not view.days_bar.isVisible()
@@ -219,7 +222,7 @@ def test_a_better_candidate_passes_runs_in_shadow_and_is_accepted(
         qtbot.mouseClick(view.accept_button, LEFT)
     assert len(answers.asked) == 2 and view.accept_button.isEnabled()
     assert view.decision.text().startswith("Not accepted; nothing was changed.")
-    assert versions(ctx.workspace) == [(1, True), (2, False)]
+    assert versions(ctx.workspace) == [(V, True), (BETTER_VERSION, False)]
 
     answers.asked.clear()
     with qtbot.waitSignal(page.decided, timeout=TIMEOUT_MS) as decided:
@@ -232,13 +235,13 @@ def test_a_better_candidate_passes_runs_in_shadow_and_is_accepted(
     assert "Accept it anyway?" in answers.asked[1] and "recorded" in answers.asked[1]
     closed = decided.args[0].status
     assert (closed.status, closed.forced) == ("accepted", True)
-    assert versions(ctx.workspace) == [(1, False), (2, True)]
+    assert versions(ctx.workspace) == [(V, False), (BETTER_VERSION, True)]
     assert [(s["metric"], s["applies"]) for s in closed.steps] == [
         ("roc_auc", "overall"), ("roc_auc", "partition")]
     text = view.decision.text()
     assert "(forced)" in text and "became the active version" in text
-    assert f"roc_auc min 0.92 → <b>{closed.steps[0]['new']:g}</b> overall" in text
-    assert "Rollback to demo-flight-delay@1 is one action on the Models page" in text
+    assert f"roc_auc min 0.9 → <b>{closed.steps[0]['new']:g}</b> overall" in text
+    assert f"Rollback to {CHAMPION} is one action on the Models page" in text
     assert not view.accept_button.isEnabled() and not view.reject_button.isEnabled()
     assert page.history.trials.item(0, 4).text() == "accepted (forced)"
     assert page.grab().save(str(shots / "trial-accepted.png"))
@@ -270,7 +273,7 @@ def test_reject_requires_a_reason_and_records_it(page, ctx, qtbot, bundles, data
     assert asked[1].startswith("A reason is required")
     status = decided.args[0].status
     assert (status.status, status.reason) == ("rejected", "too many disagreements on EWR")
-    assert versions(ctx.workspace) == [(1, True), (2, False)]  # the champion stays
+    assert versions(ctx.workspace) == [(V, True), (BETTER_VERSION, False)]  # the champion stays
     assert "too many disagreements on EWR" in page.view.decision.text()
     assert page.history.trials.item(0, 8).text() == "too many disagreements on EWR"
 
@@ -326,7 +329,7 @@ def test_cancel_of_a_running_gate_records_nothing(page, ctx, qtbot, bundles, dat
     assert page.gate.verdict.result is None and not page.gate.panel.export_button.isEnabled()
     assert db_rows(ctx.workspace, "SELECT * FROM gate_runs") == []
     assert list((ctx.workspace / "reports").glob("gate-*")) == []
-    assert versions(ctx.workspace) == [(1, True)]
+    assert versions(ctx.workspace) == [(V, True)]
 
 
 def test_a_corpus_without_the_outcome_gets_the_error_and_records_nothing(

@@ -157,7 +157,8 @@ def test_the_app_watches_the_folder_saved_in_settings_and_joins_the_thread_on_cl
     qtbot.waitUntil(lambda: window.monitor.alarms.rowCount() > 0, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: window.alarm_status.isVisible(), timeout=TIMEOUT_MS)
     count = window.monitor.alarms.rowCount()
-    assert window.alarm_status.text().endswith(f"{count} open alarms</a>")
+    noun = "alarm" if count == 1 else "alarms"
+    assert window.alarm_status.text().endswith(f"{count} open {noun}</a>")
     assert window.monitor.nowtests.rowCount() == 1
     assert "1 file now-tested" in window.monitor.watch_status.text()
 
