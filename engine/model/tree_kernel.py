@@ -162,6 +162,7 @@ AOT_MODULE = "_tree_aot"
 AOT_VARIANTS = (("float32", "float32"), ("float32", "float64"), ("float64", "float32"),
                 ("float64", "float64"))  # (thresholds, accumulator)
 AOT_SOURCES = ("tree_walk.py", "tree_codes.py")
+AOT_BUILD = 2  # raised when installer/kernels.py builds differently (2: releases the GIL)
 _compiled: dict = {}
 
 
@@ -172,7 +173,7 @@ def aot_name(thr: str, acc: str) -> str:
 def source_stamp(folder: Path | None = None) -> int | None:
     """The walk's sources' hash as a positive int64 (None: no sources here, a frozen app)."""
     folder = folder or Path(__file__).parent
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"build {AOT_BUILD}\n".encode())
     for name in AOT_SOURCES:
         try:
             digest.update((folder / name).read_bytes())
