@@ -51,6 +51,7 @@ def _shadow_failed(result: BatchResult, exc: BaseException) -> None:
 
 FILE_JOB = "predict: the chosen file"  # its check, then its run (the key of both)
 PREVIEW_JOB = "predict: the preview"
+WHY_JOB = "predict: why this row"  # a newer selection supersedes the explanation under way
 
 
 class State(enum.StrEnum):
@@ -142,6 +143,7 @@ class PredictPage(FileDropMixin, QWidget):
 
         self.results = ResultsPanel()
         self.results.pin_requested.connect(self.pin_outlier)
+        self.results.explain_requested.connect(self.explain_row)
         self.results_box = QGroupBox("3. Results")
         QVBoxLayout(self.results_box).addWidget(self.results)
 
@@ -334,6 +336,23 @@ class PredictPage(FileDropMixin, QWidget):
                      result.model, inputs, note.strip(), source,
                      on_finished=partial(self._pinned, source),
                      on_failed=self._pin_failed)
+
+    def explain_row(self, number: int, cells: dict) -> None:
+        """Why the selected row got its prediction, by the version that scored it."""
+        if self.last_result is None:
+            return
+        self.results.why.loading(number)
+        self.ctx.run("why", tasks.explain_row, self.ctx.workspace, self.last_result.model,
+                     cells, key=WHY_JOB,
+                     on_finished=lambda why: self.results.why.show_why(why, number),
+                     on_failed=self._why_failed)
+
+    def _why_failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, EngineError):  # a bug: said as one, with the log's details
+            self.results.why.clear("The explanation failed.")
+            errors.show_exception(self, exc)
+            return
+        self.results.why.show_unavailable(exc.message)
 
     def _pinned(self, source: str, outcome: tuple[int, str]) -> None:
         pinned_id, label = outcome

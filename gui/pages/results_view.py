@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 from engine.batch.result import BatchResult
 from gui.colors import GREEN, MUTED_STYLE, RED, RED_TINT
 from gui.tasks.preview import Preview
+from gui.why_panel import WhyPanel
 
 REJECTED_BACKGROUND = RED_TINT
 REJECTED_TEXT = RED
@@ -155,6 +157,7 @@ class ResultsPanel(QWidget):
     """Counts, the saved file, the rejected-only filter and the table."""
 
     pin_requested = Signal(int, dict)  # row number in the input file, its input fields
+    explain_requested = Signal(int, dict)  # a scored row was selected: explain it
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -208,7 +211,14 @@ class ResultsPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.saved_to)
         layout.addLayout(filters)
-        layout.addWidget(self.table, 1)
+        self.why = WhyPanel()
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(self.why)
+        split.setChildrenCollapsible(False)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout.addWidget(split, 1)
         layout.addWidget(self.reason)
         self.clear()
 
@@ -224,6 +234,7 @@ class ResultsPanel(QWidget):
         self.only_rejected.setText("Show only rejected rows")
         self.open_folder.setEnabled(False)
         self.pin_button.setEnabled(False)
+        self.why.clear()
 
     def show_result(self, result: BatchResult) -> None:
         self._result = result
@@ -288,8 +299,12 @@ class ResultsPanel(QWidget):
         if self.model.is_rejected(fields):
             self.reason.setText(f"<b>Row {number:,} was rejected:</b> "
                                 f"{html.escape(fields[preview.error_column])}")
+            self.why.clear(f"Row {number:,} was rejected, so there is nothing to explain.")
         else:
             self.reason.setText(f"Row {number:,} was scored.")
+            inputs = self.model.inputs(current.row())
+            if inputs is not None:
+                self.explain_requested.emit(*inputs)
 
     def selected_inputs(self) -> tuple[int, dict[str, str]] | None:
         index = self.table.selectionModel().currentIndex()

@@ -86,3 +86,17 @@ def shadow_file(workspace: Path, result: BatchResult, *, progress: Progress,
         return predict.shadow(registry, result, progress=progress, cancel=cancel)
     finally:
         registry.close()
+
+
+def explain_row(workspace: Path, model_label: str, cells: dict[str, str], *,
+                progress: Progress, cancel: CancelToken):
+    """Why one row got its prediction (engine.services.explain.RowWhy), with the version that
+    scored it."""
+    from engine.services.explain import explain_row as explain
+
+    registry = Registry.open(workspace)
+    try:
+        loaded = registry.load_model(model_label)
+    finally:
+        registry.close()
+    return explain(loaded[0], loaded[1], cells)
