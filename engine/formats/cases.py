@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,8 @@ class CaseResult:
     passed: bool
     detail: str
     source: str = ""
+    # The case's model inputs as written (for the app's "Why?" panel and the report).
+    inputs: dict[str, str] = field(default_factory=dict)
 
 
 def _invalid(why: str) -> EngineError:
@@ -143,5 +145,6 @@ def check_cases(frame: pd.DataFrame, model: Model) -> list[CaseResult]:
                     problems.append(f"P({label}) = {got}, expected {want} ± {tol:g}")
         out.append(CaseResult(int(frame.index[i]) + 1, case["kind"], case.get("note", ""),
                               not problems, "; ".join(problems) or "ok",
-                              case.get("source", "")))
+                              case.get("source", ""),
+                              {f.name: str(case[f.name]) for f in model.features}))
     return out

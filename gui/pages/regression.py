@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from engine.errors import EngineError
 from engine.regression.suite import SuiteResult
+from gui import errors
 from gui.context import AppContext
 from gui.pages.model_picker import ModelPicker
 from gui.pages.regression_tables import (
+    CASE_ROLE,
     Verdict,
     cases_table,
     fill_cases,
@@ -24,10 +27,13 @@ from gui.pages.regression_tables import (
     runs_table,
 )
 from gui.run_panel import Report, RunPanel
+from gui.tasks import predict as predict_tasks
 from gui.tasks import regression as tasks
+from gui.why_panel import WhyPanel
 from gui.widgets import page_header
 
 log = logging.getLogger(__name__)
+WHY_JOB = "regression: why this case"
 
 
 class RegressionPage(QWidget):
@@ -58,9 +64,18 @@ class RegressionPage(QWidget):
         self.panel.busy_changed.connect(self._set_running)
 
         self.cases = cases_table()
+        self.cases.currentCellChanged.connect(lambda row, *_: self._case_selected(row))
+        self.why = WhyPanel()
+        self.why.clear("Select a case to see why the model predicted what it did.")
+        cases_tab = QSplitter(Qt.Orientation.Horizontal)
+        cases_tab.addWidget(self.cases)
+        cases_tab.addWidget(self.why)
+        cases_tab.setChildrenCollapsible(False)
+        cases_tab.setStretchFactor(0, 3)
+        cases_tab.setStretchFactor(1, 2)
         self.runs = runs_table()
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.cases, "Cases")
+        self.tabs.addTab(cases_tab, "Cases")
         self.tabs.addTab(self.runs, "History of runs")
 
         layout = QVBoxLayout(self)
@@ -96,9 +111,32 @@ class RegressionPage(QWidget):
                  "passed" if outcome.result.passed else "FAILED")
         self.verdict.show_result(outcome.result)
         fill_cases(self.cases, outcome.result, outcome.pinned)
+        self.why.clear("Select a case to see why the model predicted what it did.")
         self._history_loaded(outcome.history)
-        self.tabs.setCurrentWidget(self.cases)
+        self.tabs.setCurrentIndex(0)
         self.run_finished.emit(outcome)
+
+    # -- why -------------------------------------------------------------------------------
+    def _case_selected(self, row: int) -> None:
+        item = self.cases.item(row, 0) if row >= 0 else None
+        if item is None or self.result is None:
+            return
+        case = self.result.cases[item.data(CASE_ROLE)]
+        if not case.inputs:
+            self.why.clear("This case's inputs were not recorded; run the suite again.")
+            return
+        self.why.loading(case.row)
+        self.ctx.run("why", predict_tasks.explain_row, self.ctx.workspace, self.result.model,
+                     case.inputs, key=WHY_JOB,
+                     on_finished=lambda why: self.why.show_why(why, case.row),
+                     on_failed=self._why_failed)
+
+    def _why_failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, EngineError):
+            self.why.clear("The explanation failed.")
+            errors.show_exception(self, exc)
+            return
+        self.why.show_unavailable(exc.message)
 
     # -- report ----------------------------------------------------------------------------
     def _report(self) -> Report | None:

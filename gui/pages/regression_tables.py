@@ -13,6 +13,7 @@ from gui.tables import cell, make_table, set_row, when
 from gui.tasks.regression import Run
 
 CASE_COLUMNS = ["Row", "Kind", "Note", "Source", "Result"]
+CASE_ROLE = Qt.ItemDataRole.UserRole  # each case row carries its index in SuiteResult.cases
 RUN_COLUMNS = ["When", "Model", "Verdict", "Cases", "Failed", "By", "Why it failed"]
 
 
@@ -84,7 +85,7 @@ def fill_cases(table: QTableWidget, result: SuiteResult, pinned: int = 0) -> Non
             cell("passed" if c.passed else f"FAILED: {c.detail}", c.detail,
                   GREEN if c.passed else RED, bold=not c.passed),
         ]
-        set_row(table, r, cells)
+        set_row(table, r, cells, CASE_ROLE, i)
 
 
 def runs_table() -> QTableWidget:
