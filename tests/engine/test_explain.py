@@ -190,3 +190,54 @@ def test_covers_on_some_trees_only_are_refused(data):
     del doc["estimator"]["trees"][1]["cover"]
     with pytest.raises(Exception, match=r"tree 1 has no cover"):
         load_coefficients(doc)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ubj", ".txt"])
+def test_model_files_read_directly_carry_covers_and_explain(data, tmp_path, suffix):
+    """XGBoost .json / .ubj and LightGBM .txt files (no wrapper): the same covers."""
+    from engine.export.exporter import export_model
+    from engine.export.load import load_native
+
+    _, holes, y = data
+    path = tmp_path / f"model{suffix}"
+    if suffix == ".txt":
+        fitted = lightgbm.LGBMClassifier(n_estimators=10, verbose=-1, n_jobs=1).fit(holes, y)
+        fitted.booster_.save_model(str(path))
+        theirs = fitted.booster_.predict(holes, pred_contrib=True)
+        atol = EXACT
+    else:
+        fitted = xgboost.XGBClassifier(n_estimators=10, max_depth=3, n_jobs=1).fit(holes, y)
+        fitted.get_booster().save_model(str(path))
+        theirs = fitted.get_booster().predict(xgboost.DMatrix(holes), pred_contribs=True)
+        atol = 1e-5  # XGBoost's own contributions are float32
+    doc = export_model(load_native(path), holes.assign(y=y), "y", "m")
+    assert all("cover" in t for t in doc["estimator"]["trees"])
+    model = load_coefficients(doc)
+    ours = explain_frame(model, holes)
+    np.testing.assert_allclose(ours.contributions[:, 0, :], theirs[:, :-1], rtol=0, atol=atol)
+    assert_additive(model, holes, ours)
+
+
+def test_lightgbm_category_sets_and_zero_as_missing_equal_pred_contrib(data):
+    _, holes, y = data
+    X = holes.assign(kind=pd.Categorical(np.where(holes["x3"].fillna(0) > 0, "up", np.where(
+        holes["x3"].fillna(0) < 0, "down", "flat"))))
+    X["x4"] = X["x4"].fillna(0.0).round()  # zeros, read as missing below
+    fitted = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1, n_jobs=1,
+                                     zero_as_missing=True, min_data_per_group=5,
+                                     cat_smooth=1).fit(X, y)
+    model, doc = roundtrip(fitted, X, y)
+    assert any("category_sets" in t for t in doc["estimator"]["trees"])
+    ours = explain_frame(model, X)
+    theirs = fitted.booster_.predict(X, pred_contrib=True)
+    np.testing.assert_allclose(ours.contributions[:, 0, :], theirs[:, :-1], rtol=0, atol=EXACT)
+    assert_additive(model, X, ours)
+
+
+def test_linear_leaves_are_not_explained(data):
+    full, _, y = data
+    fitted = lightgbm.LGBMRegressor(n_estimators=5, linear_tree=True, verbose=-1,
+                                    n_jobs=1).fit(full, y + full["x0"])
+    model, _ = roundtrip(fitted, full, y + full["x0"])
+    with pytest.raises(ExplanationUnavailable, match="linear leaves"):
+        explain_frame(model, full)
