@@ -110,15 +110,44 @@ def test_cli_explain_and_its_usage_errors(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
 
 
-def test_cli_refuses_to_explain_the_shipped_model_built_without_covers(ws, tmp_path, capsys):
-    from tests.engine.models_kit import flights
+def test_cli_refuses_a_model_exported_before_explanations(tmp_path, capsys, monkeypatch):
+    """A bundle whose coefficient file has no training means (as exported before them):
+    exit 2, E_NO_EXPLANATION, nothing written; it still predicts."""
+    import io
 
-    src = flights(tmp_path / "f.csv")
+    from sklearn.linear_model import LogisticRegression
+
+    from engine.export.exporter import export_model
+    from engine.ground.paths import Workspace
+    from engine.registry.first_start import first_start
+    from tests.engine.bundle_kit import ALICE, assemble
+    from tests.engine.models_kit import frame, install
+
+    monkeypatch.delenv("RATCHET_TRUST_STORE", raising=False)
+    ws = Workspace.open(tmp_path / "ws")
+    first_start(ws)
+    trust_alice(ws.root)
+    data = frame(SMALL, 300, seed=4)
+    doc = export_model(LogisticRegression().fit(data[SMALL], data["y"]), data[[*SMALL, "y"]],
+                       "y", "test-old")
+    del doc["estimator"]["mean"]
+    cases = io.StringIO()
+    data[SMALL].iloc[:0].assign(expected="", tolerance="", kind="", note="",
+                                source="").to_csv(cases, index=False)
+    requirements = {"format": "ratchet-requirements/1",
+                    "metrics": [{"metric": "roc_auc", "min": 0.5}]}
+    install(ws.root, assemble({"coefficients.json": json.dumps(doc).encode(),
+                               "requirements.json": json.dumps(requirements).encode(),
+                               "regression_cases.csv": cases.getvalue().encode()},
+                              "test-old", 1, signers=[ALICE]))
+    run = json_cli(ws.root, capsys)
+    src = write(tmp_path / "in.csv", SMALL, rows=20)
     out = tmp_path / "o.csv"
-    code, summary, _ = json_cli(ws.root, capsys)("predict", str(src), "-o", str(out),
-                                                 "--explain", "3")
+    code, summary, _ = run("predict", str(src), "-o", str(out), "--model", "test-old",
+                           "--explain", "3")
     assert code == 2 and summary["error"] == "E_NO_EXPLANATION"
     assert "re-export it with ratchet >=" in summary["message"] and not out.exists()
+    assert run("predict", str(src), "-o", str(out), "--model", "test-old")[0] == 0
 
 
 def test_values_with_the_delimiter_or_quotes_are_quoted_in_their_cell(tmp_path):
