@@ -69,7 +69,7 @@ def cmd_nowtest(args, ws_root) -> tuple[int, dict]:
     outcome = nowtest_and_alarm(ws_root, Path(args.input), args.model, source="cli")
     doc = outcome.to_json()
     if report is not None:
-        write_report(outcome.result, report, Path(args.input))
+        write_report(outcome.result, report, Path(args.input), ws_root)
         doc["report"] = str(report)
     return (1 if outcome.result.alarm else 0), doc
 

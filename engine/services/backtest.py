@@ -45,7 +45,7 @@ def backtest(registry, corpus: str | Path, time_column: str, by: str,
     _check(cancel)
     progress(1.0, "Writing the report")
     report = Path(report) if report is not None else report_path(registry.ws, result.champion)
-    write_report(result, report)
+    write_report(result, report, registry.ws.root)
     run_id = record_backtest(registry.db, result, str(corpus), time_column, by, str(report))
     return BacktestRun(result, run_id, report)
 
@@ -62,9 +62,13 @@ def champion_for_corpus(registry, corpus: str | Path) -> str | None:
     return resolve_for_columns(registry, corpus_header(corpus), f"the corpus {corpus}")
 
 
-def write_report(result: BacktestResult, path: Path) -> Path:
+def write_report(result: BacktestResult, path: Path, workspace: Path | None = None) -> Path:
     """The engine's self-contained HTML report, written atomically."""
-    write_atomic(Path(path), render(result, report_title(result)).encode("utf-8"))
+    from engine.formats.report_stamp import stamped
+
+    page = stamped(render(result, report_title(result)),
+                   [result.champion, *result.challengers], workspace)
+    write_atomic(Path(path), page.encode("utf-8"))
     return Path(path)
 
 

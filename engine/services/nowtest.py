@@ -162,11 +162,14 @@ def alarm_watch_failure(root, folder, path, error: str, code: str | None,
     return WatchFailure(new, email_error)
 
 
-def write_report(result: NowtestResult, path: Path, source: Path) -> Path:
-    """The now-test's HTML report, written atomically."""
+def write_report(result: NowtestResult, path: Path, source: Path,
+                 workspace: Path | None = None) -> Path:
+    """The now-test's HTML report, written atomically, stamped (engine.formats.report_stamp)."""
+    from engine.formats.report_stamp import stamped
     from engine.ground.fileio import write_atomic
     from engine.nowtest.report import render
 
     title = f"Now-test of {result.model} on {Path(source).name}"
-    write_atomic(Path(path), render(result, title).encode("utf-8"))
+    page = stamped(render(result, title), [result.model], workspace)
+    write_atomic(Path(path), page.encode("utf-8"))
     return Path(path)

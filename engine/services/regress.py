@@ -60,14 +60,17 @@ def regress(registry, model_ref: str | None = None, *, report: Path | None = Non
     suite = run_model_suite(registry, model_ref, progress=progress, cancel=cancel)
     run_id = record_regression_run(registry.db, suite.result)
     if report is not None:
-        write_report(suite.result, report)
+        write_report(suite.result, report, registry.ws.root)
     return Regressed(suite.result, run_id, suite.pinned, report)
 
 
-def write_report(result: SuiteResult, path: Path) -> Path:
-    """The run's self-contained HTML report, written atomically."""
-    write_atomic(Path(path), render(result, f"Regression suite of {result.model}")
-                 .encode("utf-8"))
+def write_report(result: SuiteResult, path: Path, workspace: Path | None = None) -> Path:
+    """The run's self-contained HTML report, written atomically; stamped with the run's date,
+    the app's version and the bundle's hash (read from ``workspace``)."""
+    from engine.formats.report_stamp import stamped
+
+    page = render(result, f"Regression suite of {result.model}")
+    write_atomic(Path(path), stamped(page, [result.model], workspace).encode("utf-8"))
     return Path(path)
 
 

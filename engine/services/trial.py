@@ -12,7 +12,6 @@ from engine.ground.fileio import write_atomic
 from engine.progress import CancelToken, Progress, no_progress
 from engine.trial import gate as gates
 from engine.trial import trial as trials
-from engine.trial.gate_report import render
 from engine.trial.gate_result import GateResult
 from engine.trial.status import TrialStatus
 
@@ -106,10 +105,10 @@ def lower_bound(registry, result: GateResult, metric: str, value: float, why: st
                        mode="set", writer="gate: lower a bound the champion misses")
 
 
-def write_gate_report(result: GateResult, path: Path) -> Path:
-    """The gate's self-contained HTML report, written atomically."""
+def write_gate_report(result: GateResult, path: Path, workspace: Path | None = None) -> Path:
+    """The gate's self-contained HTML report, written atomically, stamped."""
     gates.check_report_path(Path(path))
-    write_atomic(Path(path), render(result).encode("utf-8"))
+    write_atomic(Path(path), gates.stamped_report(result, workspace).encode("utf-8"))
     return Path(path)
 
 

@@ -108,13 +108,21 @@ def run_gate(registry, candidate: str | Path, corpus: str | Path, time_column: s
                           bootstrap, timezone)
 
 
+def stamped_report(result: GateResult, workspace: Path | None) -> str:
+    """The gate's HTML report with its stamp (date, app version, both bundles' hashes)."""
+    from engine.formats.report_stamp import stamped
+    from engine.trial.gate_report import render
+
+    return stamped(render(result), [result.champion, result.candidate], workspace,
+                   {result.candidate: result.bundle_sha256})
+
+
 def gate_candidate(registry, candidate: Candidate, corpus, time_column: str, by: str = "month",
                    latest=None, margin: float | None = None, tolerance: float = TOLERANCE,
                    progress: Progress = no_progress, cancel: CancelToken | None = None,
                    report: Path | None = None, n_jobs: int = 2,
                    bootstrap: int = BOOTSTRAP, timezone: str | None = None) -> GateResult:
     """`run_gate` for a candidate already loaded (a trial gates and installs the same bytes)."""
-    from engine.trial.gate_report import render
 
     champion = champion_of(registry, candidate)
     report = Path(report) if report is not None else None
@@ -150,7 +158,7 @@ def gate_candidate(registry, candidate: Candidate, corpus, time_column: str, by:
         by, None if latest is None else str(Path(latest).resolve()), suite, bt, nt, now_text(),
         report=str(path), champion_misses=[] if accepted else checks.champion_misses(
             bt, candidate.label))
-    write_atomic(path, render(result).encode("utf-8"))
+    write_atomic(path, stamped_report(result, registry.ws.root).encode("utf-8"))
     gate_id = record_gate(registry.db, result)
     progress(1.0, f"Gate verdict: {result.verdict}")
     return replace(result, id=gate_id)

@@ -10,6 +10,7 @@ Escape) stops the run between partitions, and a cancelled run records nothing.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -136,4 +137,4 @@ class BacktestPage(QWidget):
         result = self.outcome.result
         return Report("back-test report", "Export the back-test report",
                       f"{result.champion.replace('@', '-')}-backtest-{result.by}.html",
-                      tasks.export_report, (result,))
+                      partial(tasks.export_report, workspace=self.ctx.workspace), (result,))

@@ -9,6 +9,7 @@ panel (gui.run_panel); this widget only shows what they report.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
@@ -144,4 +145,5 @@ class RegressionPage(QWidget):
             return None
         return Report("regression report", "Export the regression report",
                       self.result.model.replace("@", "-") + "-regression.html",
-                      tasks.export_report, (self.result,))
+                      partial(tasks.export_report, workspace=self.ctx.workspace),
+                      (self.result,))

@@ -166,6 +166,6 @@ def run(workspace: Path, setup: Setup, *, progress: Progress, cancel: CancelToke
 
 
 def export_report(result: BacktestResult, path: Path, *, progress: Progress,
-                  cancel: CancelToken) -> Path:
-    """The engine's self-contained HTML report, written atomically."""
-    return write_report(result, path)
+                  cancel: CancelToken, workspace: Path | None = None) -> Path:
+    """The engine's self-contained HTML report, written atomically, stamped."""
+    return write_report(result, path, workspace)

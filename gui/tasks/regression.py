@@ -85,8 +85,8 @@ def run_regression(workspace: Path, model_ref: str | None = None, *, progress: P
 
 
 def export_report(result: SuiteResult, path: Path, *, progress: Progress,
-                  cancel: CancelToken) -> Path:
-    return regress.write_report(result, path)
+                  cancel: CancelToken, workspace: Path | None = None) -> Path:
+    return regress.write_report(result, path, workspace)
 
 
 def pin_outlier(workspace: Path, model_ref: str | None, inputs: dict[str, str], note: str,

@@ -197,6 +197,6 @@ def reject(workspace: Path, model_id: str, reason: str, *, progress: Progress,
 
 
 def export_report(result: GateResult, path: Path, *, progress: Progress,
-                  cancel: CancelToken) -> Path:
-    """The gate's self-contained HTML report, written atomically."""
-    return service.write_gate_report(result, path)
+                  cancel: CancelToken, workspace: Path | None = None) -> Path:
+    """The gate's self-contained HTML report, written atomically, stamped."""
+    return service.write_gate_report(result, path, workspace)

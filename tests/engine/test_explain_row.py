@@ -49,7 +49,6 @@ def test_a_rejected_row_says_why_and_has_no_contributions(small):
 
 
 def test_a_model_without_training_means_cannot_explain(small):
-    model, _fitted, _data = small
     doc = model_doc_without_means(small)
     with pytest.raises(ExplanationUnavailable):
         explain_row(load_coefficients(doc), "test-small@1", {"x0": "1", "x1": "1", "x2": "1"})

@@ -4,6 +4,7 @@ and the start (signals; the page runs those jobs in this tab's panel)."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -148,5 +149,5 @@ class GateTab(QWidget):
             return None
         name = Path(result.report).name if result.report else \
             f"gate-{result.candidate.replace('@', '-')}.html"
-        return Report("gate report", "Export the gate report", name, tasks.export_report,
-                      (result,))
+        return Report("gate report", "Export the gate report", name,
+                      partial(tasks.export_report, workspace=self.ctx.workspace), (result,))
