@@ -51,7 +51,7 @@ class WaterfallChart(QWidget):
                  unit: str = "") -> None:
         self.base, self.score, self.unit = float(base), float(score), unit
         self.items = collapse(items, self.shown)
-        self.updateGeometry()
+        self.setFixedHeight(self.sizeHint().height())  # every bar whole; a scroll area holds it
         self.update()
 
     def clear(self) -> None:

@@ -38,7 +38,8 @@ def summary(why) -> str:
 
 
 class WhyPanel(QWidget):
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, shown: int = 10):
+        """``shown``: the bars drawn (the strongest inputs; the rest summed into one)."""
         super().__init__(parent)
         self.title = QLabel("Why?")
         font = self.title.font()
@@ -48,8 +49,9 @@ class WhyPanel(QWidget):
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.chart = WaterfallChart()
+        self.chart = WaterfallChart(shown=shown)
         self.table: QTableWidget = make_table(COLUMNS)
+        self.table.setMinimumHeight(160)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 0, 0, 0)
         layout.addWidget(self.title)

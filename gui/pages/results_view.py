@@ -23,10 +23,12 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -211,13 +213,20 @@ class ResultsPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.saved_to)
         layout.addLayout(filters)
-        self.why = WhyPanel()
+        self.why = WhyPanel(shown=7)
+        why_scroll = QScrollArea()  # the panel keeps its bars whole on a short window
+        why_scroll.setWidgetResizable(True)
+        why_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        why_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        why_scroll.setMinimumWidth(380)
+        why_scroll.setWidget(self.why)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
-        split.addWidget(self.why)
+        split.addWidget(why_scroll)
         split.setChildrenCollapsible(False)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setSizes([640, 420])
         layout.addWidget(split, 1)
         layout.addWidget(self.reason)
         self.clear()
