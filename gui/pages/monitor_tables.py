@@ -55,6 +55,21 @@ def _value_text(kind: str, value, other) -> str:
     return distinct(value, other)
 
 
+def drift_words(message: str, value, bound) -> tuple[str, str] | None:
+    """A drift alarm's Value and Bound in words (engine.nowtest.reasons says which number it
+    recorded: a test's p-value, a distance, or the share of missing values), e.g.
+    ("p = 5e-23", "alarm below p 0.00016"); None when the message says none of them."""
+    if value is None or bound is None:
+        return None
+    if "test p = " in message:
+        return f"p = {value:.2g}", f"alarm below p {bound:.2g}"
+    if ", above the threshold " in message:
+        return f"distance {value:.3g}", f"alarm above {bound:.3g}"
+    if "missing values in " in message:
+        return f"{value:.1%} missing", f"{bound:.1%} in the reference"
+    return None
+
+
 def _emailed(alarm) -> tuple[str, str, QColor | None]:
     if alarm.email_error:
         return "failed", alarm.email_error, RED
@@ -78,8 +93,7 @@ def fill_alarms(table: QTableWidget, alarms: list) -> None:
             cell(state, color=RED if is_open else GREY, bold=is_open),
             cell(a.model),
             cell(what, a.message),
-            cell(_value_text(a.kind, a.value, a.bound)),
-            cell(_value_text(a.kind, a.bound, a.value)),
+            *_value_cells(a),
             cell(str(a.occurrences),
                   f"Seen in {a.occurrences} now-test(s), from #{a.first_nowtest} to "
                   f"#{a.last_nowtest}"),
@@ -90,6 +104,15 @@ def fill_alarms(table: QTableWidget, alarms: list) -> None:
         ]
         cells[0].setData(Qt.ItemDataRole.UserRole, a.id)
         set_row(table, r, cells)
+
+
+def _value_cells(a) -> list:
+    words = drift_words(a.message, a.value, a.bound) \
+        if a.kind in ("drift", "prediction_drift") else None
+    if words is not None:
+        return [cell(words[0], a.message), cell(words[1], a.message)]
+    return [cell(_value_text(a.kind, a.value, a.bound)), cell(_value_text(a.kind, a.bound,
+                                                                          a.value))]
 
 
 def alarm_summary(data) -> str:
