@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,10 @@ def run_app(argv: list[str], smoke_seconds: float | None = None,
     if app.tray is not None:
         app.tray.show()
     log.info("window shown %.2f s after the app started", time.perf_counter() - started)
+    if os.environ.get("RATCHET_SMOKE_AT") == "shown":  # bench/startup.py: time to the window
+        qt.processEvents()  # the first paint
+        logging.shutdown()
+        os._exit(0)  # before the workspace is opened: nothing is being written
 
     def smoke_quit() -> None:
         if smoke_seconds is not None:

@@ -61,3 +61,18 @@ def test_the_real_app_shows_its_window_before_it_installs_the_demo_model(tmp_pat
     ready = first("workspace ready")
     assert shown < installed < ready < first("smoke run: quitting")
     assert "Traceback" not in done.stderr
+
+
+def test_the_benchmarks_probe_ends_the_app_once_its_window_is_shown(tmp_path):
+    """bench/startup.py times the window with RATCHET_SMOKE_AT=shown: the process ends right
+    after the window's first paint, before the workspace is opened."""
+    workspace = tmp_path / "probe"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "RATCHET_SMOKE_AT": "shown",
+           "RATCHET_CONFIG_DIR": str(tmp_path / "config")}
+    done = subprocess.run([sys.executable, "-m", "gui.launcher", "--workspace", str(workspace),
+                           "gui", "--smoke", "0"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=180, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    log = (workspace / "logs" / "ratchet-gui.log").read_text()
+    assert "window shown" in log and "workspace ready" not in log
+    assert not (workspace / "ratchet.db").exists()
