@@ -4,6 +4,7 @@ and pin a row seen in operations as an outlier case of the next runs."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from engine.regression.ratchet import effective_requirements
 from engine.regression.report import render
 from engine.regression.store import record_regression_run
 from engine.regression.suite import SuiteResult, run_suite
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +67,32 @@ def regress(registry, model_ref: str | None = None, *, report: Path | None = Non
     return Regressed(suite.result, run_id, suite.pinned, report)
 
 
+def case_whys(result: SuiteResult, workspace: Path | None) -> dict[int, object]:
+    """Each case's explanation (engine.services.explain) by the version that ran the suite,
+    for the report; none when the workspace is not given or the model cannot explain."""
+    from engine.errors import EngineError
+    from engine.registry.registry import Registry
+    from engine.services.explain import explain_row
+
+    if workspace is None:
+        return {}
+    try:
+        with Registry.open(workspace) as registry:
+            model, label = registry.load_model(result.model)[:2]
+        return {i: explain_row(model, label, case.inputs)
+                for i, case in enumerate(result.cases) if case.inputs}
+    except EngineError as exc:  # e.g. no covers in an older bundle: the report says so
+        log.info("no explanations in the regression report: %s", exc)
+        return {}
+
+
 def write_report(result: SuiteResult, path: Path, workspace: Path | None = None) -> Path:
     """The run's self-contained HTML report, written atomically; stamped with the run's date,
     the app's version and the bundle's hash (read from ``workspace``)."""
     from engine.formats.report_stamp import stamped
 
-    page = render(result, f"Regression suite of {result.model}")
+    page = render(result, f"Regression suite of {result.model}",
+                  case_whys(result, workspace))
     write_atomic(Path(path), stamped(page, [result.model], workspace).encode("utf-8"))
     return Path(path)
 
