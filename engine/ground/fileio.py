@@ -69,10 +69,26 @@ def check_output_path(path: Path, what: str = "output", example: str = "output.c
                          f"choose another place for {path.name}.", "E_OUTPUT_FOLDER")
 
 
+HTML_SUFFIXES = (".html", ".htm")
+PDF_SUFFIXES = (".pdf",)
+
+
 def check_report_path(report: Path | None, example: str = "report.html") -> None:
-    """`check_output_path` for an optional --report file."""
-    if report is not None:
-        check_output_path(Path(report), "report", example)
+    """`check_output_path` for an optional --report file, whose suffix chooses its format:
+    .html (or .htm) for the page, .pdf for the same report as PDF (engine.formats.report_pdf);
+    any other is refused before any work is done."""
+    if report is None:
+        return
+    report = Path(report)
+    check_output_path(report, "report", example)  # what stands there first (a folder, a FIFO)
+    if report.suffix.lower() not in (*HTML_SUFFIXES, *PDF_SUFFIXES):
+        from engine.errors import InputError
+
+        pdf = Path(example).with_suffix(".pdf").name
+        raise InputError(f"the report {report} is neither .html nor .pdf; its suffix "
+                         f"chooses its format: give a name ending in .html (a web "
+                         f"page, such as {example}) or .pdf (such as {pdf}).",
+                         "E_REPORT_FORMAT")
 
 
 def owned_temp(path: Path, suffix: str = "tmp") -> tuple[int, Path]:

@@ -164,12 +164,12 @@ def alarm_watch_failure(root, folder, path, error: str, code: str | None,
 
 def write_report(result: NowtestResult, path: Path, source: Path,
                  workspace: Path | None = None) -> Path:
-    """The now-test's HTML report, written atomically, stamped (engine.formats.report_stamp)."""
+    """The now-test's HTML report (PDF for .pdf), written atomically, stamped
+    (engine.formats.report_stamp)."""
+    from engine.formats.report_pdf import write_report_file
     from engine.formats.report_stamp import stamped
-    from engine.ground.fileio import write_atomic
     from engine.nowtest.report import render
 
     title = f"Now-test of {result.model} on {Path(source).name}"
     page = stamped(render(result, title), [result.model], workspace)
-    write_atomic(Path(path), page.encode("utf-8"))
-    return Path(path)
+    return write_report_file(page, Path(path))

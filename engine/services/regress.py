@@ -8,8 +8,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.formats.report_pdf import write_report_file
 from engine.formats.requirements import Requirement
-from engine.ground.fileio import write_atomic
 from engine.progress import CancelToken, Progress, no_progress
 from engine.registry.refs import parse_ref
 from engine.regression.outliers import list_pinned, pin_row, pinned_csv
@@ -93,7 +93,7 @@ def write_report(result: SuiteResult, path: Path, workspace: Path | None = None)
 
     page = render(result, f"Regression suite of {result.model}",
                   case_whys(result, workspace))
-    write_atomic(Path(path), stamped(page, [result.model], workspace).encode("utf-8"))
+    write_report_file(stamped(page, [result.model], workspace), Path(path))
     return Path(path)
 
 

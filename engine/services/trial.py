@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.ground.fileio import write_atomic
+from engine.formats.report_pdf import write_report_file
 from engine.progress import CancelToken, Progress, no_progress
 from engine.trial import gate as gates
 from engine.trial import trial as trials
@@ -106,10 +106,9 @@ def lower_bound(registry, result: GateResult, metric: str, value: float, why: st
 
 
 def write_gate_report(result: GateResult, path: Path, workspace: Path | None = None) -> Path:
-    """The gate's self-contained HTML report, written atomically, stamped."""
+    """The gate's self-contained HTML report (PDF for .pdf), written atomically, stamped."""
     gates.check_report_path(Path(path))
-    write_atomic(Path(path), gates.stamped_report(result, workspace).encode("utf-8"))
-    return Path(path)
+    return write_report_file(gates.stamped_report(result, workspace), Path(path))
 
 
 def _check(cancel: CancelToken | None) -> None:

@@ -28,8 +28,9 @@ from engine.backtest.partitions import check_period, check_timezone
 from engine.backtest.run import run_backtest
 from engine.batch.csv_input import check_columns, open_csv
 from engine.errors import InputError
+from engine.formats.report_pdf import write_report_file
 from engine.ground.clock import now_text
-from engine.ground.fileio import check_report_path, write_atomic
+from engine.ground.fileio import check_report_path
 from engine.nowtest.run import run_nowtest
 from engine.progress import CancelToken, Progress, no_progress
 from engine.regression.outliers import pinned_csv
@@ -158,7 +159,7 @@ def gate_candidate(registry, candidate: Candidate, corpus, time_column: str, by:
         by, None if latest is None else str(Path(latest).resolve()), suite, bt, nt, now_text(),
         report=str(path), champion_misses=[] if accepted else checks.champion_misses(
             bt, candidate.label))
-    write_atomic(path, stamped_report(result, registry.ws.root).encode("utf-8"))
+    write_report_file(stamped_report(result, registry.ws.root), path)
     gate_id = record_gate(registry.db, result)
     progress(1.0, f"Gate verdict: {result.verdict}")
     return replace(result, id=gate_id)
