@@ -10,6 +10,7 @@ import math
 
 from engine.backtest.charts import line_chart
 from engine.backtest.result import BacktestResult, Comparison
+from engine.formats.segment_report import render_segments
 from engine.regression.report import STYLE as REGRESSION_STYLE
 
 STYLE = REGRESSION_STYLE + (
@@ -127,4 +128,5 @@ def render(result: BacktestResult, title: str = "Back-test") -> str:
         + (f"<h2>Champion against challengers</h2>{compare}" if result.challengers else "")
         + "<h2>Metrics by partition</h2><p class=note>Dashed: the requirement; ringed red: a "
         "partition where the model misses a requirement.</p>" + _charts(result)
-        + f"<h2>Every partition</h2>{_partition_table(result)}</body></html>\n")
+        + f"<h2>Every partition</h2>{_partition_table(result)}"
+        + render_segments(result.segments) + "</body></html>\n")

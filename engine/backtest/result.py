@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields
 
+from engine.formats.segments import SegmentTable, tables_from_json
+
 
 @dataclass(frozen=True, slots=True)
 class PartitionResult:
@@ -63,6 +65,7 @@ class BacktestResult:
     overall: list[PartitionResult] = field(default_factory=list)  # pooled over partitions
     summary: list[str] = field(default_factory=list)  # the verdicts in words
     timezone: str | None = None  # the IANA zone offset times were converted to; None: as written
+    segments: list[SegmentTable] = field(default_factory=list)  # the champion's, per --segment
 
     @property
     def partition_keys(self) -> list[str]:
@@ -100,4 +103,5 @@ class BacktestResult:
                                                                "challenger_value") else v)
                                           for k, v in c.items()})
                             for c in doc["comparisons"]],
-            "requirements": [RequirementLine(**r) for r in doc.get("requirements", [])]})
+            "requirements": [RequirementLine(**r) for r in doc.get("requirements", [])],
+            "segments": tables_from_json(doc.get("segments"))})

@@ -23,6 +23,12 @@ from engine.backtest.evaluate import Contender, compared_metrics, evaluate
 from engine.backtest.partitions import check_period, check_timezone, partition_keys
 from engine.backtest.result import BacktestResult, RequirementLine
 from engine.backtest.score import Scored, Task, batches_of, concat, score_file
+from engine.backtest.segments import (
+    backtest_segments,
+    check_segment_column,
+    segment_columns,
+    segment_summary,
+)
 from engine.backtest.words import summary_lines
 from engine.errors import InputError
 from engine.progress import CancelToken, Progress, no_progress
@@ -92,16 +98,24 @@ def run_backtest(corpus: str | Path, time_column: str, by: str, champion: Conten
                  challengers: list[Contender] = (), progress: Progress = no_progress,
                  cancel: CancelToken | None = None, n_jobs: int = JOBS, bootstrap: int = 200,
                  seed: int = 0, dask: str | None = None,
-                 connect_timeout: float = 3.0, timezone: str | None = None) -> BacktestResult:
+                 connect_timeout: float = 3.0, timezone: str | None = None,
+                 segments: list[str] | tuple[str, ...] = ()) -> BacktestResult:
     """Back-test `champion` (and `challengers`) on every CSV / Parquet file of `corpus`.
 
     `dask`: the address of a running Dask scheduler (e.g. "tcp://host:8786") whose workers can
     read the corpus files at the same paths; the numbers are the same as without it.
     `timezone`: an IANA name; times written with an offset or Z are converted to it before
     their month / quarter / year is taken (None: every time counts as written).
+    `segments`: category inputs of the champion to break its metrics down by
+    (engine.backtest.segments; requirements that apply to "segment" add theirs).
     """
     check_period(by)
     check_timezone(timezone)
+    seg_columns = segment_columns(segments, champion.requirements)
+    for column in seg_columns:
+        check_segment_column(champion.model, column, champion.label)
+    everywhere = [replace(c, requirements=[r for r in c.requirements if r.applies != "segment"])
+                  for c in (champion, *challengers)]  # segment bounds: checked per segment
     models = [champion, *challengers]
     task = _task(models, time_column, by, timezone)
     files = corpus_files(corpus)
@@ -120,8 +134,10 @@ def run_backtest(corpus: str | Path, time_column: str, by: str, champion: Conten
     else:
         scored = _score_locally(files, task, models, n_jobs, progress, cancel)
     _check_scored(scored, str(corpus), task)
-    partitions, overall, comparisons = evaluate(scored, models, progress, cancel, n_jobs,
+    partitions, overall, comparisons = evaluate(scored, everywhere, progress, cancel, n_jobs,
                                                 bootstrap, seed, SCORING_SHARE)
+    tables = backtest_segments(files, scored, champion, seg_columns, bootstrap, seed,
+                               champion.requirements)
     metric = compared_metrics(champion)[0]
     verdict = {ch.label: next((c.outcome for c in comparisons if c.partition == "overall"
                                and c.challenger == ch.label and c.metric == metric),
@@ -132,8 +148,10 @@ def run_backtest(corpus: str | Path, time_column: str, by: str, champion: Conten
         partitions, comparisons, verdict, scored.rows, int((~labelled).sum()),
         int((labelled & (scored.key_code == untimed_code)).sum()), champion.label,
         [c.label for c in challengers],
-        all(p.passed for p in partitions if p.model == champion.label), str(corpus),
+        all(p.passed for p in partitions if p.model == champion.label)
+        and not any(t.held and t.missed for t in tables), str(corpus),
         time_column, by, metric, bootstrap,
         [RequirementLine(c.label, r.metric, r.bound_name, r.bound, r.applies)
-         for c in models for r in c.requirements], overall, timezone=timezone)
-    return replace(result, summary=summary_lines(result))
+         for c in models for r in c.requirements], overall, timezone=timezone,
+        segments=tables)
+    return replace(result, summary=summary_lines(result) + segment_summary(tables))

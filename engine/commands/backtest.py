@@ -1,5 +1,6 @@
 """`ratchet backtest CORPUS --time-column COL [--by month|quarter|year] [--timezone ZONE]
-[--model ID[@V]] [--challenger ID@V|BUNDLE ...] [--report FILE.html] [--dask ADDRESS]`.
+[--model ID[@V]] [--challenger ID@V|BUNDLE ...] [--report FILE.html] [--dask ADDRESS]
+[--segment COL ...]`.
 
 Exit 0 when the champion meets its requirements in every partition, 1 when it misses one in
 any, 2 for bad input (nothing recorded, no report written). Every finished run is stored in the
@@ -35,6 +36,10 @@ def register(sub) -> None:
                     "(default: the workspace's reports folder)")
     bt.add_argument("--dask", metavar="ADDRESS", help="score on this Dask scheduler's workers "
                     "(e.g. tcp://host:8786); they must reach the corpus at the same path")
+    bt.add_argument("--segment", action="append", default=[], metavar="COL",
+                    help="a category input of the champion: every metric per value of it (the "
+                    "20 values with the most rows, the rest as \"other\"), ranked worst first "
+                    "(repeat for more columns)")
     bt.set_defaults(handler=cmd_backtest)
 
 
@@ -60,6 +65,7 @@ def cmd_backtest(args, ws_root) -> tuple[int, dict]:
         run = backtest(registry, args.corpus, args.time_column, args.by, args.model,
                        challengers, timezone=getattr(args, "timezone", None),
                        report=Path(args.report) if args.report else None, dask=args.dask,
+                       segments=getattr(args, "segment", None) or (),
                        progress=progress_to_stderr)
     finally:
         registry.close()
@@ -81,5 +87,11 @@ def _for_people(result, report: str) -> dict:
         {"partition": p.partition, "model": p.model, "rows": p.rows,
          **{m: "n/a" if p.metrics.get(m) is None else f"{p.metrics[m]:.4f}" for m in shown},
          "requirements": "met" if p.passed else "MISSED"} for p in result.partitions]
+    for t in result.segments:
+        out[f"segments by {t.column}"] = [
+            {"segment": s.value, "rows": s.rows,
+             t.metric: "n/a" if s.metrics.get(t.metric) is None
+             else f"{s.metrics[t.metric]:.4f}", "bounds": "MISSED" if s.missed else "met"}
+            for s in t.segments]
     out["report"] = report
     return out

@@ -1,8 +1,22 @@
 """Performance requirements (`requirements.json`, ratchet-requirements/1).
 
 Per metric: a minimum (or, for error metrics, a maximum), optionally the expected mean and an
-acceptable range, where it applies (overall, or in each partition of a back-test), plus the
-baseline the numbers came from and the history of every ratchet step.
+acceptable range, where it applies (overall, or in each partition of a back-test, or in each
+segment), plus the baseline the numbers came from and the history of every ratchet step.
+
+    {"format": "ratchet-requirements/1",
+     "metrics": [{"metric": "roc_auc", "min": 0.9, "applies": "overall"},
+                 {"metric": "roc_auc", "min": 0.8, "applies": "segment",
+                  "segment": "carrier"}],
+     "baseline": {...}, "history": [...]}
+
+`applies`: "overall" (default; the reference sample, a whole back-test, a now-tested file),
+"partition" (each month / quarter / year of a back-test, and each now-tested file), or
+"segment": every value of the category input named by `segment` (the 20 values with the most
+rows, the rest pooled as "other") is held to the bound, in back-tests (a segment missing it
+fails the run) and now-tests (an alarm naming the segment). `segment` is required with
+"segment" and refused otherwise; the column must be a category input of the model (checked
+when the requirements are used with it).
 """
 
 from __future__ import annotations
@@ -15,7 +29,7 @@ from engine.ground.strict_json import NotCanonical, parse_strict
 from engine.metrics import GREATER_IS_BETTER, METRICS
 
 REQUIREMENTS_FORMAT = "ratchet-requirements/1"
-APPLIES = ("overall", "partition")
+APPLIES = ("overall", "partition", "segment")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +39,7 @@ class Requirement:
     applies: str = "overall"
     mean: float | None = None
     range: tuple[float, float] | None = None
+    segment: str | None = None  # the category input whose every value is held (applies segment)
 
     @property
     def higher_is_better(self) -> bool:
@@ -65,6 +80,15 @@ def _requirement(i: int, m) -> Requirement:
     applies = m.get("applies", "overall")
     if applies not in APPLIES:
         raise _invalid(f"metrics[{i}].applies must be one of {', '.join(APPLIES)}.")
+    segment = m.get("segment")
+    if applies == "segment" and (not isinstance(segment, str) or not segment.strip()):
+        raise _invalid(f"metrics[{i}].segment must name the category input column whose every "
+                       f"value is held to the bound (applies is \"segment\"), e.g. "
+                       f"\"segment\": \"carrier\"; it is {segment!r}.")
+    if applies != "segment" and segment is not None:
+        raise _invalid(f"metrics[{i}].segment ({segment!r}) is only for \"applies\": "
+                       f"\"segment\"; this requirement applies {applies!r}. Remove it, or set "
+                       "applies to \"segment\".")
     mean = None if m.get("mean") is None else _number(m["mean"], f"metrics[{i}].mean")
     rng = None
     if m.get("range") is not None:
@@ -74,7 +98,7 @@ def _requirement(i: int, m) -> Requirement:
         rng = (_number(r[0], f"metrics[{i}].range[0]"), _number(r[1], f"metrics[{i}].range[1]"))
         if rng[0] > rng[1]:
             raise _invalid(f"metrics[{i}].range has its low end above its high end.")
-    return Requirement(metric, bound, applies, mean, rng)
+    return Requirement(metric, bound, applies, mean, rng, segment)
 
 
 def parse_requirements(data: bytes) -> list[Requirement]:
@@ -93,9 +117,10 @@ def parse_requirements(data: bytes) -> list[Requirement]:
     reqs = [_requirement(i, m) for i, m in enumerate(metrics)]
     seen = set()
     for r in reqs:
-        if (r.metric, r.applies) in seen:
-            raise _invalid(f"{r.metric} ({r.applies}) is required twice; keep one bound.")
-        seen.add((r.metric, r.applies))
+        scope = r.applies if r.segment is None else f"{r.applies} {r.segment}"
+        if (r.metric, scope) in seen:
+            raise _invalid(f"{r.metric} ({scope}) is required twice; keep one bound.")
+        seen.add((r.metric, scope))
     return reqs
 
 

@@ -26,12 +26,13 @@ class BacktestRun:
 def backtest(registry, corpus: str | Path, time_column: str, by: str,
              champion: str | None = None, challengers: list[str | Path] = (), *,
              timezone: str | None = None, report: Path | None = None, dask: str | None = None,
-             progress: Progress = no_progress,
+             segments: list[str] | tuple[str, ...] = (), progress: Progress = no_progress,
              cancel: CancelToken | None = None) -> BacktestRun:
     """``champion``: a model reference (None: the active model whose inputs the
     corpus covers); each challenger an installed
     "ID@V" (a str) or a bundle file (a Path). ``report``: where the HTML report goes (default:
-    the workspace's reports folder)."""
+    the workspace's reports folder). ``segments``: category inputs of the champion to break
+    its metrics down by (engine.backtest.segments)."""
     progress(0.0, "Preparing the models")
     if champion is None:
         champion = champion_for_corpus(registry, corpus)
@@ -41,7 +42,8 @@ def backtest(registry, corpus: str | Path, time_column: str, by: str,
         contenders.append(bundle_contender(registry, choice) if isinstance(choice, Path)
                           else installed_contender(registry, choice))
     result = run_backtest(corpus, time_column, by, contenders[0], contenders[1:],
-                          progress=progress, cancel=cancel, dask=dask, timezone=timezone)
+                          progress=progress, cancel=cancel, dask=dask, timezone=timezone,
+                          segments=segments)
     _check(cancel)
     progress(1.0, "Writing the report")
     report = Path(report) if report is not None else report_path(registry.ws, result.champion)
