@@ -17,6 +17,11 @@ QT_DEBS := libegl1 libgl1 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 \
 	libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 \
 	libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libxkbcommon0 libxkbcommon-x11-0 \
 	libgssapi-krb5-2 libbrotli1
+# What WeasyPrint loads to make PDF reports (engine/formats/report_pdf.py): Pango and HarfBuzz
+# to lay out text, HarfBuzz's subsetter to embed only the glyphs used (WeasyPrint warns without
+# it), and one font family, so that a machine with no fonts still writes readable PDFs.
+PDF_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core
+SYSTEM_DEBS := $(QT_DEBS) $(PDF_DEBS)
 
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
@@ -97,15 +102,15 @@ build-tools:
 qt-deps:
 	@command -v dpkg-query >/dev/null || exit 0; \
 	have=$$(dpkg-query -W -f='$${Package} $${db:Status-Abbrev}\n' \
-	        $(QT_DEBS) $(addsuffix t64,$(QT_DEBS)) 2>/dev/null \
+	        $(SYSTEM_DEBS) $(addsuffix t64,$(SYSTEM_DEBS)) 2>/dev/null \
 	        | awk '$$2 == "ii" { sub(/t64$$/, "", $$1); print $$1 }'); \
-	missing=""; for p in $(QT_DEBS); do \
+	missing=""; for p in $(SYSTEM_DEBS); do \
 	  grep -qxF "$$p" <<<"$$have" || missing="$$missing $$p"; done; \
 	[ -z "$$missing" ] && exit 0; \
 	if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing the Debian libraries Qt needs:$$missing"; \
+	  echo "Installing the Debian libraries Qt and PDF reports need:$$missing"; \
 	  $(APT_INSTALL) $$missing || { apt-get update -q && $(APT_INSTALL) $$missing; }; \
 	else \
-	  echo "warning: Qt (the desktop app and its tests) needs these Debian/Ubuntu packages:" >&2; \
+	  echo "warning: Qt (the desktop app and its tests) and PDF reports need these Debian/Ubuntu packages:" >&2; \
 	  echo "    sudo apt-get install$$missing" >&2; \
 	fi
