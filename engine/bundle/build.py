@@ -1,14 +1,23 @@
-"""Publisher side: assemble and sign a bundle from its three payload files."""
+"""Publisher side: assemble and sign a bundle from its three payload files (and its optional
+quality_rules.json)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from engine.bundle.manifest import MANIFEST, MODEL_ID, PAYLOAD_MEMBERS, SIGNATURE, Manifest
+from engine.bundle.manifest import (
+    MANIFEST,
+    MODEL_ID,
+    OPTIONAL_MEMBERS,
+    PAYLOAD_MEMBERS,
+    SIGNATURE,
+    Manifest,
+)
 from engine.bundle.signing import sign_manifest
 from engine.bundle.ziparchive import write_members
 from engine.errors import EngineError, InputError
 from engine.formats.cases import run_cases
+from engine.formats.quality_rules import QUALITY_RULES, check_quality_rules
 from engine.formats.requirements import check_requirements
 from engine.ground.clock import build_time
 from engine.model import load_coefficients
@@ -20,8 +29,9 @@ def build_bundle(payload: dict[str, bytes], version: int, private_keys: list,
                  created: dt.datetime | None = None,
                  expires: dt.datetime | None = None) -> bytes:
     """The bytes of a signed bundle. Refuses content that the workstations would refuse."""
-    if set(payload) != set(PAYLOAD_MEMBERS):
-        raise InputError(f"a bundle needs exactly {', '.join(PAYLOAD_MEMBERS)}.")
+    if not set(PAYLOAD_MEMBERS) <= set(payload) <= {*PAYLOAD_MEMBERS, *OPTIONAL_MEMBERS}:
+        raise InputError(f"a bundle needs exactly {', '.join(PAYLOAD_MEMBERS)}, and may hold "
+                         f"{', '.join(OPTIONAL_MEMBERS)}.")
     if version < 1:
         raise InputError(f"the version must be a positive integer, not {version}.")
     created = (created or build_time()).replace(microsecond=0)
@@ -34,6 +44,8 @@ def build_bundle(payload: dict[str, bytes], version: int, private_keys: list,
                          "lower-case letters, digits, '.', '_' or '-', starting with a letter "
                          "or digit (re-export with another --model-id).", "E_MODEL_ID")
     check_requirements(payload["requirements.json"], model.task)
+    if QUALITY_RULES in payload:
+        check_quality_rules(payload[QUALITY_RULES], model.features)
     failed = [c for c in run_cases(payload["regression_cases.csv"], model) if not c.passed]
     if failed:
         raise EngineError(f"{len(failed)} regression case(s) fail with these coefficients; the "
@@ -43,5 +55,6 @@ def build_bundle(payload: dict[str, bytes], version: int, private_keys: list,
     manifest_bytes = manifest.to_bytes()
     members = [(MANIFEST, manifest_bytes), (SIGNATURE, sign_manifest(manifest_bytes,
                                                                      private_keys))]
-    members += [(name, payload[name]) for name in PAYLOAD_MEMBERS]
+    members += [(name, payload[name]) for name in (*PAYLOAD_MEMBERS, *OPTIONAL_MEMBERS)
+                if name in payload]
     return write_members(members, deflate=False)  # see verify.py: canonical archives

@@ -14,6 +14,9 @@ BUNDLE_FORMAT = "ratchet-bundle/1"
 MANIFEST = "manifest.json"
 SIGNATURE = "signature.json"
 PAYLOAD_MEMBERS = ("coefficients.json", "requirements.json", "regression_cases.csv")
+# Members a bundle may hold besides those (a bundle without them loads as before):
+# quality_rules.json, the data-quality rules its now-tests check (engine/formats/quality_rules.py)
+OPTIONAL_MEMBERS = ("quality_rules.json",)
 MODEL_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")  # always used with fullmatch
 FIELDS = {"format", "model_id", "version", "created", "expires", "members"}
 

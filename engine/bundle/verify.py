@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from engine.bundle.manifest import (
     MANIFEST,
+    OPTIONAL_MEMBERS,
     PAYLOAD_MEMBERS,
     SIGNATURE,
     Manifest,
@@ -26,6 +27,7 @@ from engine.bundle.signing import parse_signatures, public_from_raw, signature_v
 from engine.bundle.trust import TrustedKey, TrustStore
 from engine.bundle.ziparchive import read_members, write_members
 from engine.errors import BundleRejected, CoefficientsInvalid, EngineError
+from engine.formats.quality_rules import QUALITY_RULES, check_quality_rules
 from engine.formats.requirements import check_requirements
 from engine.model import Model, load_coefficients
 
@@ -136,10 +138,11 @@ def _check_members(members: dict[str, bytes], manifest: Manifest) -> None:
     for name in sorted(present - listed):
         raise BundleRejected("damaged", "E_MEMBER_UNLISTED",
                              f"The archive holds {name}, which the manifest does not list.")
-    if listed != set(PAYLOAD_MEMBERS):
+    if not set(PAYLOAD_MEMBERS) <= listed <= {*PAYLOAD_MEMBERS, *OPTIONAL_MEMBERS}:
         raise BundleRejected("damaged", "E_MEMBER_SET",
-                             f"A bundle holds exactly {', '.join(PAYLOAD_MEMBERS)}; this one "
-                             f"lists {', '.join(sorted(listed))}.")
+                             f"A bundle holds exactly {', '.join(PAYLOAD_MEMBERS)} (and may "
+                             f"hold {', '.join(OPTIONAL_MEMBERS)}); this one lists "
+                             f"{', '.join(sorted(listed))}.")
     for name, digest in sorted(manifest.members.items()):
         data = members[name]
         if len(data) != digest.size:
@@ -156,6 +159,8 @@ def _check_content(members: dict[str, bytes], manifest: Manifest):
     try:
         model = load_coefficients(members["coefficients.json"], name="coefficients.json")
         check_requirements(members["requirements.json"], model.task)
+        if QUALITY_RULES in members:
+            check_quality_rules(members[QUALITY_RULES], model.features)
         cases = run_cases(members["regression_cases.csv"], model)
     except CoefficientsInvalid as exc:
         raise BundleRejected("damaged", exc.code, exc.message) from None

@@ -48,6 +48,9 @@ def register(sub) -> None:
     build.add_argument("--coefficients", required=True, metavar="F")
     build.add_argument("--requirements", required=True, metavar="F")
     build.add_argument("--cases", required=True, metavar="F")
+    build.add_argument("--quality-rules", metavar="F",
+                       help="quality_rules.json: data-quality rules every now-test checks "
+                            "(optional; `ratchet export` writes a starting point)")
     build.add_argument("--version", required=True, type=int, metavar="N")
     build.add_argument("--key", required=True, action="append", metavar="PRIVATE_KEY",
                        help="repeat for several signatures")
@@ -87,6 +90,8 @@ def cmd_export(args, ws_root) -> tuple[int, dict]:
     from engine.bundle.manifest import MODEL_ID
     from engine.export.exporter import export_model
     from engine.export.load import load_publisher_model, read_sample
+    from engine.export.quality import rules_file
+    from engine.formats.quality_rules import QUALITY_RULES
 
     if not MODEL_ID.fullmatch(args.model_id):
         raise InputError(f"--model-id {args.model_id!r} is not a usable model id: use 1-64 "
@@ -99,7 +104,12 @@ def cmd_export(args, ws_root) -> tuple[int, dict]:
     doc = export_model(model, sample, args.target, args.model_id, **markers)
     data = (json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False) + "\n").encode()
     write_atomic(out, data)
+    rules = out.parent / QUALITY_RULES  # a starting point, never over the publisher's edits
+    kept = rules.exists()
+    if not kept:
+        write_atomic(rules, rules_file(doc["inputs"], sample, Path(args.sample).name))
     return 0, {"model_id": args.model_id, "task": doc["task"], "output": str(out),
+               "quality_rules": str(rules), "quality_rules_kept": kept,
                "inputs": len(doc["inputs"]), "missing_markers": doc["missing_markers"],
                "estimator": doc["estimator"]["kind"],
                "trees": len(doc["estimator"].get("trees", [])), "bytes": len(data)}
@@ -127,6 +137,8 @@ def cmd_bundle_build(args, ws_root) -> tuple[int, dict]:
     payload = {"coefficients.json": _read(args.coefficients),
                "requirements.json": _read(args.requirements),
                "regression_cases.csv": _read(args.cases)}
+    if args.quality_rules:
+        payload["quality_rules.json"] = _read(args.quality_rules)
     keys = [load_private_key(Path(k)) for k in args.key]
     expires = None
     if args.expires:
