@@ -23,6 +23,7 @@ from engine.batch.csv_input import CsvInput
 from engine.batch.records import MAX_RECORD_BYTES, QUOTE, Chunk
 from engine.errors import InputError
 from engine.model import Model, Prediction
+from engine.model import arrow_arrays as aa
 from engine.model.categories import NUMBER
 from engine.model.markers import LEGACY_MARKERS, null_markers, written_markers
 from engine.model.model import Feature
@@ -56,13 +57,13 @@ def _numbers(strings: pa.Array, name: str, errors: RowErrors, rows: np.ndarray,
     """Text -> float64; empty or a missing-value marker is missing (NaN); text that is not a
     number rejects its row."""
     try:  # the common case: every field is a number
-        return pc.cast(strings, pa.float64()).to_numpy(zero_copy_only=False)
+        return aa.to_floats(pc.cast(strings, pa.float64()))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     as_null = null_markers(strings, markers, trim=True)
     _note_written(strings, name, errors, rows, markers, trim=True)
     try:  # numbers and blanks or markers (missing values)
-        return pc.cast(as_null, pa.float64()).to_numpy(zero_copy_only=False)
+        return aa.to_floats(pc.cast(as_null, pa.float64()))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     texts = as_null.to_pylist()
@@ -77,7 +78,7 @@ def _numbers(strings: pa.Array, name: str, errors: RowErrors, rows: np.ndarray,
 def _without_oversized(strings: pa.Array, name: str, errors: RowErrors,
                        rows: np.ndarray) -> pa.Array:
     """A field longer than MAX_FIELD_BYTES rejects its row and is read as empty."""
-    sizes = pc.binary_length(strings).to_numpy(zero_copy_only=False)
+    sizes = aa.to_ints(pc.binary_length(strings), np.int32)
     big = sizes > MAX_FIELD_BYTES
     if not big.any():
         return strings
@@ -87,7 +88,7 @@ def _without_oversized(strings: pa.Array, name: str, errors: RowErrors,
     errors.add(full, lambda row: f"column {name!r}: the value is {size_of[row]:,} bytes long, "
                                  f"more than the {MAX_FIELD_BYTES:,} bytes one field may hold; "
                                  "shorten it or remove the row")
-    return pc.if_else(pa.array(big), pa.scalar("", pa.string()), strings)
+    return pc.if_else(aa.booleans(big), aa.string(""), strings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,12 +183,11 @@ class ChunkFields:
                 values[self.rows] = _numbers(strings, feature.name, errors, self.rows, marks)
             elif marks == LEGACY_MARKERS:
                 values = np.full(n, None, dtype=object)
-                text = strings.to_numpy(zero_copy_only=False)
+                text = aa.to_objects(strings)
                 values[self.rows] = np.where(text == "", None, text)
             else:
                 values = np.full(n, None, dtype=object)
-                values[self.rows] = null_markers(strings, marks, trim=False).to_numpy(
-                    zero_copy_only=False)
+                values[self.rows] = aa.to_objects(null_markers(strings, marks, trim=False))
                 _note_written(strings, feature.name, errors, self.rows, marks, trim=False)
             columns[feature.name] = values
         return columns, errors, self.fit
@@ -307,7 +307,7 @@ def _fields_by_csv_module(chunk: Chunk, source: CsvInput, errors: RowErrors,
     wrong = np.flatnonzero((counts != width) & (counts > 0))
     _refuse_shapes(chunk, source, {int(i): int(counts[i]) for i in wrong}, errors, fit, surplus)
     index = {name: j for j, name in enumerate(source.header)}
-    return {name: pa.array(columns[j], type=pa.string()) for name, j in index.items()}
+    return {name: aa.strings(columns[j]) for name, j in index.items()}
 
 
 def output_lines(chunk: Chunk, result: Prediction, model: Model, delimiter: str,
@@ -324,32 +324,32 @@ def output_lines(chunk: Chunk, result: Prediction, model: Model, delimiter: str,
         for row in cut:
             start = int(chunk.starts[row])
             kept[row] = chunk.data[start:start + int(fit.keep[row])].decode("utf-8")
-        records = pc.if_else(pa.array(fit.keep >= 0), pa.array(kept, type=pa.string()),
-                             records)
+        records = pc.if_else(aa.booleans(fit.keep >= 0), aa.strings(kept), records)
     pad = fit.pad
     if pad.any():
-        fills = pa.array([delimiter * k for k in range(int(pad.max()) + 1)])
-        records = pc.binary_join_element_wise(records, fills.take(pa.array(pad)), "")
+        fills = aa.strings([delimiter * k for k in range(int(pad.max()) + 1)])
+        records = pc.binary_join_element_wise(records, fills.take(aa.numbers(pad)),
+                                              aa.string(""))
     bad = result.rejected
 
     def numbers(values: np.ndarray) -> pa.Array:
-        return pc.fill_null(pc.cast(pa.array(values, mask=bad), pa.string()), "")
+        return pc.fill_null(pc.cast(aa.numbers(values, bad), pa.string()), aa.string(""))
 
     if model.task == "regression":
         appended = [numbers(result.prediction.astype(np.float64))]
     else:
-        labels = pa.array([csv_field(str(c), delimiter) for c in model.classes] + [""])
+        labels = aa.strings([csv_field(str(c), delimiter) for c in model.classes] + [""])
         index = np.where(bad, len(model.classes), result.class_index)
-        appended = [labels.take(pa.array(index))]
+        appended = [labels.take(aa.numbers(index))]
         appended += [numbers(result.proba[:, k]) for k in range(len(model.classes))]
-    appended.append(pa.array(["ok", "rejected"]).take(pa.array(bad.astype(np.int8))))
+    appended.append(aa.strings(["ok", "rejected"]).take(aa.numbers(bad.astype(np.int8))))
     messages = np.full(n, "", dtype=object)
     for row, message in result.errors.items():
         messages[row] = csv_field(message, delimiter)
-    tail = [pa.array(messages, type=pa.string()), *extra]
+    tail = [aa.strings(messages), *extra]
     appended += tail[:-1]
-    appended.append(pc.binary_join_element_wise(tail[-1], "\n", ""))
-    lines = pc.binary_join_element_wise(records, *appended, delimiter)
+    appended.append(pc.binary_join_element_wise(tail[-1], aa.string("\n"), aa.string("")))
+    lines = pc.binary_join_element_wise(records, *appended, aa.string(delimiter))
     line_offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
     start, stop = line_offsets[lines.offset], line_offsets[lines.offset + len(lines)]
     return memoryview(lines.buffers()[2])[start:stop]

@@ -62,16 +62,20 @@ def _distinct_text(values: np.ndarray, missing: np.ndarray
     values in 100,000 rows costs one Arrow pass instead of a Python string per cell."""
     if values.dtype.kind != "O" or values.shape[0] < DISTINCT_MIN_ROWS:
         return None
-    import pyarrow as pa  # a runtime dependency; only the predictor's big batches need it here
+    # pyarrow is a runtime dependency; only the predictor's big batches need it here. Its
+    # arrays are built without pa.array, which would import pandas (arrow_arrays).
+    from engine.model import arrow_arrays as aa
 
-    try:
-        text = pa.array(values, from_pandas=True)  # infers string only when every cell is text
-    except (pa.ArrowException, ValueError, TypeError):
+    present = ~missing
+    if not present.any():
         return None
-    if not pa.types.is_string(text.type) or text.null_count != int(missing.sum()):
+    try:  # every cell that is not missing must be text
+        text = aa.strings(values[present])
+    except (AttributeError, TypeError, UnicodeEncodeError, OverflowError):
         return None
     encoded = text.dictionary_encode()
-    index = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False)
+    index = np.zeros(values.shape[0], dtype=np.int32)
+    index[present] = aa.to_ints(encoded.indices, np.int32)
     return np.array(encoded.dictionary.to_pylist(), dtype=object), index
 
 

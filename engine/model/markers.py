@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.model import arrow_arrays as aa
+
 LEGACY_MARKERS = ("",)  # a coefficient file without the field: only the empty cell
 DEFAULT_MARKERS = ("", "NA")  # what `ratchet export` writes unless told otherwise
 MAX_MARKER_CHARS = 20
@@ -71,8 +73,8 @@ def _named(markers: Sequence[str]) -> list[str]:
 def null_markers(strings: pa.Array, markers: Sequence[str], trim: bool) -> pa.Array:
     """The text with every marker (compared trimmed if `trim`) made null."""
     text = pc.utf8_trim_whitespace(strings) if trim else strings
-    hit = pc.is_in(text, value_set=pa.array(list(markers), type=pa.string()))
-    return pc.if_else(hit, pa.scalar(None, pa.string()), text)
+    hit = pc.is_in(text, value_set=aa.strings(list(markers)))
+    return pc.if_else(hit, aa.NULL_STRING, text)
 
 
 def written_markers(strings: pa.Array, markers: Sequence[str], trim: bool
@@ -82,8 +84,8 @@ def written_markers(strings: pa.Array, markers: Sequence[str], trim: bool
     if not named:
         return None
     text = pc.utf8_trim_whitespace(strings) if trim else strings
-    index = pc.index_in(text, value_set=pa.array(named, type=pa.string()))
-    codes = pc.fill_null(index, -1).to_numpy(zero_copy_only=False)
+    index = pc.index_in(text, value_set=aa.strings(named))
+    codes = aa.to_ints(index, np.int32, fill=-1)
     cells = np.flatnonzero(codes >= 0)
     if not cells.size:
         return None

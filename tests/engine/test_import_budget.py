@@ -1,8 +1,8 @@
 """Everyday commands import only what their work needs (issue 16): `ratchet predict` with no
-trial running loads no scipy, no numba (its tree kernel is compiled ahead of time), no trial
-comparison and no now-test code; `ratchet models list` loads no numba, pandas or scipy. Each
-command runs through the real command line in a fresh child process, which then reports the
-modules it loaded."""
+trial running loads no scipy, no numba (its tree kernel is compiled ahead of time), no pandas,
+no trial comparison and no now-test code; `ratchet models list` loads no numba, pandas or
+scipy. Each command runs through the real command line in a fresh child process, which then
+reports the modules it loaded."""
 
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ def test_predict_without_a_trial_loads_no_statistics_and_no_trial_machinery(demo
     # No scipy at all, and no numba: the tree kernel was compiled ahead of time (make setup).
     assert under(modules, "scipy", "sklearn", "numba", "llvmlite") == []
     assert "engine.model._tree_aot" in modules
+    # No pandas: pyarrow imports it on pa.array / to_numpy(zero_copy_only=False), which the
+    # predict path does not call (engine/model/arrow_arrays.py); the sample has blank cells and
+    # the demo model categories, so the markers and the category lookup ran.
+    assert under(modules, "pandas") == []
     assert under(modules, "engine.nowtest", "engine.backtest", "engine.regression") == []
     # Asking whether a trial runs is all: its comparison and gate stay unloaded.
     assert under(modules, "engine.trial") == ["engine.trial", "engine.trial.shadow",
