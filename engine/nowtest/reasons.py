@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from engine.formats.requirements import Requirement
 from engine.model import Feature
+from engine.nowtest.multivariate import MultivariateDrift
 from engine.nowtest.result import AlarmReason, FeatureDrift
 
 # An alarm when more than this share of a column's values lies outside what the model was
@@ -95,6 +96,31 @@ def out_of_range_reason(label: str, feature: Feature, share: float, file: str,
     return AlarmReason("out_of_range", feature.name, share, OUT_OF_RANGE_MAX,
                        f"{label}: {share:.1%} of the {feature.name!r} values in {file} are "
                        f"{what}; the limit is {OUT_OF_RANGE_MAX:.0%}.")
+
+
+MULTIVARIATE = "(all inputs together)"  # the subject of a multivariate drift alarm
+
+
+def multivariate_reasons(label: str, d: MultivariateDrift, file: str) -> list[AlarmReason]:
+    """A drift alarm (kind \"drift\", subject MULTIVARIATE) when the inputs taken together
+    have drifted; none otherwise."""
+    if not d.drifted:
+        return []
+    return [AlarmReason(
+        "drift", MULTIVARIATE, d.error, d.threshold,
+        f"{label}: its inputs taken together have drifted from the model's reference sample "
+        f"in {file}: they no longer vary together as they did, even where each column on its "
+        f"own looks the same (mean PCA reconstruction error {d.error:.3g}, above the "
+        f"threshold {d.threshold:.3g}; {d.reference_error:.3g} on held-out reference rows; "
+        f"{d.current_rows:,} rows against {d.reference_rows:,}).")]
+
+
+def multivariate_note(d: MultivariateDrift) -> str:
+    return (f"Multivariate drift: the mean PCA reconstruction error of the rows "
+            f"({d.components} components of {d.columns} standardized number and one-hot "
+            f"category columns explain {d.variance:.0%} of the reference's variance) against "
+            f"its spread on chunks of {d.current_rows:,} rows drawn from {d.reference_rows:,} "
+            f"held-out reference rows, at p < {d.alpha:.2g}.")
 
 
 def quality_reason(result: dict) -> AlarmReason:

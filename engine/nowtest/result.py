@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from engine.nowtest.multivariate import MultivariateDrift
+
 ALARM_KINDS = ("metric", "estimate", "drift", "out_of_range", "prediction_drift", "quality")
 
 
@@ -68,6 +70,7 @@ class NowtestResult:
     estimate_reference: dict[str, dict[str, float]] | None = None
     calibrated: bool = False
     reference_metrics: dict[str, float] | None = None  # every metric on the reference rows
+    multivariate: MultivariateDrift | None = None  # engine.nowtest.multivariate (inputs together)
     quality: list[dict] = field(default_factory=list)  # engine.nowtest.quality: rule results
 
     @property
@@ -96,6 +99,7 @@ class NowtestResult:
                                  if self.prediction_drift else None),
             "out_of_range": self.out_of_range, "estimate": self.estimate,
             "reasons": [asdict(r) for r in self.reasons], "notes": self.notes,
+            "multivariate": asdict(self.multivariate) if self.multivariate else None,
             "estimate_reference": self.estimate_reference, "calibrated": self.calibrated,
             "reference_metrics": self.reference_metrics, "quality": self.quality,
         })
@@ -117,6 +121,7 @@ class NowtestResult:
                      for r in doc.get("reasons", [])],
             notes=list(doc.get("notes", [])),
             estimate_reference=doc.get("estimate_reference"),
+            multivariate=MultivariateDrift.from_json(doc.get("multivariate")),
             calibrated=bool(doc.get("calibrated", False)),
             reference_metrics=doc.get("reference_metrics"),
             quality=list(doc.get("quality", [])))

@@ -5,6 +5,7 @@ probabilities (a label-free estimate), with the reasons to raise an alarm."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from engine.batch.scan import ChunkObserver
 from engine.formats.requirements import Requirement
 from engine.model import Model
 from engine.model.categories import NUMBER
+from engine.nowtest import multivariate_scan as mv
 from engine.nowtest import reasons as why
 from engine.nowtest.current import CurrentSample, label_mask, read_current
 from engine.nowtest.drift import (
@@ -34,7 +36,8 @@ from engine.nowtest.result import AlarmReason, FeatureDrift, NowtestResult
 from engine.progress import CancelToken, Progress, no_progress
 
 # The chance of a drift alarm on a file that has not drifted, over all its p-value tests
-# together (Bonferroni): one file in a hundred, not one column in twenty.
+# together (Bonferroni; the multivariate test of engine.nowtest.multivariate is one of them):
+# one file in a hundred, not one column in twenty.
 FAMILY_ALPHA = 0.01
 
 
@@ -62,7 +65,7 @@ def prediction_label(model: Model) -> str:
 def _drift(model: Model, profile: ReferenceProfile, sample: CurrentSample
            ) -> tuple[list[FeatureDrift], FeatureDrift | None, float]:
     numeric = sum(f.type == NUMBER for f in model.features)
-    alpha = FAMILY_ALPHA / (len(model.features) + numeric + 1)
+    alpha = FAMILY_ALPHA / (len(model.features) + numeric + 2)  # + predictions, multivariate
     out = []
     for f in model.features:
         if f.type == NUMBER:
@@ -243,6 +246,10 @@ def _nowtest(path: Path, model: Model, label: str, members: dict[str, bytes],
     progress(0.0, "Reading the model's reference profile")
     profile = build_profile(model, members.get("regression_cases.csv"))
     _check(cancel)
+    fit = mv.reference_fit(model, members.get("regression_cases.csv")) \
+        if profile.available else None
+    codes = mv.CategoryCodes(model, fit) if fit is not None else None  # on the same pass
+    alongside = mv.beside(alongside, codes)
     rules = check_quality(model, members, alongside)  # None: the bundle has no quality rules
     sample = read_current(path, model, profile.known,
                           _scaled(progress, 0.05, 0.8), cancel, alongside=rules or alongside)
@@ -253,6 +260,8 @@ def _nowtest(path: Path, model: Model, label: str, members: dict[str, bytes],
     drift, pred, alpha = ([], None, 0.0)
     if profile.available:
         drift, pred, alpha = _drift(model, profile, sample)
+    multivariate = (mv.measure(fit, codes, sample.numbers, sample.parsed, alpha)
+                    if codes is not None else None)
     out_of_range = _out_of_range(model, sample)
     _check(cancel)
     estimate = None
@@ -274,6 +283,11 @@ def _nowtest(path: Path, model: Model, label: str, members: dict[str, bytes],
         estimate_reference=profile.estimate,
         calibrated=bool(profile.calibration is not None and profile.calibration.recalibrated),
         reference_metrics=profile.metrics, quality=quality)
+    if multivariate is not None:
+        result = replace(result, multivariate=multivariate,
+                         reasons=[*result.reasons,
+                                  *why.multivariate_reasons(label, multivariate, path.name)],
+                         notes=[*result.notes, why.multivariate_note(multivariate)])
     progress(1.0, f"Done: {sample.rows:,} rows, {len(result.reasons)} alarm reasons")
     return result
 
