@@ -9,8 +9,8 @@ and the panel does the rest, the same way on every page: the progress bar with i
 and Cancel (Escape too, while the job runs), the page's verdict cleared while it runs and told
 when the run failed or was cancelled, the error dialog, a busy signal for the page's own
 controls, reading the history (a newer read supersedes an older one, and a run drops the read
-in progress because it brings the history back itself), and Export report (the file chosen,
-written in the background, said where it went).
+in progress because it brings the history back itself), and Export report / Export PDF (the
+file chosen, written in the background, said where it went).
 
 Cancel is instant: the token is cancelled at once, the bar stops and says "Cancelling…", and
 later progress is no longer shown; the verdict ("Cancelled: nothing was recorded") waits for
@@ -85,6 +85,7 @@ class RunPanel(QWidget):
         self._report: Callable[[], Report | None] | None = None
         self._exporting = False
         self.export_button: QPushButton | None = None
+        self.export_pdf_button: QPushButton | None = None
         self.row = QHBoxLayout()
         self.progress = ProgressPanel()
         self.progress.cancel_requested.connect(self.cancel)
@@ -121,9 +122,12 @@ class RunPanel(QWidget):
         return widget
 
     def offer_report(self, report: Callable[[], Report | None]) -> QPushButton:
-        """Export report…, enabled while ``report()`` has something and nothing runs."""
+        """Export report… and Export PDF… (the same report as PDF), enabled while ``report()``
+        has something and nothing runs; in either dialog the name's suffix decides."""
         self._report = report
         self.export_button = self.add_button("Export report…", self.choose_report)
+        self.export_pdf_button = self.add_button("Export PDF…",
+                                                 lambda: self.choose_report(pdf=True))
         self.update_buttons()
         return self.export_button
 
@@ -139,8 +143,9 @@ class RunPanel(QWidget):
 
     def update_buttons(self) -> None:
         if self.export_button is not None:
-            self.export_button.setEnabled(not self.running and not self._exporting
-                                          and self._report() is not None)
+            ready = not self.running and not self._exporting and self._report() is not None
+            self.export_button.setEnabled(ready)
+            self.export_pdf_button.setEnabled(ready)
 
     # -- the run ---------------------------------------------------------------------------
     def run(self, name: str, fn, *args: Any, then: Callable[[Any], None], message: str,
@@ -230,13 +235,13 @@ class RunPanel(QWidget):
                          parent=self)
 
     # -- the report ------------------------------------------------------------------------
-    def choose_report(self) -> None:
+    def choose_report(self, pdf: bool = False) -> None:
         report = self._report() if self._report else None
         if report is None:
             return
+        start = Workspace(self.ctx.workspace).reports_dir / report.file_name
         path = dialogs.choose_report_path(self, report.title,
-                                          Workspace(self.ctx.workspace).reports_dir
-                                          / report.file_name)
+                                          start.with_suffix(".pdf") if pdf else start)
         if path is not None:
             self.export_report(path)
 
