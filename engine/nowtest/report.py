@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import math
 
+from engine.nowtest.multivariate_report import multivariate_row
 from engine.nowtest.quality_report import quality_section
 from engine.nowtest.reasons import OUT_OF_RANGE_MAX, number
 from engine.nowtest.result import FeatureDrift, NowtestResult
@@ -112,7 +113,8 @@ def _drift(result: NowtestResult) -> str:
     return ("<h2>Drift against the reference sample</h2><p>Bar: the evidence (the distance, "
             "or -log10 p for tests); dashed line: the threshold.</p><table><tr>"
             "<th>Feature</th><th>Test</th><th>Statistic</th><th>p</th><th>Threshold</th>"
-            "<th>Missing (ref / file)</th><th>Drifted</th><th></th></tr>" + rows + "</table>")
+            "<th>Missing (ref / file)</th><th>Drifted</th><th></th></tr>" + rows
+            + multivariate_row(result.multivariate) + "</table>")
 
 
 def _color(share: float) -> str:

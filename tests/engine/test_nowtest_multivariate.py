@@ -18,6 +18,7 @@ from engine.formats.requirements import parse_requirements
 from engine.model import load_coefficients
 from engine.nowtest import multivariate as mvd
 from engine.nowtest.reasons import MULTIVARIATE
+from engine.nowtest.report import render
 from engine.nowtest.result import NowtestResult
 from engine.nowtest.run import FAMILY_ALPHA, run_nowtest
 from tests.engine.workspace_kit import DEMO_BUNDLE, DEMO_LABEL
@@ -85,6 +86,12 @@ def test_a_correlation_break_is_caught_where_no_column_drifts(demo, first_half, 
     back = NowtestResult.from_json(caught.to_json())  # as stored in history
     assert back.multivariate == mv
     assert caught.to_json()["multivariate"]["drifted"] is True
+    page = render(caught)  # the HTML report's drift table has the row
+    row = page[page.index(f"<td>{MULTIVARIATE}</td>"):]
+    row = row[:row.index("</tr>")]
+    assert "PCA reconstruction" in row and f"{mv.error:.4g}" in row and ">drifted<" in row
+    assert MULTIVARIATE not in render(NowtestResult.from_json(
+        {**caught.to_json(), "multivariate": None}))
 
 
 def reference(demo):
