@@ -49,6 +49,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+# What a JSON parser gives for a number (bool is not int here: `type(True) is bool`); checking
+# `type(v) in NUMBER_TYPES` for a whole list costs a tenth of a call per item.
+NUMBER_TYPES = frozenset((int, float))
+
+
 class Reader:
     """A JSON value plus the path that leads to it."""
 
@@ -153,7 +158,8 @@ class Reader:
         if allow_infinite:
             values = [INFINITIES.get(v, v) if isinstance(v, str) else v for v in values]
         # Only JSON numbers count (numpy would also turn the text "0.5" into a number).
-        self._bad_item(values, _is_number, "a number")
+        if not all(type(v) in NUMBER_TYPES for v in values):
+            self._bad_item(values, _is_number, "a number")
         try:
             arr = np.array(values, dtype=np.float64)
         except (TypeError, ValueError, OverflowError):
@@ -168,6 +174,14 @@ class Reader:
 
     def ints(self, length: int | None = None, minimum: int | None = None) -> np.ndarray:
         values = self.list(length)
+        if values and all(type(v) is int for v in values):  # the common case, in one pass
+            try:
+                arr = np.array(values, dtype=np.int64)
+            except OverflowError:
+                arr = None
+            if arr is not None and not ((arr >= 2**62) | (arr <= -(2**62))).any() and (
+                    minimum is None or arr.min() >= minimum):
+                return arr
         is_int = [isinstance(v, int) and not isinstance(v, bool) for v in values]
         if not all(is_int):
             bad = is_int.index(False)
@@ -186,11 +200,15 @@ class Reader:
 
     def bools(self, length: int | None = None) -> np.ndarray:
         values = self.list(length)
-        self._bad_item(values, lambda v: isinstance(v, bool), "true or false")
+        if not all(type(v) is bool for v in values):
+            self._bad_item(values, lambda v: isinstance(v, bool), "true or false")
         return np.array(values, dtype=np.uint8)
 
     def matrix(self, rows: int | None = None, cols: int | None = None) -> np.ndarray:
         """A list of equally long lists of finite numbers."""
+        fast = self._plain_matrix(rows, cols)
+        if fast is not None:
+            return fast
         row_arrays = [r.floats(cols) for r in self.items(rows)]
         if not row_arrays:
             return np.zeros((0, cols or 0))
@@ -201,3 +219,25 @@ class Reader:
                     f"expected {width} numbers like the first row, found {len(row)}"
                 )
         return np.vstack(row_arrays)
+
+    def _plain_matrix(self, rows: int | None, cols: int | None) -> np.ndarray | None:
+        """`matrix` of a well-formed value in one pass (a tree's node values: one short row
+        per node); None for anything else, which `matrix` then reads row by row to name the
+        first problem."""
+        values = self.value
+        if not isinstance(values, list) or not values or (rows is not None
+                                                          and len(values) != rows):
+            return None
+        if not all(type(row) is list for row in values):
+            return None
+        width = len(values[0])
+        if (cols is not None and width != cols) or any(len(row) != width for row in values):
+            return None
+        flat = [v for row in values for v in row]
+        if not all(type(v) in NUMBER_TYPES for v in flat):
+            return None
+        try:
+            arr = np.array(flat, dtype=np.float64).reshape(len(values), width)
+        except (OverflowError, ValueError):
+            return None
+        return arr if np.isfinite(arr).all() else None
