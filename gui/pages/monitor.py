@@ -34,6 +34,7 @@ from gui.charts import LineChart
 from gui.context import AppContext
 from gui.pages.model_picker import ModelPicker
 from gui.pages.monitor_chart import chart_data
+from gui.pages.monitor_quality import QualityPanel
 from gui.pages.monitor_status import OneLineLabel, status_color
 from gui.pages.monitor_tables import (
     alarm_summary,
@@ -134,6 +135,8 @@ class MonitorPage(QWidget):
         lists_layout.addWidget(self.nowtests, 2)
         lists_layout.addWidget(self.drift_title)
         lists_layout.addWidget(self.drift, 3)
+        self.quality = QualityPanel()  # the chosen now-test's data-quality rules
+        lists_layout.addWidget(self.quality, 2)
 
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(chart_box)
@@ -254,6 +257,7 @@ class MonitorPage(QWidget):
         nowtest = next((t for t in (self.data.nowtests if self.data else [])
                         if t.get("id") == chosen), None)
         fill_drift(self.drift, nowtest.get("result") if nowtest else None)
+        self.quality.show_nowtest(nowtest)
         if nowtest is None:
             self.drift_title.setText("Drift per feature")
             return

@@ -22,7 +22,7 @@ DRIFT_COLUMNS = ["Feature", "Drifted", "Test", "Statistic", "Threshold", "p-valu
                  "Outside range"]
 KIND_WORDS = {"metric": "below its minimum", "estimate": "estimate below its minimum",
               "drift": "drifted", "out_of_range": "out of range",
-              "prediction_drift": "predictions drifted"}
+              "prediction_drift": "predictions drifted", "quality": "failed"}
 SOURCES = {"app": "watch folder / app", "cli": "command line", "watch": "ratchet watch"}
 
 
@@ -52,6 +52,7 @@ def _value_text(kind: str, value, other) -> str:
     """A share (out of range) as a percentage; anything else never printed like its bound."""
     if kind == "out_of_range" and value is not None:
         return f"{value:.1%}"
+
     return distinct(value, other)
 
 
@@ -111,6 +112,12 @@ def _value_cells(a) -> list:
         if a.kind in ("drift", "prediction_drift") else None
     if words is not None:
         return [cell(words[0], a.message), cell(words[1], a.message)]
+    if a.kind == "quality":  # a share of the rows; min_rows: the rows themselves
+        def text(v):
+            if v is None:
+                return "–"
+            return f"{v:,.0f} rows" if a.subject == "min_rows" else f"{v:.1%}"
+        return [cell(text(a.value), a.message), cell(text(a.bound), a.message)]
     return [cell(_value_text(a.kind, a.value, a.bound)), cell(_value_text(a.kind, a.bound,
                                                                           a.value))]
 
