@@ -19,6 +19,10 @@ def register(sub) -> None:
     nowtest.add_argument("--model", metavar="ID[@VERSION]",
         help="default: the model whose inputs the file has")
     nowtest.add_argument("--report", metavar="FILE.html", help="also write an HTML report")
+    nowtest.add_argument("--segment", action="append", default=[], metavar="COL",
+                         help="a category input of the model: every metric per value of it "
+                         "(the 20 values with the most rows, the rest as \"other\"), with "
+                         "each segment's drift, ranked worst first (repeat for more columns)")
     nowtest.set_defaults(handler=cmd_nowtest)
 
     watch = sub.add_parser("watch", help="now-test every new CSV in the watch folders "
@@ -66,7 +70,8 @@ def cmd_nowtest(args, ws_root) -> tuple[int, dict]:
 
     report = Path(args.report) if args.report else None
     check_report_path(report, "nowtest.html")
-    outcome = nowtest_and_alarm(ws_root, Path(args.input), args.model, source="cli")
+    outcome = nowtest_and_alarm(ws_root, Path(args.input), args.model, source="cli",
+                                segments=getattr(args, "segment", None) or ())
     doc = outcome.to_json()
     if report is not None:
         write_report(outcome.result, report, Path(args.input), ws_root)

@@ -10,8 +10,10 @@ import math
 
 from engine.formats.segments import OTHER, Segment, SegmentTable
 
-STYLE = (".segs{display:flex;flex-wrap:wrap;gap:.5em}.seg{border:1px solid #e4e4e4;"
-         "padding:.2em}.seg h4{margin:0;font-size:.85em}tr.flag td{background:#fff4f4}")
+STYLE = ("td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+         ".note{color:#555}.wide{overflow-x:auto}.segs{display:flex;flex-wrap:wrap;gap:.5em}"
+         ".seg{border:1px solid #e4e4e4;padding:.2em}.seg h4{margin:0;font-size:.85em}"
+         "tr.flag td{background:#fff4f4}")
 PANEL_W, PANEL_H, PAD = 150, 80, 6
 LINE, MISS, BOUND = "#1f4e9c", "#b00020", "#777"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import math
 
+from engine.formats.segment_report import render_segments
 from engine.nowtest.multivariate_report import multivariate_row
 from engine.nowtest.quality_report import quality_section
 from engine.nowtest.reasons import OUT_OF_RANGE_MAX, number
@@ -150,6 +151,6 @@ def render(result: NowtestResult, title: str = "Now-test") -> str:
         f"{result.rows:,} rows, {result.labelled:,} labelled, {result.rejected:,} refused.</p>"
         + (f"<h2>Why the alarm</h2><ul>{reasons}</ul>" if reasons else "")
         + _requirements(result) + _metrics(result) + _drift(result) + _out_of_range(result)
-        + quality_section(result.quality)
+        + quality_section(result.quality) + render_segments(result.segments)
         + (f"<h2>Notes</h2><ul class=notes>{notes}</ul>" if notes else "")
         + "</body></html>\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from engine.formats.segments import SegmentTable, tables_from_json
 from engine.nowtest.multivariate import MultivariateDrift
 
 ALARM_KINDS = ("metric", "estimate", "drift", "out_of_range", "prediction_drift", "quality")
@@ -70,6 +71,7 @@ class NowtestResult:
     estimate_reference: dict[str, dict[str, float]] | None = None
     calibrated: bool = False
     reference_metrics: dict[str, float] | None = None  # every metric on the reference rows
+    segments: list[SegmentTable] = field(default_factory=list)  # engine.services.segments
     multivariate: MultivariateDrift | None = None  # engine.nowtest.multivariate (inputs together)
     quality: list[dict] = field(default_factory=list)  # engine.nowtest.quality: rule results
 
@@ -101,7 +103,8 @@ class NowtestResult:
             "reasons": [asdict(r) for r in self.reasons], "notes": self.notes,
             "multivariate": asdict(self.multivariate) if self.multivariate else None,
             "estimate_reference": self.estimate_reference, "calibrated": self.calibrated,
-            "reference_metrics": self.reference_metrics, "quality": self.quality,
+            "reference_metrics": self.reference_metrics,
+            "segments": [t.to_json() for t in self.segments], "quality": self.quality,
         })
 
     @classmethod
@@ -124,4 +127,5 @@ class NowtestResult:
             multivariate=MultivariateDrift.from_json(doc.get("multivariate")),
             calibrated=bool(doc.get("calibrated", False)),
             reference_metrics=doc.get("reference_metrics"),
+            segments=tables_from_json(doc.get("segments")),
             quality=list(doc.get("quality", [])))

@@ -53,7 +53,8 @@ def _scaled(progress: Progress, start: float, end: float) -> Progress:
 def applicable(requirements: list[Requirement]) -> list[Requirement]:
     """A now-tested file is one batch of the latest data, like a back-test partition: the
     per-partition requirements when there are any, else the overall ones."""
-    return [r for r in requirements if r.applies == "partition"] or list(requirements)
+    plain = [r for r in requirements if r.applies != "segment"]  # per segment: services
+    return [r for r in plain if r.applies == "partition"] or plain
 
 
 def prediction_label(model: Model) -> str:
@@ -223,12 +224,14 @@ def _reasons(label: str, model: Model, sample: CurrentSample, reqs: list[Require
 
 def run_nowtest(path: Path, model: Model, label: str, members: dict[str, bytes],
                 requirements: list[Requirement], progress: Progress = no_progress,
-                cancel: CancelToken | None = None) -> NowtestResult:
+                cancel: CancelToken | None = None, alongside: ChunkObserver | None = None
+                ) -> NowtestResult:
     """Now-test the CSV file at `path` with `model` ("ID@V" `label`), its bundle `members`
     (the reference rows of regression_cases.csv) and its effective `requirements`. Raises
     InputError for a file that cannot be read (missing, not CSV, no data rows, a model input
     column missing, a label that is not a class); Cancelled between chunks and steps."""
-    return _nowtest(Path(path), model, label, members, requirements, progress, cancel)
+    return _nowtest(Path(path), model, label, members, requirements, progress, cancel,
+                    alongside)
 
 
 def run_nowtest_beside(path: Path, model: Model, label: str, members: dict[str, bytes],

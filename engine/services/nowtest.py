@@ -69,15 +69,17 @@ def email_new_alarms(conn, root, alarms: list[Alarm], ssl_context=None) -> str |
 
 def nowtest_and_alarm(root, path, model_ref: str | None = None, source: str = "cli",
                       progress: Progress = no_progress, cancel: CancelToken | None = None,
-                      *, ssl_context=None, watch_folder=None) -> MonitorOutcome:
+                      *, ssl_context=None, watch_folder=None,
+                      segments: list[str] | tuple[str, ...] = ()) -> MonitorOutcome:
     """Now-test the CSV at `path` with the model `model_ref` (None: the one active model
     whose inputs the file's header covers) of the workspace at `root`, record it, raise its
     alarms, e-mail the new ones. `watch_folder`: the folder the file came in, bound to
     `model_ref`: a file lacking that model's inputs is refused naming all three
-    (E_WATCH_WRONG_MODEL)."""
-    from engine.nowtest.run import nowtest_file
+    (E_WATCH_WRONG_MODEL). `segments`: category inputs to break the now-test down by
+    (engine.services.segments; requirements that apply to "segment" add theirs)."""
     from engine.registry.choice import model_for_file
     from engine.registry.registry import Registry
+    from engine.services.segments import nowtest_segmented
     from engine.trial.shadow import shadow_nowtest
 
     registry = Registry.open(root)
@@ -85,8 +87,8 @@ def nowtest_and_alarm(root, path, model_ref: str | None = None, source: str = "c
         if watch_folder is not None and model_ref is not None:
             check_bound_model(registry, watch_folder, Path(path), model_ref)
         model_ref = model_for_file(registry, path, model_ref)  # None: the only active one
-        result = nowtest_file(registry, Path(path), model_ref, progress=progress,
-                              cancel=cancel)
+        result = nowtest_segmented(registry, Path(path), model_ref, segments, progress,
+                                   cancel)
         nowtest_id, new = record_and_raise(registry.db, result, source)
         log.info("now-test %d of %s with %s: %d rows, %s", nowtest_id, path, result.model,
                  result.rows, f"{len(result.reasons)} alarm reason(s), {len(new)} new alarm(s)"
