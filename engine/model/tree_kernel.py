@@ -129,9 +129,10 @@ def _shallowest_leaf(left, right, roots) -> np.ndarray:
     dense = np.full(len(roots), MAX_DENSE, dtype=np.intp)
     nodes, tree = np.asarray(roots), np.arange(len(roots))
     for depth in range(MAX_DENSE):
-        done = np.unique(tree[left[nodes] < 0])
+        # (bincount, not np.unique: unique's first call imports numpy.ma, ~10 ms of start-up)
+        done = np.bincount(tree[left[nodes] < 0], minlength=len(roots)) > 0
         dense[done] = depth
-        keep = ~np.isin(tree, done)
+        keep = ~done[tree]
         nodes, tree = nodes[keep], tree[keep]
         if not len(nodes):
             break

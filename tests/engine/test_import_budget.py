@@ -49,6 +49,7 @@ def test_predict_without_a_trial_loads_no_statistics_and_no_trial_machinery(demo
     # predict path does not call (engine/model/arrow_arrays.py); the sample has blank cells and
     # the demo model categories, so the markers and the category lookup ran.
     assert under(modules, "pandas") == []
+    assert under(modules, "numpy.ma") == []  # np.unique's first call imports it (~10 ms)
     assert under(modules, "engine.nowtest", "engine.backtest", "engine.regression") == []
     # Asking whether a trial runs is all: its comparison and gate stay unloaded.
     assert under(modules, "engine.trial") == ["engine.trial", "engine.trial.shadow",
