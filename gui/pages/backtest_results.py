@@ -1,6 +1,7 @@
 """What a back-test found, as the Back-test page shows it: a verdict banner with the counts and
 the verdicts in words (the engine's words), the chart of one metric per partition, the table
-per partition, the comparison of the champion with each challenger, and the history of runs."""
+per partition, the comparison of the champion with each challenger, the champion's segments
+(gui.pages.segments_panel) and the history of runs."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from engine.backtest.result import BacktestResult
 from engine.backtest.words import challenger_line, champion_line
 from gui.charts import LineChart
 from gui.colors import GREEN, MUTED, RED
+from gui.pages.segments_panel import SegmentsPanel
 from gui.tables import cell, make_table, set_row, when
 from gui.tasks.backtest import PastRun
 
@@ -251,6 +253,8 @@ class Results(QTabWidget):
         self.addTab(self.partitions, "Per partition")
         self.addTab(self.comparisons, "Champion vs challengers")
         self.addTab(self.history, "History of back-tests")
+        self.segments = SegmentsPanel()  # the champion's, per segmented column
+        self.insertTab(self.indexOf(self.history), self.segments, "Segments")
 
     def show_result(self, result: BacktestResult) -> None:
         self.result = result
@@ -265,6 +269,8 @@ class Results(QTabWidget):
         fill_partitions(self.partitions, result)
         fill_comparisons(self.comparisons, result)
         self.setTabEnabled(self.indexOf(self.comparisons), bool(result.challengers))
+        self.segments.show_tables(result.segments)
+        self.setTabEnabled(self.indexOf(self.segments), bool(result.segments))
         self.setCurrentIndex(0)
 
     def _draw(self) -> None:
@@ -290,3 +296,4 @@ class Results(QTabWidget):
         self.chart_note.setText("")
         self.partitions.setRowCount(0)
         self.comparisons.setRowCount(0)
+        self.segments.show_tables([])

@@ -46,6 +46,7 @@ from gui.pages.monitor_tables import (
     nowtests_table,
     selected_ids,
 )
+from gui.pages.segments_panel import SegmentsPanel
 from gui.run_panel import RunPanel
 from gui.tables import when
 from gui.tasks import monitor as tasks
@@ -137,6 +138,8 @@ class MonitorPage(QWidget):
         lists_layout.addWidget(self.drift, 3)
         self.quality = QualityPanel()  # the chosen now-test's data-quality rules
         lists_layout.addWidget(self.quality, 2)
+        self.segments = SegmentsPanel()  # the chosen now-test's segments (--segment)
+        lists_layout.addWidget(self.segments, 2)
 
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(chart_box)
@@ -258,6 +261,7 @@ class MonitorPage(QWidget):
                         if t.get("id") == chosen), None)
         fill_drift(self.drift, nowtest.get("result") if nowtest else None)
         self.quality.show_nowtest(nowtest)
+        self.segments.show_nowtest(nowtest)
         if nowtest is None:
             self.drift_title.setText("Drift per feature")
             return

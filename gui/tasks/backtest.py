@@ -48,6 +48,7 @@ class Setup:
     champion: str | None  # a model reference; None: the most recently activated model
     challengers: tuple[str | Path, ...] = ()  # installed "ID@V", or the path of a bundle file
     timezone: str | None = None  # IANA zone offset / Z times are converted to; None: as written
+    segments: tuple[str, ...] = ()  # category inputs to break the champion's metrics down by
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +159,8 @@ def run(workspace: Path, setup: Setup, *, progress: Progress, cancel: CancelToke
     registry = Registry.open(workspace)
     try:
         done = backtest(registry, setup.corpus, setup.time_column, setup.by, setup.champion,
-                        list(setup.challengers), timezone=setup.timezone, progress=progress,
-                        cancel=cancel)
+                        list(setup.challengers), timezone=setup.timezone,
+                        segments=setup.segments, progress=progress, cancel=cancel)
         return Outcome(done.result, done.run_id, _history(registry.db))
     finally:
         registry.close()
