@@ -13,10 +13,9 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.bundle.manifest import format_time
-from engine.bundle.trust import load_trust_store, trust_store_path
-from engine.bundle.verify import Accepted, VerifiedBundle, verify_bundle
 from engine.bundle.ziparchive import LIMITS, read_members
 from engine.errors import BundleRejected, EngineError, InputError
 from engine.ground import faults
@@ -28,6 +27,9 @@ from engine.ground.paths import Workspace
 from engine.model import Model, load_coefficients
 from engine.registry.refs import parse_ref
 from engine.registry.rollback_state import load_state, save_state
+
+if TYPE_CHECKING:  # verifying a bundle (cryptography) is imported by the commands that do it
+    from engine.bundle.verify import Accepted, VerifiedBundle
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +187,8 @@ class Registry:
     def _accepted(self) -> dict[str, Accepted]:
         """The rollback state merged with the installed versions: the higher wins, so a lost,
         stale or deleted state file can never let an older version back in."""
+        from engine.bundle.verify import Accepted
+
         state = load_state(self.ws)
         for row in self.db.execute("SELECT model_id, version, manifest_sha256 FROM installed"):
             known = state.get(row["model_id"])
@@ -193,6 +197,9 @@ class Registry:
         return state
 
     def verify(self, data: bytes, now: dt.datetime | None = None) -> VerifiedBundle:
+        from engine.bundle.trust import load_trust_store, trust_store_path
+        from engine.bundle.verify import verify_bundle
+
         path = trust_store_path(self.ws.root)
         missing = self.ws.missing_trust_store(path)
         if missing:
@@ -237,6 +244,8 @@ class Registry:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, bundle.data)
         faults.step("import.bundle-written")
+        from engine.bundle.verify import Accepted
+
         state = self._accepted()
         if m.version >= state.get(m.model_id, Accepted(0, "")).version:
             state[m.model_id] = Accepted(m.version, bundle.manifest_sha256)

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import TYPE_CHECKING
 
 from engine.bundle.manifest import MANIFEST, manifest_sha256, parse_manifest
-from engine.bundle.verify import Accepted
 from engine.bundle.ziparchive import read_members
 from engine.errors import EngineError
 from engine.ground.fileio import exclusive_lock, write_atomic
 from engine.ground.paths import Workspace
+
+if TYPE_CHECKING:
+    from engine.bundle.verify import Accepted
 
 log = logging.getLogger(__name__)
 STATE_FORMAT = "ratchet-rollback-state/1"
@@ -55,6 +58,8 @@ def save_state(ws: Workspace, state: dict[str, Accepted]) -> dict[str, Accepted]
 
 def rebuild_state(ws: Workspace) -> dict[str, Accepted]:
     """The highest installed version of each model, read from the installed bundles."""
+    from engine.bundle.verify import Accepted  # signatures' code: not on the predict path
+
     state: dict[str, Accepted] = {}
     for path in sorted(ws.models_dir.glob("*/*.ratchet")):
         try:
@@ -74,6 +79,8 @@ def _read_state(ws: Workspace) -> dict[str, Accepted] | None:
     path = ws.rollback_state
     if not path.exists():
         return None
+    from engine.bundle.verify import Accepted
+
     try:
         doc = json.loads(path.read_bytes())
         if doc.get("format") == STATE_FORMAT:
