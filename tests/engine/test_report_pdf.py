@@ -8,11 +8,13 @@ import re
 from engine.formats.report_pdf import pdf_bytes, write_report_file
 from engine.ground.shipped import shipped_dir
 from engine.registry.registry import Registry
+from tests.engine import test_trial_kit as kit
 from tests.engine.conftest import json_cli
 from tests.engine.pdf_kit import read_pdf
 from tests.engine.test_report_stamp import demo_hash
-from tests.engine.workspace_kit import DEMO_LABEL
+from tests.engine.workspace_kit import DEMO_LABEL, SAMPLE, sha256
 
+bundles, data, flights = kit.bundles, kit.data, kit.flights  # the gate's fixtures
 CORPUS = shipped_dir("resources") / "samples" / "demo-flights-2013.csv"
 
 
@@ -108,3 +110,28 @@ def test_a_report_of_another_kind_is_refused_before_any_work(ws, tmp_path, capsy
         for table in ("regression_runs", "backtests"):
             count = registry.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
             assert count == 0, table
+
+
+def test_nowtest_report_as_pdf(ws, tmp_path, capsys):
+    cli = json_cli(ws.root, capsys)
+    report = tmp_path / "now.pdf"
+    code, _doc, err = cli("nowtest", str(SAMPLE), "--report", str(report))
+    assert code in (0, 1), err
+    pdf = read_pdf(report)
+    assert f"Now-test of {DEMO_LABEL} on {SAMPLE.name}" in pdf.text
+    check_stamp(pdf, ws)
+    assert pdf.images == 0 and pdf.pages == len(pdf.page_texts)
+
+
+def test_gate_report_as_pdf(ws, bundles, data, tmp_path, capsys):
+    cli = json_cli(ws.root, capsys)
+    report = tmp_path / "gate.pdf"
+    code, doc, err = cli("gate", str(bundles["worse"]), "--corpus", str(data["corpus"]),
+                         "--time-column", "time_hour", "--report", str(report))
+    assert code == 1, err
+    assert doc["report"] == str(report)
+    pdf = read_pdf(report)
+    assert "REJECT" in pdf.text and "Why it is rejected" in pdf.text
+    assert f"{kit.WORSE} (bundle sha256 {sha256(bundles['worse'])})" in pdf.text
+    check_pages(pdf)
+    assert pdf.images == 0
