@@ -19,7 +19,8 @@ def installed_contender(registry, ref: str | None) -> Contender:
     model, label = registry.load_model(ref)
     members = registry.bundle_members(label)
     reqs = effective_requirements(registry.db, parse_ref(label)[0], members["requirements.json"])
-    return Contender(label, model, reqs, members["coefficients.json"])
+    return Contender(label, model, reqs, members["coefficients.json"],
+                     members.get("regression_cases.csv"))
 
 
 def bundle_contender(registry, path: Path) -> Contender:
@@ -31,7 +32,8 @@ def bundle_contender(registry, path: Path) -> Contender:
     members = bundle.members
     reqs = effective_requirements(registry.db, bundle.manifest.model_id,
                                   members["requirements.json"])
-    return Contender(bundle.label, bundle.model, reqs, members["coefficients.json"])
+    return Contender(bundle.label, bundle.model, reqs, members["coefficients.json"],
+                     members.get("regression_cases.csv"))
 
 
 def is_bundle_path(spec: str) -> bool:

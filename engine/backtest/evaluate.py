@@ -36,6 +36,7 @@ class Contender:
     model: Model
     requirements: list[Requirement]
     coefficients: bytes | None = None  # the coefficient file, for workers that load it
+    reference: bytes | None = None  # the bundle's regression_cases.csv (multivariate drift)
 
 
 def metrics_for(task: str) -> list[str]:

@@ -9,6 +9,7 @@ import html
 import math
 
 from engine.backtest.charts import line_chart
+from engine.backtest.multivariate_report import multivariate_section
 from engine.backtest.result import BacktestResult, Comparison
 from engine.formats.segment_report import render_segments
 from engine.regression.report import STYLE as REGRESSION_STYLE
@@ -129,4 +130,5 @@ def render(result: BacktestResult, title: str = "Back-test") -> str:
         + "<h2>Metrics by partition</h2><p class=note>Dashed: the requirement; ringed red: a "
         "partition where the model misses a requirement.</p>" + _charts(result)
         + f"<h2>Every partition</h2>{_partition_table(result)}"
+        + multivariate_section(result.multivariate)
         + render_segments(result.segments) + "</body></html>\n")

@@ -66,6 +66,8 @@ class BacktestResult:
     summary: list[str] = field(default_factory=list)  # the verdicts in words
     timezone: str | None = None  # the IANA zone offset times were converted to; None: as written
     segments: list[SegmentTable] = field(default_factory=list)  # the champion's, per --segment
+    # per partition: {"partition", and engine.nowtest.multivariate.MultivariateDrift's fields}
+    multivariate: list[dict] = field(default_factory=list)
 
     @property
     def partition_keys(self) -> list[str]:

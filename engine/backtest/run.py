@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.backtest.corpus import BLOCK_BYTES, Needed, check_file, corpus_files
 from engine.backtest.evaluate import Contender, compared_metrics, evaluate
+from engine.backtest.multivariate import partition_drift
 from engine.backtest.partitions import check_period, check_timezone, partition_keys
 from engine.backtest.result import BacktestResult, RequirementLine
 from engine.backtest.score import Scored, Task, batches_of, concat, score_file
@@ -138,6 +139,8 @@ def run_backtest(corpus: str | Path, time_column: str, by: str, champion: Conten
                                                 bootstrap, seed, SCORING_SHARE)
     tables = backtest_segments(files, scored, champion, seg_columns, bootstrap, seed,
                                champion.requirements)
+    multivariate = partition_drift(files, task.needed, scored, champion.model,
+                                   champion.reference, cancel)
     metric = compared_metrics(champion)[0]
     verdict = {ch.label: next((c.outcome for c in comparisons if c.partition == "overall"
                                and c.challenger == ch.label and c.metric == metric),
@@ -153,5 +156,5 @@ def run_backtest(corpus: str | Path, time_column: str, by: str, champion: Conten
         time_column, by, metric, bootstrap,
         [RequirementLine(c.label, r.metric, r.bound_name, r.bound, r.applies)
          for c in models for r in c.requirements], overall, timezone=timezone,
-        segments=tables)
+        segments=tables, multivariate=multivariate)
     return replace(result, summary=summary_lines(result) + segment_summary(tables))

@@ -167,7 +167,10 @@ class Fit:
     def test(self, numbers: dict[str, np.ndarray], codes: dict[str, np.ndarray], alpha: float
              ) -> MultivariateDrift | None:
         """The multivariate drift of the current rows (None without any)."""
-        err = self.errors(numbers, codes)
+        return self.judge(self.errors(numbers, codes), alpha)
+
+    def judge(self, err: np.ndarray, alpha: float) -> MultivariateDrift | None:
+        """The verdict on rows whose errors are `err` (None without any)."""
         if not err.size:
             return None
         error, threshold = float(err.mean()), self.threshold(err.size, alpha)

@@ -183,7 +183,9 @@ def test_cli_exit_codes_json_history_and_report(flights, tmp_path, cli, ws):
         ("2013-Q2", True), ("2013-Q4", False)]
     assert doc["report"] == str(report) and sorted(report.parent.iterdir()) == [report]
     text = report.read_text(encoding="utf-8")
-    assert text.startswith("<!doctype html>") and text.count("<svg") == 8
+    # a chart per metric (8), and the multivariate drift by partition (one more)
+    assert text.startswith("<!doctype html>") and text.count("<svg") == 9
+    assert "Multivariate drift by partition" in text
     assert "stroke-dasharray" in text and "2013-Q4" in text and "FAILED" in text
     assert "http" not in text and "src=" not in text  # self-contained: nothing to fetch
 
