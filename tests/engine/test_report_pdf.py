@@ -4,8 +4,11 @@ read back with pypdf: title, verdict, the stamp with the bundle's sha256, a metr
 page count (every page's "N / PAGES" footer), no raster image, and the charts' paths."""
 
 import re
+import sys
 
-from engine.formats.report_pdf import pdf_bytes, write_report_file
+import pytest
+
+from engine.formats.report_pdf import PdfUnavailable, pdf_bytes, write_report_file
 from engine.ground.shipped import shipped_dir
 from engine.registry.registry import Registry
 from tests.engine import test_trial_kit as kit
@@ -135,3 +138,13 @@ def test_gate_report_as_pdf(ws, bundles, data, tmp_path, capsys):
     assert f"{kit.WORSE} (bundle sha256 {sha256(bundles['worse'])})" in pdf.text
     check_pages(pdf)
     assert pdf.images == 0
+
+
+def test_without_weasyprint_a_pdf_is_refused_in_plain_words_and_nothing_written(
+        tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as in the installed app
+    with pytest.raises(PdfUnavailable, match=r"Save the report as \.html instead") as refused:
+        write_report_file("<html><body><h1>T</h1></body></html>", tmp_path / "r.pdf")
+    assert refused.value.code == "E_PDF_UNAVAILABLE"
+    assert list(tmp_path.iterdir()) == []
+    assert write_report_file("<p>x</p>", tmp_path / "r.html").read_text() == "<p>x</p>"
