@@ -33,7 +33,7 @@ from gui import errors
 from gui.charts import LineChart
 from gui.context import AppContext
 from gui.pages.model_picker import ModelPicker
-from gui.pages.monitor_chart import chart_data
+from gui.pages.monitor_chart import chart_data, draw_multivariate
 from gui.pages.monitor_quality import QualityPanel
 from gui.pages.monitor_status import OneLineLabel, status_color
 from gui.pages.monitor_tables import (
@@ -124,6 +124,8 @@ class MonitorPage(QWidget):
         model_row.addStretch(1)
         chart_layout.addLayout(model_row)
         chart_layout.addWidget(self.chart, 1)
+        self.multivariate = LineChart()  # the inputs together (multivariate drift) over time
+        chart_layout.addWidget(self.multivariate, 1)
 
         self.nowtests = nowtests_table()
         self.nowtests.itemSelectionChanged.connect(self._show_selected_drift)
@@ -228,6 +230,7 @@ class MonitorPage(QWidget):
 
     def _draw_chart(self) -> None:
         nowtests = self.shown.nowtests if self.shown else []
+        draw_multivariate(self.multivariate, nowtests, self.model_combo.currentText() or None)
         if not nowtests:
             self.chart.clear("No now-tests yet. Drop a CSV into the watch folder or use "
                              "“Now-test a file…”.")

@@ -54,3 +54,29 @@ def chart_data(nowtests: list[dict], model: str | None,
     lines = [(f"{word} {bound:g}", float(bound))] if bound is not None else []
     return ChartData([category(t) for t in chosen], series, lines, f"{metric} ({model})",
                      [t["id"] for t in chosen])
+
+
+def multivariate_data(nowtests: list[dict], model: str | None) -> ChartData:
+    """The chosen model's now-tests over time (as chart_data), their inputs taken together:
+    the multivariate drift's mean reconstruction error and its threshold (which depends on
+    each file's rows). Empty when none of them measured it."""
+    if model is None and nowtests:
+        model = nowtests[0].get("model")
+    chosen = [t for t in nowtests if t.get("model") == model][:MAX_POINTS][::-1]
+    found = [(t.get("result") or {}).get("multivariate") or {} for t in chosen]
+    if not any(found):
+        return ChartData()
+    return ChartData([category(t) for t in chosen],
+                     {"inputs together: reconstruction error": [m.get("error") for m in found],
+                      "alarm above": [m.get("threshold") for m in found]},
+                     [], "multivariate drift", [t["id"] for t in chosen])
+
+
+def draw_multivariate(chart, nowtests: list[dict], model: str | None) -> None:
+    """Fill the Monitor page's small multivariate chart (a gui.charts.LineChart)."""
+    data = multivariate_data(nowtests, model)
+    if not data.series:
+        chart.clear("No multivariate drift measured yet (it needs the bundle's reference "
+                    "rows).")
+        return
+    chart.set_data(data.categories, data.series, data.lines, data.y_label)

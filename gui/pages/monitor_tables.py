@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QTableWidget
 
 from engine.alarms.email import number as distinct
+from engine.nowtest.reasons import MULTIVARIATE
 from gui.colors import GREEN, GREY, RED, RED_TINT
 from gui.tables import cell, make_table, set_row, when
 
@@ -62,6 +63,8 @@ def drift_words(message: str, value, bound) -> tuple[str, str] | None:
     ("p = 5e-23", "alarm below p 0.00016"); None when the message says none of them."""
     if value is None or bound is None:
         return None
+    if "reconstruction error" in message:  # the inputs together (multivariate)
+        return f"error {value:.3g}", f"alarm above {bound:.3g}"
     if "test p = " in message:
         return f"p = {value:.2g}", f"alarm below p {bound:.2g}"
     if ", above the threshold " in message:
@@ -190,16 +193,31 @@ def fill_nowtests(table: QTableWidget, nowtests: list[dict],
         set_row(table, r, cells)
 
 
+def multivariate_row(mv: dict | None) -> dict | None:
+    """The multivariate drift (engine.nowtest.multivariate) as a row of the drift table."""
+    if not mv:
+        return None
+    return {"feature": MULTIVARIATE, "drifted": bool(mv.get("drifted")),
+            "test": "PCA reconstruction", "statistic": mv.get("error"),
+            "threshold": mv.get("threshold"), "p_value": None}
+
+
 def drift_table() -> QTableWidget:
     return _one_line(make_table(DRIFT_COLUMNS))
 
 
 def fill_drift(table: QTableWidget, result: dict | None) -> None:
-    """One row per input feature, drifted ones first and highlighted; then the predictions."""
+    """One row per input feature, drifted ones first and highlighted; then the predictions;
+    and the inputs taken together (multivariate drift: first when it drifted, else last)."""
     result = result or {}
     rows = sorted(result.get("drift") or [], key=lambda d: not d.get("drifted"))
     if result.get("prediction_drift"):
         rows.append({**result["prediction_drift"], "feature": "(the predictions)"})
+    together = multivariate_row(result.get("multivariate"))
+    if together is not None and together["drifted"]:
+        rows.insert(0, together)
+    elif together is not None:
+        rows.append(together)
     outside = result.get("out_of_range") or {}
     table.setRowCount(len(rows))
     for r, d in enumerate(rows):

@@ -122,7 +122,7 @@ def test_now_testing_files_shows_the_alarm_the_chart_and_the_drift(page, ctx, qt
     # the drift of the newest now-test: drifted features first, highlighted
     drifted = sorted(d.feature for d in november.result.drift if d.drifted)
     assert drifted == ["dep_delay"]
-    assert page.drift.rowCount() == len(INPUTS) + 1  # and the predictions
+    assert page.drift.rowCount() == len(INPUTS) + 2  # the predictions, the inputs together
     column = cells(page.drift, "Drifted", DRIFT_COLUMNS)
     assert column[:len(drifted)] == ["DRIFTED"] * len(drifted)
     assert sorted(cells(page.drift, "Feature", DRIFT_COLUMNS)[:len(drifted)]) == drifted
