@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.errors import EngineError
+from gui import errors
 from gui.colors import RED
 from gui.context import AppContext
 from gui.pages.model_picker import ModelPicker
@@ -36,6 +38,7 @@ from gui.tasks import regression as tasks
 from gui.widgets import page_header
 
 log = logging.getLogger(__name__)
+READ_KEY = "requirements: the chosen model's"
 
 
 class RequirementsPage(QWidget):
@@ -103,13 +106,19 @@ class RequirementsPage(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        if self.panel.running:
-            return
+        """Read the chosen model's requirements in the background: a quick read, not a run
+        (it never holds the panel), and a newer choice supersedes a read still under way."""
         self.proposal = None
         fill_proposals(self.proposals, [])
-        self.panel.run("requirements", tasks.load_requirements, self.ctx.workspace,
-                       self.picker.model_id(), then=self._loaded, keep_message=True,
-                       message="Reading the requirements…")
+        self.ctx.run("requirements", tasks.load_requirements, self.ctx.workspace,
+                     self.picker.model_id(), key=(READ_KEY, id(self)), parent=self,
+                     on_finished=self._loaded, on_failed=self._load_failed)
+
+    def _load_failed(self, exc: BaseException) -> None:
+        self.panel.say(f"The requirements could not be read: "
+                       f"{getattr(exc, 'message', None) or exc}", error=True)
+        if not isinstance(exc, EngineError):
+            errors.show_exception(self, exc)
 
     def _loaded(self, view: tasks.RequirementsView) -> None:
         self.view = view

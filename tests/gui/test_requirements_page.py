@@ -94,7 +94,9 @@ def test_choosing_another_model_clears_the_last_models_messages(page, ctx, qtbot
         services_models.install(registry, bundles[1].read_bytes())
     page.picker.set_snapshot(snapshot(ctx.workspace, progress=no_progress,
                                       cancel=CancelToken()))
-    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS) as loaded:
+    # The new snapshot may first re-read the model already chosen: wait for the one chosen.
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS,
+                          check_params_cb=lambda view: view.label == "test-model@1") as loaded:
         page.picker.combo.setCurrentIndex(page.picker.combo.findData("test-model"))
     assert loaded.args[0].label == "test-model@1"
     assert page.panel.message.text() == "" and not page.panel.message.isVisible()
