@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from engine.batch.csv_input import CsvInput
@@ -24,6 +23,7 @@ from engine.batch.records import MAX_RECORD_BYTES, QUOTE, Chunk
 from engine.errors import InputError
 from engine.model import Model, Prediction
 from engine.model import arrow_arrays as aa
+from engine.model import arrow_compute as pc
 from engine.model.categories import NUMBER
 from engine.model.markers import LEGACY_MARKERS, null_markers, written_markers
 from engine.model.model import Feature
@@ -317,7 +317,7 @@ def output_lines(chunk: Chunk, result: Prediction, model: Model, delimiter: str,
     n = len(chunk.starts) - 1
     offsets = pa.py_buffer(chunk.starts.astype(np.int32))
     records = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(chunk.data))
-    records = pc.utf8_rtrim(records, characters="\r\n")
+    records = pc.utf8_rtrim(records, "\r\n")
     cut = np.flatnonzero(fit.keep >= 0)
     if cut.size:
         kept = np.full(n, "", dtype=object)
@@ -328,7 +328,7 @@ def output_lines(chunk: Chunk, result: Prediction, model: Model, delimiter: str,
     pad = fit.pad
     if pad.any():
         fills = aa.strings([delimiter * k for k in range(int(pad.max()) + 1)])
-        records = pc.binary_join_element_wise(records, fills.take(aa.numbers(pad)),
+        records = pc.binary_join_element_wise(records, pc.take(fills, aa.numbers(pad)),
                                               aa.string(""))
     bad = result.rejected
 
@@ -340,9 +340,9 @@ def output_lines(chunk: Chunk, result: Prediction, model: Model, delimiter: str,
     else:
         labels = aa.strings([csv_field(str(c), delimiter) for c in model.classes] + [""])
         index = np.where(bad, len(model.classes), result.class_index)
-        appended = [labels.take(aa.numbers(index))]
+        appended = [pc.take(labels, aa.numbers(index))]
         appended += [numbers(result.proba[:, k]) for k in range(len(model.classes))]
-    appended.append(aa.strings(["ok", "rejected"]).take(aa.numbers(bad.astype(np.int8))))
+    appended.append(pc.take(aa.strings(["ok", "rejected"]), aa.numbers(bad.astype(np.int8))))
     messages = np.full(n, "", dtype=object)
     for row, message in result.errors.items():
         messages[row] = csv_field(message, delimiter)

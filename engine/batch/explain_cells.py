@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from engine.batch.chunk_io import csv_field
 from engine.model import Model, Prediction
@@ -59,6 +58,8 @@ def explained_output(model: Model, prediction: Prediction) -> np.ndarray:
 def explanation_cells(request: ExplainRequest, model: Model, columns: dict,
                       prediction: Prediction, delimiter: str) -> list[pa.Array]:
     """The chunk's explanation columns, CSV-ready text."""
+    import pyarrow.compute as pc  # here: a prediction without explanations does not load it
+
     from engine.explain import explain
 
     bad = prediction.rejected
@@ -98,6 +99,8 @@ def explanation_cells(request: ExplainRequest, model: Model, columns: dict,
 
 def _shown(numbers: np.ndarray) -> np.ndarray:
     """Numbers as text in their shortest form ("45", "0.1"), a missing one as "missing"."""
+    import pyarrow.compute as pc
+
     text = np.asarray(pc.cast(pa.array(numbers), pa.string()).to_numpy(zero_copy_only=False),
                       dtype=object)
     text[np.isnan(numbers)] = "missing"
@@ -110,6 +113,8 @@ def _shown_categories(values: np.ndarray) -> np.ndarray:
 
 
 def _needs_quotes(texts: np.ndarray, delimiter: str) -> np.ndarray:
+    import pyarrow.compute as pc
+
     arr = pa.array(texts, type=pa.string())
     need = pc.match_substring(arr, delimiter)
     for ch in ('"', "\n", "\r"):

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from engine.model import arrow_compute as pc
 
 NULL_STRING = pa.nulls(1, pa.string())[0]
 

@@ -65,6 +65,7 @@ def _distinct_text(values: np.ndarray, missing: np.ndarray
     # pyarrow is a runtime dependency; only the predictor's big batches need it here. Its
     # arrays are built without pa.array, which would import pandas (arrow_arrays).
     from engine.model import arrow_arrays as aa
+    from engine.model import arrow_compute
 
     present = ~missing
     if not present.any():
@@ -73,7 +74,7 @@ def _distinct_text(values: np.ndarray, missing: np.ndarray
         text = aa.strings(values[present])
     except (AttributeError, TypeError, UnicodeEncodeError, OverflowError):
         return None
-    encoded = text.dictionary_encode()
+    encoded = arrow_compute.dictionary_encode(text)
     index = np.zeros(values.shape[0], dtype=np.int32)
     index[present] = aa.to_ints(encoded.indices, np.int32)
     return np.array(encoded.dictionary.to_pylist(), dtype=object), index

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from engine.model import arrow_arrays as aa
+from engine.model import arrow_compute as pc
 
 LEGACY_MARKERS = ("",)  # a coefficient file without the field: only the empty cell
 DEFAULT_MARKERS = ("", "NA")  # what `ratchet export` writes unless told otherwise
@@ -73,7 +73,7 @@ def _named(markers: Sequence[str]) -> list[str]:
 def null_markers(strings: pa.Array, markers: Sequence[str], trim: bool) -> pa.Array:
     """The text with every marker (compared trimmed if `trim`) made null."""
     text = pc.utf8_trim_whitespace(strings) if trim else strings
-    hit = pc.is_in(text, value_set=aa.strings(list(markers)))
+    hit = pc.is_in(text, aa.strings(list(markers)))
     return pc.if_else(hit, aa.NULL_STRING, text)
 
 
@@ -84,7 +84,7 @@ def written_markers(strings: pa.Array, markers: Sequence[str], trim: bool
     if not named:
         return None
     text = pc.utf8_trim_whitespace(strings) if trim else strings
-    index = pc.index_in(text, value_set=aa.strings(named))
+    index = pc.index_in(text, aa.strings(named))
     codes = aa.to_ints(index, np.int32, fill=-1)
     cells = np.flatnonzero(codes >= 0)
     if not cells.size:

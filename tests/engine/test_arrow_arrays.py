@@ -1,6 +1,7 @@
 """engine/model/arrow_arrays.py builds the same Arrow arrays as pa.array and reads them back as
 to_numpy(zero_copy_only=False) does, without importing pandas (which pyarrow does on those
-calls): checked against pyarrow's own results, and in a fresh process for pandas."""
+calls); engine/model/arrow_compute.py calls the same compute kernels as pyarrow.compute without
+importing it: checked against pyarrow's own results, and in fresh processes for the imports."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import sys
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 
 from engine.model import arrow_arrays as aa
+from engine.model import arrow_compute as ac
 from engine.model.categories import DISTINCT_MIN_ROWS, _distinct_text
 from engine.model.rows import missing_mask
 
@@ -77,6 +80,47 @@ def test_building_and_reading_arrays_loads_no_pandas():
             " pa.float64()))\n"
             "pc.fill_null(pc.cast(aa.numbers(np.ones(3)), pa.string()), aa.string(''))\n"
             "print('pandas' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "False"
+
+
+def test_compute_calls_equal_pyarrow_compute():
+    text = pa.array([" 1 ", "x", None, "NA", "", "é"] * 2, type=pa.string())[1:]
+    markers = aa.strings(["", "NA"])
+    assert ac.cast(pa.array(["1", "2.5", None]), pa.float64()).equals(
+        pc.cast(pa.array(["1", "2.5", None]), pa.float64()))
+    with pytest.raises(pa.ArrowInvalid):  # a safe cast, as pc.cast's default
+        ac.cast(text, pa.float64())
+    assert ac.binary_length(text).equals(pc.binary_length(text))
+    assert ac.utf8_trim_whitespace(text).equals(pc.utf8_trim_whitespace(text))
+    assert ac.utf8_rtrim(text, " \r\n").equals(pc.utf8_rtrim(text, characters=" \r\n"))
+    assert ac.is_in(text, markers).equals(pc.is_in(text, value_set=markers))
+    assert ac.index_in(text, markers).equals(pc.index_in(text, value_set=markers))
+    hit = pc.is_in(text, value_set=markers)
+    assert ac.if_else(hit, aa.NULL_STRING, text).equals(
+        pc.if_else(hit, pa.scalar(None, pa.string()), text))
+    assert ac.fill_null(text, aa.string("-")).equals(pc.fill_null(text, "-"))
+    with pytest.raises(TypeError):
+        ac.fill_null(text, aa.integer(0))
+    index = aa.numbers(np.array([2, 0, 0, 1], dtype=np.int8))
+    assert ac.take(text, index).equals(text.take(index))
+    with pytest.raises(IndexError):
+        ac.take(text, aa.numbers(np.array([99])))
+    assert ac.binary_join_element_wise(text, text, aa.string(",")).equals(
+        pc.binary_join_element_wise(text, text, ","))
+    assert ac.dictionary_encode(text).equals(pc.dictionary_encode(text))
+
+
+def test_the_batch_path_loads_no_pyarrow_compute():
+    code = ("import sys, numpy as np, pyarrow as pa\n"
+            "import engine.batch.chunk_io, engine.batch.score, engine.model.markers\n"
+            "from engine.model import arrow_arrays as aa, arrow_compute as ac\n"
+            "s = aa.strings(['1', 'NA'])\n"
+            "ac.take(ac.dictionary_encode(ac.if_else(ac.is_in(s, s), aa.NULL_STRING, s)),"
+            " aa.numbers(np.array([0, 1])))\n"
+            "print('pyarrow.compute' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stderr

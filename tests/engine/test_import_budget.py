@@ -50,6 +50,9 @@ def test_predict_without_a_trial_loads_no_statistics_and_no_trial_machinery(demo
     # the demo model categories, so the markers and the category lookup ran.
     assert under(modules, "pandas") == []
     assert under(modules, "numpy.ma") == []  # np.unique's first call imports it (~10 ms)
+    # pyarrow.compute builds ~290 wrappers on import (~25 ms): engine/model/arrow_compute.py
+    # calls the kernels without it.
+    assert under(modules, "pyarrow.compute") == []
     # Loading an installed model checks its bytes' sha256; signatures are checked at import,
     # so their code (and cryptography) stays unloaded.
     assert under(modules, "cryptography", "engine.bundle.verify", "engine.bundle.signing",
