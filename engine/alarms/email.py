@@ -30,7 +30,8 @@ IMPLICIT_TLS_PORT = 465
 
 KIND_NAMES = {"metric": "metric", "estimate": "estimated metric (no labels)",
               "drift": "feature drift", "out_of_range": "share of inputs out of range",
-              "prediction_drift": "prediction drift", "watch": "watch folder"}
+              "prediction_drift": "prediction drift", "watch": "watch folder",
+              "quality": "data-quality rule"}
 
 
 class AlarmEmailError(EngineError):

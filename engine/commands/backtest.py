@@ -1,5 +1,5 @@
 """`ratchet backtest CORPUS --time-column COL [--by month|quarter|year] [--timezone ZONE]
-[--model ID[@V]] [--challenger ID@V|BUNDLE ...] [--report FILE.html] [--dask ADDRESS]
+[--model ID[@V]] [--challenger ID@V|BUNDLE ...] [--report FILE.html|.pdf] [--dask ADDRESS]
 [--segment COL ...]`.
 
 Exit 0 when the champion meets its requirements in every partition, 1 when it misses one in
@@ -32,8 +32,9 @@ def register(sub) -> None:
     bt.add_argument("--challenger", action="extend", nargs="+", default=[],
                     metavar="ID@V|BUNDLE", help="installed versions or bundle files to compare "
                     "(bundles are verified, never installed)")
-    bt.add_argument("--report", metavar="FILE.html", help="where to write the HTML report "
-                    "(default: the workspace's reports folder)")
+    bt.add_argument("--report", metavar="FILE.html|FILE.pdf", help="where to write the report, "
+                    "HTML or PDF by the name's suffix (default: HTML in the workspace's "
+                    "reports folder)")
     bt.add_argument("--dask", metavar="ADDRESS", help="score on this Dask scheduler's workers "
                     "(e.g. tcp://host:8786); they must reach the corpus at the same path")
     bt.add_argument("--segment", action="append", default=[], metavar="COL",

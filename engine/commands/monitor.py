@@ -18,7 +18,8 @@ def register(sub) -> None:
     nowtest.add_argument("input", metavar="INPUT.csv")
     nowtest.add_argument("--model", metavar="ID[@VERSION]",
         help="default: the model whose inputs the file has")
-    nowtest.add_argument("--report", metavar="FILE.html", help="also write an HTML report")
+    nowtest.add_argument("--report", metavar="FILE.html|FILE.pdf",
+                         help="also write the report: HTML or PDF by the name's suffix")
     nowtest.add_argument("--segment", action="append", default=[], metavar="COL",
                          help="a category input of the model: every metric per value of it "
                          "(the 20 values with the most rows, the rest as \"other\"), with "

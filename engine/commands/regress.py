@@ -1,4 +1,4 @@
-"""`ratchet regress [--model ID[@VERSION]] [--report FILE.html]`."""
+"""`ratchet regress [--model ID[@VERSION]] [--report FILE.html|FILE.pdf]`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from engine.registry.refs import parse_ref
 def register(sub) -> None:
     regress = sub.add_parser("regress", help="run a model's regression suite")
     regress.add_argument("--model", metavar="ID[@VERSION]", help="default: the active model")
-    regress.add_argument("--report", metavar="FILE.html", help="also write an HTML report")
+    regress.add_argument("--report", metavar="FILE.html|FILE.pdf",
+                         help="also write the report: HTML or PDF by the name's suffix")
     regress.set_defaults(handler=cmd_regress)
 
 

@@ -39,8 +39,9 @@ def _gate_options(parser) -> None:
                         "least X on the primary metric (default: a 95%% interval above zero)")
     parser.add_argument("--tolerance", type=float, metavar="X", help="the most any partition "
                         "may be worse than the champion's (default: 0.01)")
-    parser.add_argument("--report", metavar="FILE.html", help="where to write the HTML report "
-                        "(default: the workspace's reports folder)")
+    parser.add_argument("--report", metavar="FILE.html|FILE.pdf", help="where to write the "
+                        "report, HTML or PDF by the name's suffix (default: HTML in the "
+                        "workspace's reports folder)")
     _json_flag(parser)
 
 

@@ -31,7 +31,7 @@ class MonitorData:
     requirements: dict[str, dict]
 
 
-KIND_ORDER = ("metric", "estimate", "prediction_drift", "drift", "out_of_range")
+KIND_ORDER = ("metric", "estimate", "quality", "prediction_drift", "drift", "out_of_range")
 
 
 def _open_alarms_first(alarms: list) -> list:
