@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -38,6 +39,8 @@ from gui.tasks.models import Snapshot
 log = logging.getLogger(__name__)
 BASE_ROLE = Qt.ItemDataRole.UserRole + 1  # the item's own text, without a reason
 CHECK_KEY = "back-test challengers check"
+SEGMENT_KEY = "back-test segment columns"
+NO_SEGMENT = "none (whole partitions only)"
 
 
 class BacktestSetup(QWidget):
@@ -55,7 +58,7 @@ class BacktestSetup(QWidget):
         self.corpus = CorpusChooser(self.ctx, self, "back-test corpus header",
                                     "A CSV file, a folder of CSV files, or Parquet")
         self.corpus.changed.connect(self.changed)
-        self.corpus.corpus_loaded.connect(lambda _info: self._check_challengers())
+        self.corpus.corpus_loaded.connect(lambda _info: self._corpus_or_champion_changed())
         self.picker = ModelPicker()
         inner = self.picker.findChild(QLabel)  # the form row names it "Champion" instead
         if inner is not None:
@@ -67,6 +70,11 @@ class BacktestSetup(QWidget):
         form.addRow("Time column:", self.corpus.time_row)
         form.addRow("Time zone:", self.corpus.zone_combo)
         form.addRow("Champion:", self.picker)
+        self.segment = QComboBox()
+        self.segment.setToolTip("Break the champion's metrics down by the values of one of its "
+                                "category inputs (the 20 largest, the rest as \"other\").")
+        self.segment.addItem(NO_SEGMENT, None)
+        form.addRow("Segments:", self.segment)
 
         self.challengers = QListWidget()
         self.challengers.setMaximumHeight(72)
@@ -102,7 +110,36 @@ class BacktestSetup(QWidget):
 
     def _champion_changed(self) -> None:
         self._fill_installed()
+        self._read_segments()
         self.changed.emit()
+
+    def _corpus_or_champion_changed(self) -> None:
+        self._check_challengers()
+        self._read_segments()
+
+    # -- segments --------------------------------------------------------------------------
+    def _read_segments(self) -> None:
+        """Offer the champion's category inputs that the corpus has (a background read)."""
+        champion = self.picker.label()
+        if champion is None:
+            return
+        columns = None if self.corpus.info is None else list(self.corpus.info.columns)
+        self.ctx.run(SEGMENT_KEY, tasks.segment_choices, self.ctx.workspace, champion, columns,
+                     key=SEGMENT_KEY, on_finished=self._fill_segments,
+                     on_failed=lambda exc: log.warning("segment columns not read: %s", exc))
+
+    def _fill_segments(self, names: list[str]) -> None:
+        keep = self.segment.currentData()
+        self.segment.clear()
+        self.segment.addItem(NO_SEGMENT, None)
+        for name in names:
+            self.segment.addItem(f"by {name}", name)
+        index = self.segment.findData(keep) if keep is not None else 0
+        self.segment.setCurrentIndex(max(0, index))
+
+    def chosen_segments(self) -> tuple[str, ...]:
+        name = self.segment.currentData()
+        return () if name is None else (name,)
 
     def _fill_installed(self) -> None:
         """Every installed version but the champion, ticked ones kept; bundle files kept."""
@@ -226,11 +263,12 @@ class BacktestSetup(QWidget):
             return None
         return tasks.Setup(self.corpus.info.path, self.corpus.time_column(),
                            self.corpus.by(), self.picker.label(),
-                           tuple(self.chosen_challengers()), zone)
+                           tuple(self.chosen_challengers()), zone,
+                           segments=self.chosen_segments())
 
     def set_enabled(self, enabled: bool) -> None:
         self.corpus.set_enabled(enabled)
-        for w in (self.picker, self.challengers, self.add_bundle_button):
+        for w in (self.picker, self.challengers, self.add_bundle_button, self.segment):
             w.setEnabled(enabled)
         self.remove_button.setEnabled(enabled and self._file_chosen())
 
