@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTableWidget, QVBo
 
 from engine.formats.segments import OTHER, SegmentTable, tables_from_json
 from gui.colors import GREEN, RED, RED_TINT, muted
+from gui.pages.segments_charts import SegmentCharts
 from gui.tables import cell, make_table, set_row
 
 VALUE_ROLE = Qt.ItemDataRole.UserRole  # the exact number behind a shown metric
@@ -76,6 +77,8 @@ class SegmentsPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.note)
         layout.addWidget(self.table, 1)
+        self.charts = SegmentCharts()
+        layout.addWidget(self.charts, 1)
         self.setVisible(False)
 
     def show_tables(self, tables: list[SegmentTable]) -> None:
@@ -97,9 +100,11 @@ class SegmentsPanel(QWidget):
         index = self.column_combo.currentIndex()
         if not self.tables or index < 0:
             self.table.setRowCount(0)
+            self.charts.show_table(None)
             return
         t = self.tables[index]
         fill_segments(self.table, t)
+        self.charts.show_table(t)
         missed = sum(bool(s.missed) for s in t.segments)
         drifted = sum(bool(s.drifted) for s in t.segments)
         self.title.setText(f"Segments by {t.column}: {missed} of {len(t.segments)} miss a "

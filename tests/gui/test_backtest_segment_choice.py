@@ -26,3 +26,33 @@ def test_a_segment_chosen_on_the_page_breaks_the_run_down_by_it(backtest, qtbot)
     result = done.args[0].result
     assert [t.column for t in result.segments] == ["origin"]
     assert {s.value for s in result.segments[0].segments} == {"EWR", "JFK", "LGA"}
+    # the Segments tab: the ranked table and one small chart per segment over the months
+    panel = backtest.results.segments
+    assert backtest.results.isTabEnabled(backtest.results.indexOf(panel))
+    table = result.segments[0]
+    assert panel.table.rowCount() == 3 and len(panel.charts.charts) == 3
+    for chart, segment in zip(panel.charts.charts, table.segments, strict=True):
+        assert chart.categories == result.partition_keys
+        (values,) = chart.series.values()
+        assert list(values) == [segment.by_partition.get(k) for k in result.partition_keys]
+        assert [y for _, y in chart.lines] == [b for m, _n, b in table.bounds
+                                               if m == table.metric]
+
+
+def test_a_nowtests_segments_are_one_chart_of_the_metric_per_segment(qtbot):
+    from engine.formats.segments import OTHER, Segment, SegmentTable
+    from gui.pages.segments_panel import SegmentsPanel
+
+    table = SegmentTable("carrier", "roc_auc", False, [
+        Segment("MQ", 300, {"roc_auc": 0.81}, missed=["roc_auc 0.81 < min 0.9"]),
+        Segment("UA", 500, {"roc_auc": 0.93}),
+        Segment(OTHER, 900, {"roc_auc": None}, values=12)], [["roc_auc", "min", 0.9]])
+    panel = SegmentsPanel()
+    qtbot.addWidget(panel)
+    panel.show_tables([table])
+    (chart,) = panel.charts.charts
+    assert chart.categories == ["MQ", "UA", "other (12)"]
+    assert list(chart.series["roc_auc"]) == [0.81, 0.93, None]
+    assert chart.lines == [("min 0.9", 0.9)]
+    panel.show_tables([])
+    assert panel.charts.charts == [] and not panel.isVisible()
