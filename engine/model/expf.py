@@ -10,7 +10,7 @@ cubic polynomial in r, all in float64, rounded once to float32.
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from functools import cache
 
 import numpy as np
 
@@ -24,16 +24,18 @@ OVERFLOW = float(np.float32(float.fromhex("0x1.62e42ep6")))  # above: +inf
 UNDERFLOW = float(np.float32(float.fromhex("-0x1.9fe368p6")))  # below: 0
 
 
+@cache  # on the first call: most models never use expf, and loading one should not pay for it
 def _table() -> np.ndarray:
     """The bits of 2^(i/32) (correctly rounded doubles) minus i << 47, as glibc stores them."""
+    from decimal import Decimal, localcontext
+
     with localcontext() as ctx:
         ctx.prec = 60
         values = [float(Decimal(2) ** (Decimal(i) / Decimal(N))) for i in range(N)]
     bits = np.array(values, dtype=np.float64).view(np.uint64)
-    return bits - (np.arange(N, dtype=np.uint64) << np.uint64(47))
-
-
-TABLE = _table()
+    table = bits - (np.arange(N, dtype=np.uint64) << np.uint64(47))
+    table.setflags(write=False)
+    return table
 
 
 def expf(x) -> np.ndarray:
@@ -47,7 +49,7 @@ def expf(x) -> np.ndarray:
     ki = kd.view(np.uint64)
     kd = kd - SHIFT
     r = z - kd
-    s = (TABLE[ki % np.uint64(N)] + (ki << np.uint64(47))).view(np.float64)
+    s = (_table()[ki % np.uint64(N)] + (ki << np.uint64(47))).view(np.float64)
     y = (C0 * r + C1) * (r * r) + (C2 * r + 1.0)
     y = y * s
     with np.errstate(over="ignore"):
