@@ -1,18 +1,29 @@
-"""Contributions of a tree ensemble by exact path-dependent TreeSHAP (see `treeshap`)."""
+"""Contributions of a tree ensemble by exact path-dependent TreeSHAP: shallow trees from
+per-leaf tables (`leaftables`), the others by the recursion (`treeshap`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from engine.explain.leaftables import fill_tables, path_slots
 from engine.explain.treeshap import expected_values, max_depth, tree_shap
 from engine.explain.unavailable import ExplanationUnavailable, unavailable
 from engine.model.trees import TreeEnsemble
 
 BLOCK_ROWS = 256  # rows explained tree by tree together (a tree stays in cache meanwhile)
+# Trees whose paths test at most this many distinct features get leaf tables (2^d x d weights
+# per leaf). Measured one thread, 100,000 rows (bench/explain.py and tests' comparisons):
+# see `leaftables`; deeper ones keep the recursion, whose cost grows only as depth^2.
+TABLE_DEPTH = 6
+TABLE_BYTES = 64 << 20  # all tables of one ensemble together stay below this
+_cache: list = [None, None]  # (the ensemble's nodes, its tables): the last ensemble explained
 
 
-def tree_contributions(est: TreeEnsemble, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(base per output, rows x outputs x columns) in raw space (the divisor applied)."""
+def tree_contributions(est: TreeEnsemble, X: np.ndarray,
+                       table_depth: int = TABLE_DEPTH) -> tuple[np.ndarray, np.ndarray]:
+    """(base per output, rows x outputs x columns) in raw space (the divisor applied).
+    table_depth: the most distinct features on a path of a tree explained from tables (0:
+    none; the two variants agree to rounding, which the tests hold them to)."""
     if est.cover is None:
         raise unavailable("no node covers")
     if est.linear[1].shape[0] > 0:
@@ -30,8 +41,33 @@ def tree_contributions(est: TreeEnsemble, X: np.ndarray) -> tuple[np.ndarray, np
                        dtype=est.nodes.dtype["thr"])
     tree_shap(X, est.nodes, est.roots, est.out_col, leaf_value, split_cover, leaf_cover,
               est.bits, est.cat_lo, est.zero_below, max_depth(est.nodes, est.roots), scratch,
-              phi)
+              phi, leaf_tables(est, table_depth if X.shape[0] else 0))
     if est.divisor != 1.0:
         base /= est.divisor
         phi /= est.divisor
     return base, phi
+
+
+def leaf_tables(est: TreeEnsemble, depth: int) -> tuple:
+    """`tree_shap`'s tables argument: which trees use tables, and the tables. Kept for the
+    last ensemble explained (a batch explains it chunk after chunk)."""
+    key = (est.nodes, depth)
+    if _cache[0] is not None and _cache[0][0] is est.nodes and _cache[0][1] == depth:
+        return _cache[1]
+    split_cover, leaf_cover = est.cover
+    slot, leaf_d, leaf_f, leaf_z, use, last, leaf_tree = path_slots(
+        est.nodes, est.roots, split_cover, leaf_cover, depth)
+    size = np.where(use[leaf_tree] & (leaf_tree >= 0), (1 << leaf_d) * leaf_d, 0)
+    per_tree = np.bincount(leaf_tree[leaf_tree >= 0], size[leaf_tree >= 0],
+                           minlength=len(use)).astype(np.int64)
+    within = np.cumsum(per_tree) * 8 <= TABLE_BYTES  # trees in order, until the budget ends
+    use &= within
+    size[(leaf_tree < 0) | ~use[np.maximum(leaf_tree, 0)]] = 0
+    offset = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
+    offset[size == 0] = -1
+    table = np.empty(int(size.sum()))
+    fill_tables(leaf_d, leaf_z, offset, table)
+    tables = (use, last, slot, leaf_d, leaf_f, offset, table)
+    _cache[0], _cache[1] = key, tables
+    return tables
+

@@ -19,30 +19,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from engine.model.tree_kernel import CATEGORICAL, FEATURE, LEAF, MISSING_LEFT, ZERO_MISSING
-
-
-@numba.njit(nogil=True, inline="always", error_model="numpy")
-def _hot(nodes, xb, c, bits, cat_lo):  # pragma: no cover - compiled
-    """The child the predictor's walk takes at split record c for the row xb: its most
-    general test (NaN, zero-is-missing, category sets), the same rule and the same float
-    comparison; the additivity tests hold the two to the same leaves."""
-    rec = nodes[c]
-    f = rec.feat
-    x = xb[f & FEATURE]
-    if (f & CATEGORICAL) != 0:
-        if x != x:
-            go_left = f >= MISSING_LEFT
-        else:
-            start = np.intp(rec.thr)
-            go_left = False
-            if x > cat_lo and x < bits[start] * 32.0:
-                k = np.intp(x)
-                go_left = ((bits[start + 1 + (k >> 5)] >> (k & 31)) & 1) != 0
-    else:
-        miss = (x != x) | ((x == 0) & ((f & ZERO_MISSING) != 0))
-        go_left = ((x <= rec.thr) & ~miss) | (miss & (f >= MISSING_LEFT))
-    return rec.left if go_left else rec.right
+from engine.explain.hotchild import hot_child as _hot
+from engine.explain.leaftables import tables_phi
+from engine.model.tree_kernel import FEATURE, LEAF
 
 
 @numba.njit(nogil=True, inline="always", error_model="numpy")
@@ -202,14 +181,18 @@ def _tree_phi(nodes, xb, bits, cat_lo, split_cover, leaf_cover, leaf_value, col,
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
 def tree_shap(X, nodes, roots, out_col, leaf_value, split_cover, leaf_cover, bits, cat_lo,
-              zero_below, max_depth, xb, phi):  # pragma: no cover - compiled
+              zero_below, max_depth, xb, phi, tables):  # pragma: no cover - compiled
     """phi[i, out, f] += contribution of feature f to output `out` of row i, every tree.
 
     X: float64 rows x features (C order); xb: a block of rows in the thresholds' dtype (the
     predictor's cast and zero flush are redone here); phi: float64 rows x outputs x features,
     zeroed by the caller. Contributions are in leaf_value's units (scale applied, divisor not).
     Block by block, tree by tree, row by row: a tree stays in cache for the block's rows.
+    tables: (use, last, slot, leaf_d, leaf_f, offset, table) of `leaftables`; a tree with
+    use[t] is explained from its leaf tables, any other by the recursion.
     """
+    use, last, slot, leaf_d, leaf_f, offset, table = tables
+    cleared = np.zeros(nodes.shape[0] + 1, dtype=np.int64)
     size = (max_depth + 2) * (max_depth + 3) // 2 + max_depth + 2
     feat = np.empty(size, dtype=np.int64)
     zero = np.empty(size)
@@ -235,6 +218,12 @@ def tree_shap(X, nodes, roots, out_col, leaf_value, split_cover, leaf_cover, bit
                     x = 0.0
                 xb[r, j] = x
         for t in range(roots.shape[0]):
+            if use[t]:
+                for r in range(b):
+                    tables_phi(nodes, xb[r], bits, cat_lo, np.int64(roots[t]), last[t], slot,
+                               leaf_d, leaf_f, offset, table, leaf_value, out_col[t],
+                               phi[start + r], cleared)
+                continue
             for r in range(b):
                 _tree_phi(nodes, xb[r], bits, cat_lo, split_cover, leaf_cover, leaf_value,
                           out_col[t], phi[start + r], roots[t], feat, zero, one, pw,
