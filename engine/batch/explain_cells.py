@@ -70,41 +70,55 @@ def explanation_cells(request: ExplainRequest, model: Model, columns: dict,
         return [pc.fill_null(pc.cast(pa.array(chosen[:, j], mask=bad), pa.string()), "")
                 for j in range(chosen.shape[1])]
     names = model.feature_names
-    order = np.argsort(-np.abs(chosen), axis=1, kind="stable")
-    label = np.array([f"{n}=" for n in names], dtype=object)
-    label_quoted = np.array([csv_field(t, delimiter) != t for t in label])
+    top = min(request.top, len(names))
+    order = np.argsort(-np.abs(chosen), axis=1, kind="stable")[:, :top]
+    labels = pa.array([f"{n}=" for n in names], type=pa.string())
+    label_quoted = np.array([csv_field(f"{n}=", delimiter) != f"{n}=" for n in names])
     cats = [j for j, f in enumerate(model.features) if f.type == CATEGORY]
     numbers = np.column_stack([np.full(n, np.nan) if f.type == CATEGORY
                                else np.asarray(columns[f.name], dtype=np.float64)
                                for f in model.features])
     rows = np.arange(n)
+    blank = pa.array(bad)
     out = []
     for k in range(request.top):
-        cells = np.full(n, "", dtype=object)
-        if k < len(names):
-            j = order[:, k]
-            shown = _shown(numbers[rows, j])
-            for c in cats:  # rows whose k-th input is a category: its text
+        if k >= top:
+            out.append(pa.array(np.full(n, "", dtype=object), type=pa.string()))
+            continue
+        j = order[:, k]
+        shown = _shown(numbers[rows, j])
+        if any((j == c).any() for c in cats):  # rows whose k-th input is a category: its text
+            text = np.asarray(shown.to_numpy(zero_copy_only=False), dtype=object)
+            for c in cats:
                 at = np.flatnonzero(j == c)
-                shown[at] = _shown_categories(np.asarray(columns[names[c]])[at])
-            amount = np.array([f" {c:+.3g}" for c in chosen[rows, j].tolist()], dtype=object)
-            text = label[j] + shown + amount
-            cells[~bad] = text[~bad]
-            quote = label_quoted[j] | _needs_quotes(shown, delimiter)
-            for row in np.flatnonzero(quote & ~bad):
-                cells[row] = csv_field(cells[row], delimiter)
-        out.append(pa.array(cells, type=pa.string()))
+                text[at] = _shown_categories(np.asarray(columns[names[c]])[at])
+            shown = pa.array(text, type=pa.string())
+        amount = pa.array(_amounts(chosen[rows, j]), type=pa.string())
+        cells = pc.if_else(blank, "", pc.binary_join_element_wise(
+            pc.take(labels, pa.array(j)), shown, amount, ""))
+        quote = np.flatnonzero((label_quoted[j] | _needs_quotes(shown, delimiter)) & ~bad)
+        if len(quote):  # rare: a delimiter or quote in a name or a category
+            text = np.asarray(cells.to_numpy(zero_copy_only=False), dtype=object)
+            for row in quote:
+                text[row] = csv_field(text[row], delimiter)
+            cells = pa.array(text, type=pa.string())
+        out.append(cells)
     return out
 
 
-def _shown(numbers: np.ndarray) -> np.ndarray:
+def _amounts(values: np.ndarray) -> list[str]:
+    """" +1.31" / " -0.0042": three significant digits with a sign (one formatting call)."""
+    if not len(values):
+        return []
+    return (("\0 %+.3g" * len(values)) % tuple(values.tolist())).split("\0")[1:]
+
+
+def _shown(numbers: np.ndarray) -> pa.Array:
     """Numbers as text in their shortest form ("45", "0.1"), a missing one as "missing"."""
     import pyarrow.compute as pc
 
-    text = np.asarray(pc.cast(pa.array(numbers), pa.string()).to_numpy(zero_copy_only=False),
-                      dtype=object)
-    text[np.isnan(numbers)] = "missing"
-    return text
+    return pc.if_else(pa.array(np.isnan(numbers)), "missing",
+                      pc.cast(pa.array(numbers), pa.string()))
 
 
 def _shown_categories(values: np.ndarray) -> np.ndarray:
@@ -112,10 +126,9 @@ def _shown_categories(values: np.ndarray) -> np.ndarray:
                      for v in values.tolist()], dtype=object)
 
 
-def _needs_quotes(texts: np.ndarray, delimiter: str) -> np.ndarray:
+def _needs_quotes(arr: pa.Array, delimiter: str) -> np.ndarray:
     import pyarrow.compute as pc
 
-    arr = pa.array(texts, type=pa.string())
     need = pc.match_substring(arr, delimiter)
     for ch in ('"', "\n", "\r"):
         need = pc.or_(need, pc.match_substring(arr, ch))
