@@ -91,9 +91,17 @@ def to_ints(arr: pa.Array, dtype, fill: int = 0) -> np.ndarray:
     return out if valid is None else np.where(valid, out, fill).astype(dtype)
 
 
+# Above this many distinct texts, and more than half the rows, to_objects lets pyarrow convert
+# (importing pandas once: 0.2 s against ~0.3 s per million distinct texts saved).
+DISTINCT_TEXTS = 1 << 14
+
+
 def to_objects(arr: pa.Array) -> np.ndarray:
-    """A string array as a numpy object array of str, None where null."""
+    """A string array as a numpy object array of str, None where null. Each distinct text is
+    converted once (a model's text inputs are categories: a few distinct values)."""
     encoded = pc.dictionary_encode(arr)
+    if len(encoded.dictionary) > max(DISTINCT_TEXTS, len(arr) // 2):
+        return arr.to_numpy(zero_copy_only=False)
     words = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
     codes = to_ints(encoded.indices, np.int32, fill=len(words) - 1)
     return words[codes]

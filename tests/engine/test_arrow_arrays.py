@@ -51,6 +51,8 @@ def test_read_back_equals_to_numpy():
         text.to_numpy(zero_copy_only=False))
     assert list(aa.to_objects(pa.array([], type=pa.string()))) == []
     assert list(aa.to_objects(pa.array([None, None], type=pa.string()))) == [None, None]
+    distinct = pa.array([f"t{i}" if i % 9 else None for i in range(3 * aa.DISTINCT_TEXTS)])
+    assert list(aa.to_objects(distinct)) == list(distinct.to_numpy(zero_copy_only=False))
 
 
 def test_distinct_text_of_text_columns_only():
