@@ -39,14 +39,20 @@ def _values(arr: pa.Array, dtype) -> np.ndarray:
 
 
 def strings(values: Sequence[str]) -> pa.StringArray:
-    """A string array of Python strings (none of them None)."""
-    encoded = [v.encode("utf-8") for v in values]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    """A string array of Python strings (none of them None; TypeError for a value that is not
+    a str)."""
+    n = len(values)
+    joined = "".join(values)
+    data = joined.encode("utf-8")
+    offsets = np.zeros(n + 1, dtype=np.int64)  # in characters, then in bytes
+    np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=n), out=offsets[1:])
+    if len(data) != len(joined):  # not ASCII: where each character starts in the UTF-8 bytes
+        first = (np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80
+        offsets = np.append(np.flatnonzero(first), len(data))[offsets]
     if offsets[-1] >= 2 ** 31:
         raise OverflowError("more than 2 GiB of text in one array")
-    return pa.StringArray.from_buffers(len(encoded), pa.py_buffer(offsets.astype(np.int32)),
-                                       pa.py_buffer(b"".join(encoded)))
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.astype(np.int32)),
+                                       pa.py_buffer(data))
 
 
 def string(text: str) -> pa.StringScalar:

@@ -12,6 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.model import arrow_arrays as aa
 from engine.model import arrow_compute as ac
@@ -19,8 +21,14 @@ from engine.model.categories import DISTINCT_MIN_ROWS, _distinct_text
 from engine.model.rows import missing_mask
 
 
+@given(st.lists(st.text(st.characters(exclude_categories=["Cs"]), max_size=5), max_size=30))
+def test_string_arrays_of_any_text_equal_pa_array(texts):
+    assert aa.strings(texts).equals(pa.array(texts, type=pa.string()))
+    assert aa.strings(np.array(texts, dtype=object)).equals(pa.array(texts, type=pa.string()))
+
+
 def test_built_arrays_equal_pa_array():
-    texts = ["", "a", "é,\"x\"", "ok"]
+    texts = ["", "a", "é,\"x\"", "ok", "a😀b", "\x00"]
     assert aa.strings(texts).equals(pa.array(texts, type=pa.string()))
     assert aa.strings(np.array(texts, dtype=object)).equals(pa.array(texts, type=pa.string()))
     assert aa.strings([]).equals(pa.array([], type=pa.string()))
