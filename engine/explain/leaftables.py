@@ -165,3 +165,60 @@ def tables_phi(nodes, xb, bits, cat_lo, first, last, slot, leaf_d, leaf_f, offse
                         phi[col + k, leaf_f[leaf, i]] += table[at + i] * v
             else:
                 cleared[child - first] = b
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def fill_combos(nodes, roots, last, use, slot, leaf_d, leaf_f, offset, table, leaf_value,
+                max_splits, combo_off, combo_nf, combo_feat, combo):  # pragma: no cover
+    """For a tabled tree of at most max_splits split records (combo_off[t] >= 0), its whole
+    contribution for every combination of the directions its records send a row (bit c - root
+    set: record c sends it left): combo[combo_off[t] + (bits * nf + i) * width + k] for the
+    tree's i-th distinct feature, combo_feat[t, i], and output k. A row then needs one test
+    per record and nf look-ups (`combo_phi`). The sums are the leaf tables' weights times the
+    leaf values, leaf after leaf."""
+    width = leaf_value.shape[1]
+    cleared = np.zeros(max(1, max_splits), dtype=np.int64)
+    for t in range(roots.shape[0]):
+        at = combo_off[t]
+        if at < 0:
+            continue
+        first = np.int64(roots[t])
+        nf = combo_nf[t]
+        for bits in range(1 << (last[t] - first + 1)):
+            row = at + bits * nf * width
+            cleared[0] = 0
+            for c in range(first, last[t] + 1):
+                rec = nodes[c]
+                bad = cleared[c - first]
+                hot = rec.left if (bits >> (c - first)) & 1 else rec.right
+                off = np.int64(1) << slot[c]
+                for child in (rec.left, rec.right):
+                    b = bad if child == hot else bad | off
+                    if child >= LEAF:
+                        leaf = child ^ LEAF
+                        d = leaf_d[leaf]
+                        w = offset[leaf] + (((np.int64(1) << d) - 1) ^ b) * d
+                        for i in range(d):
+                            f = leaf_f[leaf, i]
+                            j = 0
+                            while combo_feat[t, j] != f:
+                                j += 1
+                            for k in range(width):
+                                combo[row + j * width + k] += table[w + i] * leaf_value[leaf, k]
+                    else:
+                        cleared[child - first] = b
+
+
+@numba.njit(nogil=True, inline="always", error_model="numpy")
+def combo_phi(nodes, xb, bits, cat_lo, first, last, combo_off, nf, feat, combo, width, col,
+              phi):  # pragma: no cover - compiled
+    """Add one tree's contributions for the row xb from its combination table (fill_combos)."""
+    code = np.int64(0)
+    for c in range(first, last + 1):
+        if _hot(nodes, xb, c, bits, cat_lo) == nodes[c].left:
+            code |= np.int64(1) << (c - first)
+    at = combo_off + code * nf * width
+    for i in range(nf):
+        f = feat[i]
+        for k in range(width):
+            phi[col + k, f] += combo[at + i * width + k]

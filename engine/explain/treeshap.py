@@ -20,7 +20,7 @@ import numba
 import numpy as np
 
 from engine.explain.hotchild import hot_child as _hot
-from engine.explain.leaftables import tables_phi
+from engine.explain.leaftables import combo_phi, tables_phi
 from engine.model.tree_kernel import FEATURE, LEAF
 
 
@@ -188,10 +188,12 @@ def tree_shap(X, nodes, roots, out_col, leaf_value, split_cover, leaf_cover, bit
     predictor's cast and zero flush are redone here); phi: float64 rows x outputs x features,
     zeroed by the caller. Contributions are in leaf_value's units (scale applied, divisor not).
     Block by block, tree by tree, row by row: a tree stays in cache for the block's rows.
-    tables: (use, last, slot, leaf_d, leaf_f, offset, table) of `leaftables`; a tree with
-    use[t] is explained from its leaf tables, any other by the recursion.
+    tables: (use, last, slot, leaf_d, leaf_f, offset, table, combo_off, combo_nf, combo_feat,
+    combo) of `leaftables`; a tree with use[t] is explained from its combination table
+    (combo_off[t] >= 0) or its leaf tables, any other by the recursion.
     """
-    use, last, slot, leaf_d, leaf_f, offset, table = tables
+    use, last, slot, leaf_d, leaf_f, offset, table, combo_off, combo_nf, combo_feat, combo = tables
+    width = leaf_value.shape[1]
     cleared = np.zeros(nodes.shape[0] + 1, dtype=np.int64)
     size = (max_depth + 2) * (max_depth + 3) // 2 + max_depth + 2
     feat = np.empty(size, dtype=np.int64)
@@ -218,6 +220,12 @@ def tree_shap(X, nodes, roots, out_col, leaf_value, split_cover, leaf_cover, bit
                     x = 0.0
                 xb[r, j] = x
         for t in range(roots.shape[0]):
+            if use[t] and combo_off[t] >= 0:
+                for r in range(b):
+                    combo_phi(nodes, xb[r], bits, cat_lo, np.int64(roots[t]), last[t],
+                              combo_off[t], combo_nf[t], combo_feat[t], combo, width,
+                              out_col[t], phi[start + r])
+                continue
             if use[t]:
                 for r in range(b):
                     tables_phi(nodes, xb[r], bits, cat_lo, np.int64(roots[t]), last[t], slot,

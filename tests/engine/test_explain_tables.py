@@ -11,6 +11,7 @@ import pytest
 import shap
 from sklearn import ensemble
 
+from engine.explain import trees
 from engine.explain.trees import leaf_tables, tree_contributions
 from engine.model.tree_kernel import FEATURE, LEAF, block_rows, pack_trees
 from engine.model.trees import CAT_LO, TreeEnsemble
@@ -118,6 +119,21 @@ def test_tables_equal_the_recursion_on_random_trees(name):
     np.testing.assert_allclose(new, old, rtol=0, atol=EXACT)
     np.testing.assert_array_equal(base_new, base_old)
     np.testing.assert_allclose(base_new + new.sum(axis=2), est.raw(X), rtol=0, atol=EXACT)
+
+
+@pytest.mark.parametrize("name", ["shallow", "vector-leaves", "multiclass"])
+def test_combination_tables_equal_leaf_tables(name, monkeypatch):
+    """Trees of few split records are explained from their whole contribution per
+    combination of directions; the same trees from leaf tables only give the same."""
+    est = random_ensemble(23, **CASES[name])
+    X = random_rows(6)
+    combos = leaf_tables(est, 6)[7] >= 0
+    assert combos.any()
+    with_combos = tree_contributions(est, X)[1]
+    monkeypatch.setattr(trees, "COMBO_SPLITS", 0)
+    monkeypatch.setattr(trees, "_cache", [None])
+    assert not (leaf_tables(est, 6)[7] >= 0).any()
+    np.testing.assert_allclose(with_combos, tree_contributions(est, X)[1], rtol=0, atol=EXACT)
 
 
 def _most_distinct_on_a_path(est: TreeEnsemble, code: int, seen: frozenset = frozenset()):
