@@ -15,6 +15,10 @@ from engine.batch.chunk_io import csv_field
 from engine.model import Model, Prediction
 from engine.model.categories import CATEGORY
 
+# The characters of a cell after its "name=" when the value is a number (or "missing"): only a
+# delimiter among them, or a category's text, can need quotes there.
+NUMBER_TEXT = set(" 0123456789.eE+-infamsg")
+
 
 @dataclass(frozen=True, slots=True)
 class ExplainRequest:
@@ -87,7 +91,9 @@ def explanation_cells(request: ExplainRequest, model: Model, columns: dict,
             continue
         j = order[:, k]
         shown = _shown(numbers[rows, j])
+        texts = False
         if any((j == c).any() for c in cats):  # rows whose k-th input is a category: its text
+            texts = True
             text = np.asarray(shown.to_numpy(zero_copy_only=False), dtype=object)
             for c in cats:
                 at = np.flatnonzero(j == c)
@@ -96,7 +102,10 @@ def explanation_cells(request: ExplainRequest, model: Model, columns: dict,
         amount = pa.array(_amounts(chosen[rows, j]), type=pa.string())
         cells = pc.if_else(blank, "", pc.binary_join_element_wise(
             pc.take(labels, pa.array(j)), shown, amount, ""))
-        quote = np.flatnonzero((label_quoted[j] | _needs_quotes(shown, delimiter)) & ~bad)
+        need = label_quoted[j]
+        if texts or delimiter in NUMBER_TEXT:
+            need = need | _needs_quotes(cells, delimiter)
+        quote = np.flatnonzero(need & ~bad)
         if len(quote):  # rare: a delimiter or quote in a name or a category
             text = np.asarray(cells.to_numpy(zero_copy_only=False), dtype=object)
             for row in quote:
