@@ -19,7 +19,7 @@ from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.ground.paths import Workspace
-from gui import logs, qtcompat
+from gui import qtcompat
 from gui.context import AppContext
 from gui.excepthooks import ExceptionRelay, install_excepthooks
 from gui.icons import app_icon
@@ -113,11 +113,6 @@ def run_app(argv: list[str], smoke_seconds: float | None = None,
     except OSError as exc:
         QMessageBox.critical(None, "Ratchet", f"The workspace cannot be opened: {exc}")
         return 2
-    path = logs.setup_logging(ws.logs_dir)
-    log.info("Ratchet app starting; workspace %s, log %s", ws.root, path)
-    if qtcompat.IMMORTALIZED:
-        log.info("PySide6 %s leaks references on this Python; guarded (see gui/qtcompat.py)",
-                 qtcompat.PYSIDE_VERSION)
     app = build_app(ws.root, deferred=True)
     window = app.window
     held: dict[str, object] = {}  # the health window, while the workspace waits for repair
@@ -126,9 +121,17 @@ def run_app(argv: list[str], smoke_seconds: float | None = None,
     elif csv is not None:
         window.open_request({"predict": str(csv)})
     window.show()
+    shown = time.perf_counter() - started
+    from gui import logs  # the log file after the window: logging.handlers costs a moment
+
+    path = logs.setup_logging(ws.logs_dir)
+    log.info("Ratchet app starting; workspace %s, log %s", ws.root, path)
+    if qtcompat.IMMORTALIZED:
+        log.info("PySide6 %s leaks references on this Python; guarded (see gui/qtcompat.py)",
+                 qtcompat.PYSIDE_VERSION)
     if app.tray is not None:
         app.tray.show()
-    log.info("window shown %.2f s after the app started", time.perf_counter() - started)
+    log.info("window shown %.2f s after the app started", shown)
     if os.environ.get("RATCHET_SMOKE_AT") == "shown":  # bench/startup.py: time to the window
         qt.processEvents()  # the first paint
         logging.shutdown()

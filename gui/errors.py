@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from engine.errors import BundleRejected, EngineError
-from gui import logs
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +49,8 @@ def error_box(parent: QWidget | None, exc: BaseException) -> QMessageBox:
         box.setIcon(QMessageBox.Icon.Critical)
         box.setWindowTitle("Unexpected error")
         box.setText(_headline("Ratchet hit an unexpected problem."))
+        from gui import logs  # logging.handlers: not on the way to the first window
+
         where = logs.log_file()
         logged = f" The details were also written to {where}." if where else ""
         box.setInformativeText(html.escape(
