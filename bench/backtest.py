@@ -22,7 +22,9 @@ Timed in one run, in this process, best of --repeat, page cache warm, after one 
            (pandas read it, untimed); its default threads (OpenMP, every core). A second
            reference: what merely predicting with scikit-learn costs;
   ours     engine.backtest.run.run_backtest(corpus, "time_hour", "month", champion,
-           [challenger]) with its defaults: 2 threads, 200 paired bootstrap resamples per month;
+           [challenger]) with its defaults: 2 threads, 200 paired bootstrap resamples per month,
+           and the champion's multivariate drift per month (its bundle's reference rows, as
+           `ratchet backtest` has them);
   cli      `ratchet backtest` end to end once (workspace, verifying the challenger bundle,
            report, history), for reference.
 
@@ -155,7 +157,7 @@ def contenders():
         members = read_members(path.read_bytes())
         out.append(Contender(label, load_coefficients(members["coefficients.json"]),
                              parse_requirements(members["requirements.json"]),
-                             members["coefficients.json"]))
+                             members["coefficients.json"], members.get("regression_cases.csv")))
     return out
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.backtest.corpus import BLOCK_BYTES, Needed, check_file, corpus_files
 from engine.backtest.evaluate import Contender, compared_metrics, evaluate
-from engine.backtest.multivariate import partition_drift
+from engine.backtest.multivariate import errors_hook, partition_drift
 from engine.backtest.partitions import check_period, check_timezone, partition_keys
 from engine.backtest.result import BacktestResult, RequirementLine
 from engine.backtest.score import Scored, Task, batches_of, concat, score_file
@@ -63,7 +63,7 @@ def _task(models: list[Contender], time_column: str, by: str,
 
 
 def _score_locally(files: list[Path], task: Task, models: list[Contender], n_jobs: int,
-                   progress: Progress, cancel: CancelToken | None) -> Scored:
+                   progress: Progress, cancel: CancelToken | None, extra=None) -> Scored:
     expected = sum(batches_of(f.stat().st_size, BLOCK_BYTES) for f in files)
     seen = {"batches": 0, "rows": 0}
     lock = threading.Lock()
@@ -76,7 +76,7 @@ def _score_locally(files: list[Path], task: Task, models: list[Contender], n_job
                      f"Scored {seen['rows']:,} rows")
 
     parts = [score_file(f, task, [(c.label, c.model) for c in models], n_jobs, cancel,
-                        on_batch) for f in files]
+                        on_batch, extra) for f in files]
     return concat(parts, [c.label for c in models])
 
 
@@ -133,7 +133,9 @@ def run_backtest(corpus: str | Path, time_column: str, by: str, champion: Conten
         finally:
             client.close()
     else:
-        scored = _score_locally(files, task, models, n_jobs, progress, cancel)
+        # the champion's multivariate drift errors: computed from the batches as they are scored
+        extra = errors_hook(champion.model, champion.reference)[1]
+        scored = _score_locally(files, task, models, n_jobs, progress, cancel, extra)
     _check_scored(scored, str(corpus), task)
     partitions, overall, comparisons = evaluate(scored, everywhere, progress, cancel, n_jobs,
                                                 bootstrap, seed, SCORING_SHARE)

@@ -53,6 +53,7 @@ class Scored:
     y: np.ndarray  # class index (int16, -1: unlabelled) or value (float64, NaN: unlabelled)
     outputs: dict[str, ModelOutput]  # by model label
     untimed_examples: tuple[str, ...] = ()  # a few time values that could not be read
+    extra: np.ndarray | None = None  # a float per row from score_batch's `extra`, if given
 
     @property
     def labelled(self) -> np.ndarray:
@@ -69,8 +70,24 @@ def _model_output(model: Model, columns: dict, errors: RowErrors) -> ModelOutput
     return ModelOutput(result.rejected, index, np.asarray(result.proba, dtype=np.float64))
 
 
+Extra = Callable[[pa.Table, dict], np.ndarray]
+
+
+def convert(table: pa.Table, converted: dict, name: str, kind: str, marks) -> tuple:
+    """(values, rows that are not numbers or None) of column `name` parsed as `kind`,
+    converted once per batch and shared (by everything scored from the batch)."""
+    if (name, kind, marks) not in converted:
+        col = table.column(name)
+        converted[name, kind, marks] = (number_values(col, marks) if kind == "number"
+                                        else (category_values(col, marks), None))
+    return converted[name, kind, marks]
+
+
 def score_batch(table: pa.Table, first: int, path: Path, task: Task,
-                models: list[tuple[str, Model]], cancel: CancelToken | None = None) -> Scored:
+                models: list[tuple[str, Model]], cancel: CancelToken | None = None,
+                extra: Extra | None = None) -> Scored:
+    """`extra(table, converted)`: a float per row computed from the same batch (its columns
+    converted once: `converted` as `convert` fills it), kept in Scored.extra."""
     if cancel is not None:
         cancel.check()
     needed = task.needed
@@ -78,18 +95,14 @@ def score_batch(table: pa.Table, first: int, path: Path, task: Task,
     y = label_index(table.column(needed.label), task.task, task.classes, needed.label,
                     f"{path}", first)
     converted: dict[tuple, tuple[np.ndarray, np.ndarray | None]] = {}
+    values = None if extra is None else extra(table, converted)  # before the models: unread
     outputs = {}
     for label, model in models:
         columns, errors = {}, RowErrors(table.num_rows)
         marks = model.missing_markers
         for f in model.features:
             kind = "number" if f.type == NUMBER else "category"
-            if (f.name, kind, marks) not in converted:
-                col = table.column(f.name)
-                converted[f.name, kind, marks] = (
-                    number_values(col, marks) if kind == "number"
-                    else (category_values(col, marks), None))
-            columns[f.name], bad = converted[f.name, kind, marks]
+            columns[f.name], bad = convert(table, converted, f.name, kind, marks)
             if bad is not None:  # as the predictor's own parsing would reject them
                 text = table.column(f.name)
                 errors.add(bad, lambda row, name=f.name, text=text: (
@@ -100,7 +113,7 @@ def score_batch(table: pa.Table, first: int, path: Path, task: Task,
         rows = np.flatnonzero(codes == keys.index(""))[:200]
         times = table.column(needed.time).take(pa.array(rows)).to_pylist()
         examples = tuple(dict.fromkeys("" if t is None else str(t) for t in times))[:3]
-    return Scored(table.num_rows, keys, codes, y, outputs, examples)
+    return Scored(table.num_rows, keys, codes, y, outputs, examples, values)
 
 
 def concat(parts: list[Scored], labels: list[str]) -> Scored:
@@ -121,17 +134,20 @@ def concat(parts: list[Scored], labels: list[str]) -> Scored:
         outputs[label] = ModelOutput(join([o.rejected for o in outs], bool),
                                      join([o.prediction for o in outs], np.int16), proba)
     examples = tuple(e for p in parts for e in p.untimed_examples)[:3]
+    extra = (join([p.extra for p in parts], np.float64)
+             if parts and all(p.extra is not None for p in parts) else None)
     return Scored(sum(p.rows for p in parts), keys, join(codes, np.int32),
-                  join([p.y for p in parts], np.int16), outputs, examples)
+                  join([p.y for p in parts], np.int16), outputs, examples, extra)
 
 
 def score_file(path: Path, task: Task, models: list[tuple[str, Model]], n_jobs: int = 1,
                cancel: CancelToken | None = None,
-               on_batch: Callable[[int], None] | None = None) -> Scored:
+               on_batch: Callable[[int], None] | None = None,
+               extra: Extra | None = None) -> Scored:
     """Every batch of one file scored by every model (batches in `n_jobs` threads: the tree
-    kernel releases the GIL)."""
+    kernel releases the GIL); `extra` as in score_batch."""
     def one(first: int, table: pa.Table) -> Scored:
-        scored = score_batch(table, first, path, task, models, cancel)
+        scored = score_batch(table, first, path, task, models, cancel, extra)
         if on_batch is not None:
             on_batch(scored.rows)
         return scored
