@@ -9,6 +9,8 @@ on one thread, best of --repeat:
            (default 100,000): read, score, explain, write why_1..why_3, atomic, fsync;
   scoring  the same without explanations (what --explain adds is ours - scoring);
   kernel   engine.explain.explain_matrix on the N rows in memory (like for like with shap);
+           it says how many trees it explains from combination tables, from leaf tables and
+           by the recursion (engine/explain/trees.py);
   shap     shap.TreeExplainer(model, feature_perturbation="tree_path_dependent").shap_values
            or shap.LinearExplainer(model, whole training sample as background).shap_values on
            the same N rows already in memory (no CSV read or write);
@@ -112,12 +114,25 @@ def run_one(name: str, label: str, make, n_rows: int, repeat: int, folder: Path)
     additive = float(np.abs(mine.base[output] + mine.contributions[:, output, :].sum(axis=1)
                             - raw).max())
     ratio = ours / shap_time
+    if name != "lr":
+        print(f"{label}: {_variants(model.estimator)}")
     ok = ratio <= 1.0 and diff <= EXACT and additive <= EXACT
     print(f"{label}: ours {ours:.3f} s (scoring alone {scoring:.3f} s, kernel {kernel:.3f} s),"
           f" shap {shap_time:.3f} s; ours/shap {ratio:.2f}, kernel/shap "
           f"{kernel / shap_time:.2f}; max |ours - shap| {diff:.1e}, max |base + sum - raw| "
           f"{additive:.1e}: {'ok' if ok else 'MISSED'}")
     return ok
+
+
+def _variants(est) -> str:
+    """How many trees each TreeSHAP variant explains (engine.explain.trees)."""
+    from engine.explain.trees import TABLE_DEPTH, leaf_tables
+
+    tables = leaf_tables(est, TABLE_DEPTH)
+    use, combos = tables[0], tables[7] >= 0
+    return (f"{int(combos.sum())} trees from combination tables, "
+            f"{int((use & ~combos).sum())} from leaf tables, {int((~use).sum())} by the "
+            "recursion")
 
 
 def main() -> int:
