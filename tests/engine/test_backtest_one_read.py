@@ -13,6 +13,7 @@ from engine.backtest.contenders import installed_contender
 from engine.backtest.corpus import Needed
 from engine.backtest.run import run_backtest
 from engine.backtest.score import Task, score_file
+from engine.nowtest.multivariate import category_codes
 from engine.nowtest.multivariate_scan import reference_fit
 from engine.registry.registry import Registry
 from tests.engine.test_nowtest_multivariate import CORPUS
@@ -68,3 +69,19 @@ def test_errors_computed_while_scoring_equal_a_second_read(ws, tmp_path):
     assert shared.extra.tolist() == again.tolist()
     assert shared.outputs["m"].proba.tolist() == plain.outputs["m"].proba.tolist()
     assert shared.outputs["m"].rejected.tolist() == plain.outputs["m"].rejected.tolist()
+
+
+def test_fit_errors_are_fit_errors_bit_for_bit(ws, tmp_path):
+    champion = _champion(ws)
+    model = champion.model
+    fit = reference_fit(model, champion.reference)
+    df = pd.read_csv(CORPUS).head(3000)
+    df.loc[::7, "dest"] = "NOWHERE"  # an unseen category: the "other" slot
+    df.loc[::11, "carrier"] = None  # missing: the missing slot
+    df.loc[::13, "dep_time"] = None
+    numbers = {e.name: df[e.name].to_numpy(float) for e in fit.encodings if e.kind == "number"}
+    codes = {e.name: category_codes(df[e.name].to_numpy(object), e)
+             for e in fit.encodings if e.kind == "category"}
+    assert {e.kind for e in fit.encodings} == {"number", "category"}
+    assert multivariate.fit_errors(fit, numbers, codes).tobytes() == \
+        fit.errors(numbers, codes).tobytes()
