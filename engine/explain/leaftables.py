@@ -16,9 +16,10 @@ look-ups: O(leaves x depth) instead of O(leaves x depth^2) with a long dependent
 
 A feature's slot in its leaf's table is the order in which it first appears on the path, so a
 node's slot is the same for every leaf below it: a row's mask is built top-down, the child the
-row does not take clearing its node's slot bit (`tables_phi`). Trees deeper than `max_unique`
-distinct features on a path, or whose split records are not contiguous, keep the recursive
-algorithm (treeshap); `use` says which trees have tables.
+row does not take clearing its node's slot bit (`treeshap.tables_phi`: the per-row functions
+live beside the cached driver that inlines them, as numba's cache only watches that file).
+Trees with more than `max_unique` distinct features on a path, or whose split records are not
+contiguous, keep the recursive algorithm (treeshap); `use` says which trees have tables.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from engine.explain.hotchild import hot_child as _hot
 from engine.model.tree_codes import FEATURE, LEAF
 
 
@@ -141,32 +141,6 @@ def fill_tables(leaf_d, leaf_z, offset, table):  # pragma: no cover - compiled
                 table[base + mask * d + i] = total * (o_i - leaf_z[leaf, i])
 
 
-@numba.njit(nogil=True, inline="always", error_model="numpy")
-def tables_phi(nodes, xb, bits, cat_lo, first, last, slot, leaf_d, leaf_f, offset, table,
-               leaf_value, col, phi, cleared):  # pragma: no cover - compiled
-    """Add one tree's contributions for the row xb (its records first..last): top-down, each
-    record's cleared slot bits (the features the row stopped following) pass to its children;
-    at a leaf, mask = its d bits minus the cleared ones picks the d weights."""
-    cleared[0] = 0
-    for c in range(first, last + 1):
-        rec = nodes[c]
-        bad = cleared[c - first]
-        hot = _hot(nodes, xb, c, bits, cat_lo)
-        off = np.int64(1) << slot[c]
-        for child in (rec.left, rec.right):
-            b = bad if child == hot else bad | off
-            if child >= LEAF:
-                leaf = child ^ LEAF
-                d = leaf_d[leaf]
-                at = offset[leaf] + (((np.int64(1) << d) - 1) ^ b) * d
-                for k in range(leaf_value.shape[1]):
-                    v = leaf_value[leaf, k]
-                    for i in range(d):
-                        phi[col + k, leaf_f[leaf, i]] += table[at + i] * v
-            else:
-                cleared[child - first] = b
-
-
 @numba.njit(nogil=True, cache=True, error_model="numpy")
 def fill_combos(nodes, roots, last, use, slot, leaf_d, leaf_f, offset, table, leaf_value,
                 max_splits, combo_off, combo_nf, combo_feat, combo):  # pragma: no cover
@@ -174,8 +148,8 @@ def fill_combos(nodes, roots, last, use, slot, leaf_d, leaf_f, offset, table, le
     contribution for every combination of the directions its records send a row (bit c - root
     set: record c sends it left): combo[combo_off[t] + (bits * nf + i) * width + k] for the
     tree's i-th distinct feature, combo_feat[t, i], and output k. A row then needs one test
-    per record and nf look-ups (`combo_phi`). The sums are the leaf tables' weights times the
-    leaf values, leaf after leaf."""
+    per record and nf look-ups (`treeshap.combo_phi`). The sums are the leaf tables' weights
+    times the leaf values, leaf after leaf."""
     width = leaf_value.shape[1]
     cleared = np.zeros(max(1, max_splits), dtype=np.int64)
     for t in range(roots.shape[0]):
@@ -207,18 +181,3 @@ def fill_combos(nodes, roots, last, use, slot, leaf_d, leaf_f, offset, table, le
                                 combo[row + j * width + k] += table[w + i] * leaf_value[leaf, k]
                     else:
                         cleared[child - first] = b
-
-
-@numba.njit(nogil=True, inline="always", error_model="numpy")
-def combo_phi(nodes, xb, bits, cat_lo, first, last, combo_off, nf, feat, combo, width, col,
-              phi):  # pragma: no cover - compiled
-    """Add one tree's contributions for the row xb from its combination table (fill_combos)."""
-    code = np.int64(0)
-    for c in range(first, last + 1):
-        if _hot(nodes, xb, c, bits, cat_lo) == nodes[c].left:
-            code |= np.int64(1) << (c - first)
-    at = combo_off + code * nf * width
-    for i in range(nf):
-        f = feat[i]
-        for k in range(width):
-            phi[col + k, f] += combo[at + i * width + k]

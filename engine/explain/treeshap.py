@@ -11,7 +11,9 @@ empty coalition), so base + sum of contributions is the sum of the row's leaves 
 The unique path lives in one buffer of (depth + 2)(depth + 3) / 2 elements: each level copies
 its parent's path just after it, as shap does; the recursion runs on an explicit stack. Rows
 are explained one after another (one thread, nogil); each row's scratch copy is cast and
-flushed like the predictor's.
+flushed like the predictor's. Shallow trees skip the recursion: `tables_phi` and `combo_phi`
+read the tables `leaftables` builds (kept in this file with the driver that inlines them:
+numba's cache of `tree_shap` is only invalidated by changes to this file).
 """
 
 from __future__ import annotations
@@ -19,9 +21,71 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from engine.explain.hotchild import hot_child as _hot
-from engine.explain.leaftables import combo_phi, tables_phi
-from engine.model.tree_kernel import FEATURE, LEAF
+from engine.model.tree_kernel import CATEGORICAL, FEATURE, LEAF, MISSING_LEFT, ZERO_MISSING
+
+
+@numba.njit(nogil=True, inline="always", error_model="numpy")
+def _hot(nodes, xb, c, bits, cat_lo):  # pragma: no cover - compiled
+    """The child the predictor's walk takes at split record c for the row xb: its most
+    general test (NaN, zero-is-missing, category sets), the same rule and the same float
+    comparison; the additivity tests hold the two to the same leaves."""
+    rec = nodes[c]
+    f = rec.feat
+    x = xb[f & FEATURE]
+    if (f & CATEGORICAL) != 0:
+        if x != x:
+            go_left = f >= MISSING_LEFT
+        else:
+            start = np.intp(rec.thr)
+            go_left = False
+            if x > cat_lo and x < bits[start] * 32.0:
+                k = np.intp(x)
+                go_left = ((bits[start + 1 + (k >> 5)] >> (k & 31)) & 1) != 0
+    else:
+        miss = (x != x) | ((x == 0) & ((f & ZERO_MISSING) != 0))
+        go_left = ((x <= rec.thr) & ~miss) | (miss & (f >= MISSING_LEFT))
+    return rec.left if go_left else rec.right
+
+
+@numba.njit(nogil=True, inline="always", error_model="numpy")
+def tables_phi(nodes, xb, bits, cat_lo, first, last, slot, leaf_d, leaf_f, offset, table,
+               leaf_value, col, phi, cleared):  # pragma: no cover - compiled
+    """Add one tree's contributions for the row xb (its records first..last): top-down, each
+    record's cleared slot bits (the features the row stopped following) pass to its children;
+    at a leaf, mask = its d bits minus the cleared ones picks the d weights."""
+    cleared[0] = 0
+    for c in range(first, last + 1):
+        rec = nodes[c]
+        bad = cleared[c - first]
+        hot = _hot(nodes, xb, c, bits, cat_lo)
+        off = np.int64(1) << slot[c]
+        for child in (rec.left, rec.right):
+            b = bad if child == hot else bad | off
+            if child >= LEAF:
+                leaf = child ^ LEAF
+                d = leaf_d[leaf]
+                at = offset[leaf] + (((np.int64(1) << d) - 1) ^ b) * d
+                for k in range(leaf_value.shape[1]):
+                    v = leaf_value[leaf, k]
+                    for i in range(d):
+                        phi[col + k, leaf_f[leaf, i]] += table[at + i] * v
+            else:
+                cleared[child - first] = b
+
+
+@numba.njit(nogil=True, inline="always", error_model="numpy")
+def combo_phi(nodes, xb, bits, cat_lo, first, last, combo_off, nf, feat, combo, width, col,
+              phi):  # pragma: no cover - compiled
+    """Add one tree's contributions for the row xb from its combination table (fill_combos)."""
+    code = np.int64(0)
+    for c in range(first, last + 1):
+        if _hot(nodes, xb, c, bits, cat_lo) == nodes[c].left:
+            code |= np.int64(1) << (c - first)
+    at = combo_off + code * nf * width
+    for i in range(nf):
+        f = feat[i]
+        for k in range(width):
+            phi[col + k, f] += combo[at + i * width + k]
 
 
 @numba.njit(nogil=True, inline="always", error_model="numpy")
