@@ -129,7 +129,7 @@ def _variants(est) -> str:
     from engine.explain.trees import TABLE_DEPTH, leaf_tables
 
     tables = leaf_tables(est, TABLE_DEPTH)
-    use, combos = tables[0], tables[7] >= 0
+    use, combos = tables[0], tables[8] >= 0
     return (f"{int(combos.sum())} trees from combination tables, "
             f"{int((use & ~combos).sum())} from leaf tables, {int((~use).sum())} by the "
             "recursion")

@@ -33,20 +33,19 @@ from engine.model.tree_codes import FEATURE, LEAF
 @numba.njit(nogil=True, cache=True, error_model="numpy")
 def path_slots(nodes, roots, split_cover, leaf_cover, max_unique):  # pragma: no cover
     """Per split record its feature's slot on its path (first appearance order); per leaf its
-    path's distinct features (leaf_feat[l, :leaf_d[l]]) and their zero fractions; per tree
-    whether it can have tables (every path has at most max_unique distinct features and its
-    records are contiguous from its root) and its last split record; per leaf its tree."""
+    number of distinct path features and, for a leaf of a tabled tree, its row in leaf_f /
+    leaf_z (leaf_row; -1 for the others): those features (leaf_f[row, :leaf_d[l]]) and their
+    zero fractions; per tree whether it can have tables (every path has at most max_unique
+    distinct features and its records are contiguous from its root) and its last split record;
+    per leaf its tree. Memory: per record and leaf a few integers, per tabled leaf its row; the
+    path state is kept per tree."""
     n = nodes.shape[0]
     n_leaves = leaf_cover.shape[0]
     width = max(1, max_unique)
     slot = np.zeros(n, dtype=np.int64)
-    path_d = np.zeros(n, dtype=np.int64)  # distinct features on the path to the record
-    path_f = np.full((n, width), -1, dtype=np.int64)
-    path_z = np.ones((n, width))
     tree = np.full(n, -1, dtype=np.int64)
     leaf_d = np.zeros(n_leaves, dtype=np.int64)
-    leaf_f = np.full((n_leaves, width), -1, dtype=np.int64)
-    leaf_z = np.ones((n_leaves, width))
+    leaf_row = np.full(n_leaves, -1, dtype=np.int64)
     leaf_tree = np.full(n_leaves, -1, dtype=np.int64)
     n_trees = roots.shape[0]
     use = np.zeros(n_trees, dtype=np.bool_)
@@ -69,45 +68,88 @@ def path_slots(nodes, roots, split_cover, leaf_cover, max_unique):  # pragma: no
                 leaf_tree[child ^ LEAF] = t
             else:
                 tree[child] = t
-        if not use[t]:
-            continue
+    most = 1
+    for t in range(n_trees):
+        if use[t] and last[t] - np.int64(roots[t]) + 1 != count[t]:
+            use[t] = False
+        most = max(most, count[t])
+    path_d = np.zeros(most, dtype=np.int64)  # per record of the tree: its path's state
+    path_f = np.full((most, width), -1, dtype=np.int64)
+    path_z = np.ones((most, width))
+    rows = 0
+    for t in range(n_trees):  # which trees qualify, and their leaves' rows
+        if use[t]:
+            use[t] = _walk(nodes, np.int64(roots[t]), last[t], split_cover, leaf_cover,
+                           max_unique, path_d, path_f, path_z, slot, leaf_d, leaf_row,
+                           path_f, path_z, False)
+            if use[t]:
+                rows = _rows(nodes, np.int64(roots[t]), last[t], leaf_row, rows)
+    leaf_f = np.full((rows, width), -1, dtype=np.int64)
+    leaf_z = np.ones((rows, width))
+    for t in range(n_trees):
+        if use[t]:
+            _walk(nodes, np.int64(roots[t]), last[t], split_cover, leaf_cover, max_unique,
+                  path_d, path_f, path_z, slot, leaf_d, leaf_row, leaf_f, leaf_z, True)
+    return slot, leaf_d, leaf_row, leaf_f, leaf_z, use, last, leaf_tree
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _rows(nodes, first, last, leaf_row, rows):  # pragma: no cover - compiled
+    """Give the tree's leaves their rows from `rows` on; the next free row."""
+    for c in range(first, last + 1):
+        for child in (nodes[c].left, nodes[c].right):
+            if child >= LEAF:
+                leaf_row[child ^ LEAF] = rows
+                rows += 1
+    return rows
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _walk(nodes, first, last, split_cover, leaf_cover, max_unique, path_d, path_f, path_z,
+          slot, leaf_d, leaf_row, leaf_f, leaf_z, write):  # pragma: no cover
+    """One tree's records first..last top-down: each record's slot, each leaf's distinct
+    features and zero fractions (written to its row when `write`). False when a path has more
+    than max_unique distinct features."""
+    path_d[0] = 0
+    for c in range(first, last + 1):
+        at = c - first
         f = np.int64(nodes[c].feat & FEATURE)
-        d = path_d[c]
+        d = path_d[at]
         s = d
         for i in range(d):
-            if path_f[c, i] == f:
+            if path_f[at, i] == f:
                 s = i
                 break
         if s >= max_unique:  # a path with too many distinct features: no tables
-            use[t] = False
-            continue
+            return False
         slot[c] = s
         w = split_cover[c]
         for child in (nodes[c].left, nodes[c].right):
             share = (leaf_cover[child ^ LEAF] if child >= LEAF else split_cover[child]) / w
+            z = (path_z[at, s] if s < d else 1.0) * share
             if child >= LEAF:
                 k = child ^ LEAF
-                for i in range(d):
-                    leaf_f[k, i] = path_f[c, i]
-                    leaf_z[k, i] = path_z[c, i]
-                leaf_f[k, s] = f
-                leaf_z[k, s] = (path_z[c, s] if s < d else 1.0) * share
                 leaf_d[k] = max(d, s + 1)
+                if write:
+                    r = leaf_row[k]
+                    for i in range(d):
+                        leaf_f[r, i] = path_f[at, i]
+                        leaf_z[r, i] = path_z[at, i]
+                    leaf_f[r, s] = f
+                    leaf_z[r, s] = z
             else:
+                b = child - first
                 for i in range(d):
-                    path_f[child, i] = path_f[c, i]
-                    path_z[child, i] = path_z[c, i]
-                path_f[child, s] = f
-                path_z[child, s] = (path_z[c, s] if s < d else 1.0) * share
-                path_d[child] = max(d, s + 1)
-    for t in range(n_trees):
-        if use[t] and last[t] - np.int64(roots[t]) + 1 != count[t]:
-            use[t] = False
-    return slot, leaf_d, leaf_f, leaf_z, use, last, leaf_tree
+                    path_f[b, i] = path_f[at, i]
+                    path_z[b, i] = path_z[at, i]
+                path_f[b, s] = f
+                path_z[b, s] = z
+                path_d[b] = max(d, s + 1)
+    return True
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
-def fill_tables(leaf_d, leaf_z, offset, table):  # pragma: no cover - compiled
+def fill_tables(leaf_d, leaf_row, leaf_z, offset, table):  # pragma: no cover - compiled
     """table[offset[l] + mask * d + i]: the weight of the leaf's i-th path feature for a row
     that follows the features in `mask` (leaf value not applied); offset[l] < 0: no table."""
     poly = np.zeros(64)
@@ -116,6 +158,7 @@ def fill_tables(leaf_d, leaf_z, offset, table):  # pragma: no cover - compiled
         if base < 0:
             continue
         d = leaf_d[leaf]
+        row = leaf_row[leaf]
         for mask in range(1 << d):
             for i in range(d):
                 # coefficients of prod_{j != i} (o_j t + z_j), t^s: s of them followed
@@ -124,7 +167,7 @@ def fill_tables(leaf_d, leaf_z, offset, table):  # pragma: no cover - compiled
                 for j in range(d):
                     if j == i:
                         continue
-                    z = leaf_z[leaf, j]
+                    z = leaf_z[row, j]
                     o = 1.0 if (mask >> j) & 1 else 0.0
                     poly[m + 1] = 0.0
                     for s in range(m + 1, 0, -1):
@@ -138,12 +181,13 @@ def fill_tables(leaf_d, leaf_z, offset, table):  # pragma: no cover - compiled
                     total += poly[s] * w
                     w *= (s + 1) / (d - 1 - s) if s + 1 < d else 0.0
                 o_i = 1.0 if (mask >> i) & 1 else 0.0
-                table[base + mask * d + i] = total * (o_i - leaf_z[leaf, i])
+                table[base + mask * d + i] = total * (o_i - leaf_z[row, i])
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
-def fill_combos(nodes, roots, last, use, slot, leaf_d, leaf_f, offset, table, leaf_value,
-                max_splits, combo_off, combo_nf, combo_feat, combo):  # pragma: no cover
+def fill_combos(nodes, roots, last, use, slot, leaf_d, leaf_row, leaf_f, offset, table,
+                leaf_value, max_splits, combo_off, combo_nf, combo_feat,
+                combo):  # pragma: no cover
     """For a tabled tree of at most max_splits split records (combo_off[t] >= 0), its whole
     contribution for every combination of the directions its records send a row (bit c - root
     set: record c sends it left): combo[combo_off[t] + (bits * nf + i) * width + k] for the
@@ -173,7 +217,7 @@ def fill_combos(nodes, roots, last, use, slot, leaf_d, leaf_f, offset, table, le
                         d = leaf_d[leaf]
                         w = offset[leaf] + (((np.int64(1) << d) - 1) ^ b) * d
                         for i in range(d):
-                            f = leaf_f[leaf, i]
+                            f = leaf_f[leaf_row[leaf], i]
                             j = 0
                             while combo_feat[t, j] != f:
                                 j += 1

@@ -81,7 +81,7 @@ def leaf_tables(est: TreeEnsemble, depth: int) -> tuple:
     if cached is not None and cached[0] is est.nodes and cached[1] == depth:
         return cached[2]
     split_cover, leaf_cover = est.cover
-    slot, leaf_d, leaf_f, leaf_z, use, last, leaf_tree = path_slots(
+    slot, leaf_d, leaf_row, leaf_f, leaf_z, use, last, leaf_tree = path_slots(
         est.nodes, est.roots, split_cover, leaf_cover, depth)
     size = np.where(use[leaf_tree] & (leaf_tree >= 0), (1 << leaf_d) * leaf_d, 0)
     per_tree = np.bincount(leaf_tree[leaf_tree >= 0], size[leaf_tree >= 0],
@@ -92,16 +92,18 @@ def leaf_tables(est: TreeEnsemble, depth: int) -> tuple:
     offset = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
     offset[size == 0] = -1
     table = np.empty(int(size.sum()))
-    fill_tables(leaf_d, leaf_z, offset, table)
-    tables = (use, last, slot, leaf_d, leaf_f, offset, table,
-              *_combos(est, use, last, slot, leaf_d, leaf_f, offset, table, leaf_tree))
+    fill_tables(leaf_d, leaf_row, leaf_z, offset, table)
+    tables = (use, last, slot, leaf_d, leaf_row, leaf_f, offset, table,
+              *_combos(est, use, last, slot, leaf_d, leaf_row, leaf_f, offset, table,
+                       leaf_tree))
     if depth > 0:
         _cache[0] = (est.nodes, depth, tables)
     return tables
 
 
 
-def _combos(est, use, last, slot, leaf_d, leaf_f, offset, table, leaf_tree) -> tuple:
+def _combos(est, use, last, slot, leaf_d, leaf_row, leaf_f, offset, table,
+            leaf_tree) -> tuple:
     """(combo_off, combo_nf, combo_feat, combo) of `fill_combos` for the small tabled trees."""
     roots = est.roots.astype(np.int64)
     splits = last - roots + 1
@@ -112,7 +114,7 @@ def _combos(est, use, last, slot, leaf_d, leaf_f, offset, table, leaf_tree) -> t
     bounds = np.searchsorted(leaf_tree[order], np.arange(len(roots) + 1))
     for t in np.flatnonzero(small):
         leaves = order[bounds[t]:bounds[t + 1]]
-        feats = np.unique(np.concatenate([leaf_f[k, :leaf_d[k]] for k in leaves]))
+        feats = np.unique(np.concatenate([leaf_f[leaf_row[k], :leaf_d[k]] for k in leaves]))
         combo_nf[t] = len(feats)
         combo_feat[t, :len(feats)] = feats
     width = est.leaf_value.shape[1]
@@ -120,7 +122,7 @@ def _combos(est, use, last, slot, leaf_d, leaf_f, offset, table, leaf_tree) -> t
     combo_off = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
     combo_off[~small] = -1
     combo = np.zeros(int(size.sum()))
-    fill_combos(est.nodes, est.roots, last, use, slot, leaf_d, leaf_f, offset, table,
+    fill_combos(est.nodes, est.roots, last, use, slot, leaf_d, leaf_row, leaf_f, offset, table,
                 est.leaf_value.astype(np.float64), COMBO_SPLITS, combo_off, combo_nf,
                 combo_feat, combo)
     return combo_off, combo_nf, combo_feat, combo

@@ -48,7 +48,8 @@ def _hot(nodes, xb, c, bits, cat_lo):  # pragma: no cover - compiled
 
 
 @numba.njit(nogil=True, inline="always", error_model="numpy")
-def tables_phi(nodes, xb, bits, cat_lo, first, last, slot, leaf_d, leaf_f, offset, table,
+def tables_phi(nodes, xb, bits, cat_lo, first, last, slot, leaf_d, leaf_row, leaf_f, offset,
+               table,
                leaf_value, col, phi, cleared):  # pragma: no cover - compiled
     """Add one tree's contributions for the row xb (its records first..last): top-down, each
     record's cleared slot bits (the features the row stopped following) pass to its children;
@@ -68,7 +69,7 @@ def tables_phi(nodes, xb, bits, cat_lo, first, last, slot, leaf_d, leaf_f, offse
                 for k in range(leaf_value.shape[1]):
                     v = leaf_value[leaf, k]
                     for i in range(d):
-                        phi[col + k, leaf_f[leaf, i]] += table[at + i] * v
+                        phi[col + k, leaf_f[leaf_row[leaf], i]] += table[at + i] * v
             else:
                 cleared[child - first] = b
 
@@ -252,11 +253,12 @@ def tree_shap(X, nodes, roots, out_col, leaf_value, split_cover, leaf_cover, bit
     predictor's cast and zero flush are redone here); phi: float64 rows x outputs x features,
     zeroed by the caller. Contributions are in leaf_value's units (scale applied, divisor not).
     Block by block, tree by tree, row by row: a tree stays in cache for the block's rows.
-    tables: (use, last, slot, leaf_d, leaf_f, offset, table, combo_off, combo_nf, combo_feat,
-    combo) of `leaftables`; a tree with use[t] is explained from its combination table
+    tables: (use, last, slot, leaf_d, leaf_row, leaf_f, offset, table, combo_off, combo_nf,
+    combo_feat, combo) of `leaftables`; a tree with use[t] is explained from its combination table
     (combo_off[t] >= 0) or its leaf tables, any other by the recursion.
     """
-    use, last, slot, leaf_d, leaf_f, offset, table, combo_off, combo_nf, combo_feat, combo = tables
+    (use, last, slot, leaf_d, leaf_row, leaf_f, offset, table, combo_off, combo_nf, combo_feat,
+     combo) = tables
     width = leaf_value.shape[1]
     cleared = np.zeros(nodes.shape[0] + 1, dtype=np.int64)
     size = (max_depth + 2) * (max_depth + 3) // 2 + max_depth + 2
@@ -293,7 +295,7 @@ def tree_shap(X, nodes, roots, out_col, leaf_value, split_cover, leaf_cover, bit
             if use[t]:
                 for r in range(b):
                     tables_phi(nodes, xb[r], bits, cat_lo, np.int64(roots[t]), last[t], slot,
-                               leaf_d, leaf_f, offset, table, leaf_value, out_col[t],
+                               leaf_d, leaf_row, leaf_f, offset, table, leaf_value, out_col[t],
                                phi[start + r], cleared)
                 continue
             for r in range(b):

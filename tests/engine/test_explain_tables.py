@@ -127,12 +127,12 @@ def test_combination_tables_equal_leaf_tables(name, monkeypatch):
     combination of directions; the same trees from leaf tables only give the same."""
     est = random_ensemble(23, **CASES[name])
     X = random_rows(6)
-    combos = leaf_tables(est, 6)[7] >= 0
+    combos = leaf_tables(est, 6)[8] >= 0
     assert combos.any()
     with_combos = tree_contributions(est, X)[1]
     monkeypatch.setattr(trees, "COMBO_SPLITS", 0)
     monkeypatch.setattr(trees, "_cache", [None])
-    assert not (leaf_tables(est, 6)[7] >= 0).any()
+    assert not (leaf_tables(est, 6)[8] >= 0).any()
     np.testing.assert_allclose(with_combos, tree_contributions(est, X)[1], rtol=0, atol=EXACT)
 
 
