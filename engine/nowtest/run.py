@@ -295,11 +295,9 @@ def _nowtest(path: Path, model: Model, label: str, members: dict[str, bytes],
     return result
 
 
-def nowtest_file(registry, path: Path, model_ref: str | None = None,
-                 progress: Progress = no_progress, cancel: CancelToken | None = None
-                 ) -> NowtestResult:
-    """`run_nowtest` with the model (the active one unless `model_ref` names one), its bundle
-    and its effective (ratcheted) requirements from the workspace's registry."""
+def model_for_nowtest(registry, model_ref: str | None = None) -> tuple:
+    """(model, label, bundle members, effective (ratcheted) requirements) of the model (the
+    active one unless `model_ref` names one), as every now-test of the workspace uses them."""
     from engine.registry.refs import parse_ref
     from engine.regression.ratchet import effective_requirements
 
@@ -309,4 +307,13 @@ def nowtest_file(registry, path: Path, model_ref: str | None = None,
     if "requirements.json" in members:
         reqs = effective_requirements(registry.db, parse_ref(label)[0],
                                       members["requirements.json"])
+    return model, label, members, reqs
+
+
+def nowtest_file(registry, path: Path, model_ref: str | None = None,
+                 progress: Progress = no_progress, cancel: CancelToken | None = None
+                 ) -> NowtestResult:
+    """`run_nowtest` with the model, its bundle and its effective requirements from the
+    workspace's registry (model_for_nowtest)."""
+    model, label, members, reqs = model_for_nowtest(registry, model_ref)
     return run_nowtest(Path(path), model, label, members, reqs, progress, cancel)

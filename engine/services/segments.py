@@ -19,7 +19,7 @@ from engine.backtest.segments import (
     segment_table,
 )
 from engine.nowtest.result import NowtestResult
-from engine.nowtest.run import FAMILY_ALPHA, run_nowtest
+from engine.nowtest.run import FAMILY_ALPHA, model_for_nowtest, run_nowtest
 from engine.nowtest.segments import SegmentRows, segment_drift, segment_reasons
 from engine.progress import CancelToken, Progress, no_progress
 
@@ -33,15 +33,7 @@ def nowtest_segmented(registry, path: Path, model_ref: str | None = None,
     """engine.nowtest.run.nowtest_file (the same model, bundle and effective requirements),
     plus the segment tables (result.segments) and their alarm reasons when `segments` or the
     requirements name any column."""
-    from engine.registry.refs import parse_ref
-    from engine.regression.ratchet import effective_requirements
-
-    model, label = registry.load_model(model_ref)
-    members = registry.bundle_members(label)
-    reqs = []
-    if "requirements.json" in members:
-        reqs = effective_requirements(registry.db, parse_ref(label)[0],
-                                      members["requirements.json"])
+    model, label, members, reqs = model_for_nowtest(registry, model_ref)
     columns = segment_columns(segments, reqs)
     if not columns:  # as engine.nowtest.run.nowtest_file
         return run_nowtest(Path(path), model, label, members, reqs, progress, cancel)
