@@ -24,14 +24,10 @@ from engine.backtest.multivariate import errors_hook, partition_drift
 from engine.backtest.partitions import check_period, check_timezone, partition_keys
 from engine.backtest.result import BacktestResult, RequirementLine
 from engine.backtest.score import Scored, Task, batches_of, concat, score_file
-from engine.backtest.segments import (
-    backtest_segments,
-    check_segment_column,
-    segment_columns,
-    segment_summary,
-)
+from engine.backtest.segments import backtest_segments, check_segment_column, segment_summary
 from engine.backtest.words import summary_lines
 from engine.errors import InputError
+from engine.formats.segments import segment_columns
 from engine.progress import CancelToken, Progress, no_progress
 
 __all__ = ["BacktestResult", "Contender", "partition_keys", "run_backtest"]

@@ -55,12 +55,6 @@ def check_segment_column(model: Model, column: str, label: str) -> None:
                          "them.", "E_SEGMENT_COLUMN")
 
 
-def segment_columns(asked: list[str] | tuple[str, ...], reqs: list[Requirement]) -> list[str]:
-    """The columns to segment by: those asked for, then those requirements hold to segments."""
-    held = [r.segment for r in reqs if r.applies == "segment" and r.segment]
-    return list(dict.fromkeys([*asked, *held]))
-
-
 def corpus_segment_values(files: list[Path], column: str, markers: tuple[str, ...]
                           ) -> np.ndarray:
     """The column's text per row of the corpus, in the order the back-test scored the rows

@@ -72,3 +72,10 @@ def clean(value):
 
 def tables_from_json(docs: list | None) -> list[SegmentTable]:
     return [SegmentTable.from_json(d) for d in docs or []]
+
+
+def segment_columns(asked, reqs) -> list[str]:
+    """The columns to segment by: those asked for, then those requirements hold to segments
+    (`applies: "segment"`)."""
+    held = [r.segment for r in reqs if r.applies == "segment" and r.segment]
+    return list(dict.fromkeys([*asked, *held]))

@@ -12,12 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.backtest.segments import (
-    check_segment_column,
-    segment_codes,
-    segment_columns,
-    segment_table,
-)
+from engine.formats.segments import segment_columns
 from engine.nowtest.result import NowtestResult
 from engine.nowtest.run import FAMILY_ALPHA, model_for_nowtest, run_nowtest
 from engine.nowtest.segments import SegmentRows, segment_drift, segment_reasons
@@ -37,6 +32,10 @@ def nowtest_segmented(registry, path: Path, model_ref: str | None = None,
     columns = segment_columns(segments, reqs)
     if not columns:  # as engine.nowtest.run.nowtest_file
         return run_nowtest(Path(path), model, label, members, reqs, progress, cancel)
+    # The segment tables only when segments are asked for: the back-test's module behind them
+    # brings pandas and the evaluation code (~0.5 s of every now-test's start, issue 16).
+    from engine.backtest.segments import check_segment_column, segment_codes, segment_table
+
     for column in columns:
         check_segment_column(model, column, label)
     rows = SegmentRows(model, Path(path))
