@@ -22,13 +22,13 @@ with open(sys.argv[1], "w") as fh:
 """
 
 
-def loaded_by(tmp_path: Path, *args: str) -> set[str]:
+def loaded_by(tmp_path: Path, *args: str, ok: tuple[int, ...] = (0,)) -> set[str]:
     report = tmp_path / "modules.json"
     run = subprocess.run([sys.executable, "-c", CHILD, str(report), *args],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     doc = json.loads(report.read_text())
-    assert doc["code"] == 0, run.stdout + run.stderr
+    assert doc["code"] in ok, run.stdout + run.stderr
     return set(doc["modules"])
 
 
@@ -61,6 +61,15 @@ def test_predict_without_a_trial_loads_no_statistics_and_no_trial_machinery(demo
     # Asking whether a trial runs is all: its comparison and gate stay unloaded.
     assert under(modules, "engine.trial") == ["engine.trial", "engine.trial.shadow",
                                               "engine.trial.store"]
+
+
+def test_a_nowtest_without_segments_loads_no_back_test_code(demo_root, tmp_path):
+    modules = loaded_by(tmp_path, "--workspace", str(demo_root), "nowtest", str(SAMPLE),
+                        ok=(0, 1))  # 1: the July sample drifts (an alarm), as it should
+    assert "engine.nowtest.run" in modules  # it did now-test
+    # The segment tables (engine.backtest.segments and the evaluation code behind them) only
+    # when segments are asked for or required.
+    assert under(modules, "engine.backtest") == []
 
 
 def test_models_list_loads_no_numba_pandas_or_scipy(demo_root, tmp_path):
