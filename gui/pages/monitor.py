@@ -46,6 +46,7 @@ from gui.pages.monitor_tables import (
     nowtests_table,
     selected_ids,
 )
+from gui.pages.segment_choice import SegmentChoice
 from gui.pages.segments_panel import SegmentsPanel
 from gui.run_panel import RunPanel
 from gui.tables import when
@@ -85,6 +86,7 @@ class MonitorPage(QWidget):
                                "“Now-test a file…” uses; “All models”: every model's, and a "
                                "now-test uses the one model whose inputs the file has.")
         self.picker.changed.connect(self._show_model)
+        self.segment = self.panel.add(SegmentChoice(self.ctx))
         self.watch_status = self.panel.add(OneLineLabel(), 1)
         self.nowtest_button = self.panel.add_button("Now-test a file…", self._choose_file)
         self.demo_button = self.panel.add_button("Use the demo data", self.use_demo_data)
@@ -199,6 +201,7 @@ class MonitorPage(QWidget):
         self.loaded.emit(data)
 
     def _show_model(self) -> None:
+        self.segment.load(self.picker.model_id())
         if self.data is not None:
             self._show(self.data)
 
@@ -320,8 +323,10 @@ class MonitorPage(QWidget):
     def nowtest(self, path: Path, model_ref: str | None = None) -> None:
         """Now-test ``path`` with ``model_ref`` (None: the one model whose inputs the file's
         header covers; several or none: the failure says which)."""
+        segments = self.segment.chosen() if model_ref is not None else ()
         self.panel.run("now-test", tasks.nowtest_file, self.ctx.workspace, Path(path), model_ref,
-                       then=self._nowtested, message=f"Now-testing {Path(path).name}…")
+                       segments, then=self._nowtested,
+                       message=f"Now-testing {Path(path).name}…")
 
     def _nowtested(self, outcome) -> None:
         result = outcome.result

@@ -116,14 +116,28 @@ def acknowledge_alarms(workspace: Path, alarm_ids: list[int], *, progress: Progr
     return Acknowledged(done, skipped)
 
 
-def nowtest_file(workspace: Path, path: Path, model_ref: str | None = None, *,
-                 progress: Progress, cancel: CancelToken):
-    """Now-test one file the operator chose, record it, raise (and e-mail) its alarms:
-    an engine.services.nowtest.MonitorOutcome (the path `ratchet nowtest` takes too)."""
+def nowtest_file(workspace: Path, path: Path, model_ref: str | None = None,
+                 segments: tuple[str, ...] = (), *, progress: Progress, cancel: CancelToken):
+    """Now-test one file the operator chose (broken down by ``segments``), record it, raise
+    (and e-mail) its alarms: an engine.services.nowtest.MonitorOutcome (the path `ratchet
+    nowtest` takes too)."""
     from engine.services.nowtest import nowtest_and_alarm
 
     return nowtest_and_alarm(Path(workspace), Path(path), model_ref, source="app",
-                             progress=progress, cancel=cancel)
+                             progress=progress, cancel=cancel, segments=segments)
+
+
+def segment_choices(workspace: Path, model_id: str, *, progress: Progress,
+                    cancel: CancelToken) -> list[str]:
+    """The model's category inputs: what a now-test can be broken down by (`--segment`)."""
+    from engine.model.categories import CATEGORY
+
+    registry = Registry.open(workspace)
+    try:
+        model = registry.load_model(model_id)[0]
+    finally:
+        registry.close()
+    return [f.name for f in model.features if f.type == CATEGORY]
 
 
 DEMO_MODEL = "demo-flight-delay"  # the shipped demo model (coefficients/build_demo.py)
