@@ -348,6 +348,22 @@ def test_the_frozen_predict_equals_the_engine_byte_for_byte(frozen, scratch, tmp
     assert _listing(scratch / "opt") == before
 
 
+def test_the_frozen_app_writes_a_pdf_report(frozen, tmp_path):
+    """WeasyPrint ships in the app and lays out text with the workstation's Pango (a Depends).
+    After the predict test: the report's explanations compile the explanation kernel, which numba
+    caches in the operator's cache (the predict test above asserts a prediction caches
+    nothing)."""
+    import pypdf
+
+    assert frozen("models", "import", str(DEMO_BUNDLE)).returncode in (0, 1)
+    report = tmp_path / "suite.pdf"
+    result = frozen("regress", "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    assert report.read_bytes().startswith(b"%PDF-")
+    first = pypdf.PdfReader(str(report)).pages[0].extract_text()
+    assert f"Regression suite of {DEMO_ID}@" in first and "PASSED" in first
+
+
 def test_the_frozen_command_line_reports_errors_without_tracebacks(frozen, tmp_path):
     version = frozen("--version")
     expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
