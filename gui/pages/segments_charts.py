@@ -16,6 +16,10 @@ COLUMNS = 4
 
 
 class SmallChart(LineChart):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumSize(160, 120)  # four abreast fit a narrow window (LineChart: 360)
+
     def sizeHint(self) -> QSize:
         return QSize(240, 150)
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTableWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.formats.segments import OTHER, SegmentTable, tables_from_json
 from gui.colors import GREEN, RED, RED_TINT, muted
@@ -76,9 +84,13 @@ class SegmentsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.note)
-        layout.addWidget(self.table, 1)
         self.charts = SegmentCharts()
-        layout.addWidget(self.charts, 1)
+        split = QSplitter(Qt.Orientation.Vertical)  # the operator sizes table against charts
+        split.addWidget(self.table)
+        split.addWidget(self.charts)
+        split.setChildrenCollapsible(False)
+        split.setSizes([220, 380])
+        layout.addWidget(split, 1)
         self.setVisible(False)
 
     def show_tables(self, tables: list[SegmentTable]) -> None:
