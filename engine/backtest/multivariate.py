@@ -16,7 +16,7 @@ from engine.backtest.corpus import Needed, iter_batches
 from engine.backtest.score import Extra, Scored, convert
 from engine.model import Model
 from engine.model.categories import NUMBER
-from engine.nowtest.multivariate import BLOCK, Encoding, Fit, category_codes
+from engine.nowtest.multivariate import Fit, category_codes
 from engine.nowtest.multivariate_scan import reference_fit
 from engine.progress import CancelToken
 
@@ -26,34 +26,6 @@ FAMILY_ALPHA = 0.01  # engine.nowtest.run.FAMILY_ALPHA (a now-test of one partit
 def partition_alpha(model: Model) -> float:
     numeric = sum(f.type == NUMBER for f in model.features)
     return FAMILY_ALPHA / (len(model.features) + numeric + 2)
-
-
-def _category_table(enc: Encoding) -> np.ndarray:
-    """Per one-hot slot (a code of category_codes): the standardized columns a row with that
-    code gets, the same values Fit.errors computes row by row (the same float operations on
-    the same numbers), so a block is one look-up per row instead of a one-hot matrix."""
-    onehot = np.eye(enc.other_slot + 1)
-    return (onehot[:, enc.keep] - enc.mean) / enc.scale
-
-
-def fit_errors(fit: Fit, numbers: dict[str, np.ndarray], codes: dict[str, np.ndarray]
-               ) -> np.ndarray:
-    """Fit.errors(numbers, codes), bit for bit (tests hold them equal), with each category's
-    standardized columns looked up per row rather than built from a one-hot matrix."""
-    tables = {e.name: _category_table(e) for e in fit.encodings if e.kind != "number"}
-    n = len(next(iter({**numbers, **codes}.values())))
-    out = np.empty(n)
-    for start in range(0, n, BLOCK):
-        part = slice(start, min(n, start + BLOCK))
-        z = np.hstack([_number_block(numbers[e.name][part], e) if e.kind == "number"
-                       else tables[e.name][codes[e.name][part]] for e in fit.encodings])
-        out[part] = np.linalg.norm(z - (z @ fit.basis) @ fit.basis.T, axis=1)
-    return out
-
-
-def _number_block(values: np.ndarray, enc: Encoding) -> np.ndarray:  # as Fit.errors's
-    z = (values.astype(np.float64) - enc.mean[0]) / enc.scale[0]
-    return np.where(np.isnan(z), 0.0, z)[:, None]
 
 
 def batch_errors(table, model: Model, fit: Fit, converted: dict | None = None) -> np.ndarray:
@@ -67,7 +39,7 @@ def batch_errors(table, model: Model, fit: Fit, converted: dict | None = None) -
             numbers[e.name] = values
         else:
             codes[e.name] = category_codes(values, e)
-    return fit_errors(fit, numbers, codes)
+    return fit.errors(numbers, codes)
 
 
 def errors_hook(model: Model, reference: bytes | None) -> tuple[Fit | None, Extra | None]:

@@ -112,10 +112,17 @@ def _number_block(values: np.ndarray, enc: Encoding) -> np.ndarray:
     return np.where(np.isnan(z), 0.0, z)[:, None]
 
 
-def _category_block(codes: np.ndarray, enc: Encoding) -> np.ndarray:
-    onehot = np.zeros((codes.size, enc.other_slot + 1))
-    onehot[np.arange(codes.size), codes] = 1.0
+def _category_table(enc: Encoding) -> np.ndarray:
+    """Per one-hot slot (a code of category_codes): the standardized columns a row with that
+    code gets. Looking a block's rows up in it gives, bit for bit, what standardizing their
+    one-hot matrix gives (the same float operations on the same numbers), without building
+    that matrix."""
+    onehot = np.eye(enc.other_slot + 1)
     return (onehot[:, enc.keep] - enc.mean) / enc.scale
+
+
+def _category_block(codes: np.ndarray, enc: Encoding) -> np.ndarray:
+    return _category_table(enc)[codes]
 
 
 @dataclass(slots=True)
@@ -138,13 +145,13 @@ class Fit:
                ) -> np.ndarray:
         """Per row: the reconstruction error. `numbers`: float columns (NaN = missing);
         `codes`: category columns as category_codes."""
+        tables = {e.name: _category_table(e) for e in self.encodings if e.kind != "number"}
         n = len(next(iter({**numbers, **codes}.values())))
         out = np.empty(n)
         for start in range(0, n, BLOCK):
             part = slice(start, min(n, start + BLOCK))
             z = np.hstack([_number_block(numbers[e.name][part], e) if e.kind == "number"
-                           else _category_block(codes[e.name][part], e)
-                           for e in self.encodings])
+                           else tables[e.name][codes[e.name][part]] for e in self.encodings])
             out[part] = np.linalg.norm(z - (z @ self.basis) @ self.basis.T, axis=1)
         return out
 

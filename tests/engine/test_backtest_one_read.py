@@ -4,6 +4,7 @@ models), with the same numbers as reading the corpus a second time for them."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 import engine.backtest.corpus as corpus_module
@@ -13,7 +14,7 @@ from engine.backtest.contenders import installed_contender
 from engine.backtest.corpus import Needed
 from engine.backtest.run import run_backtest
 from engine.backtest.score import Task, score_file
-from engine.nowtest.multivariate import category_codes
+from engine.nowtest.multivariate import BLOCK, category_codes
 from engine.nowtest.multivariate_scan import reference_fit
 from engine.registry.registry import Registry
 from tests.engine.test_nowtest_multivariate import CORPUS
@@ -71,6 +72,28 @@ def test_errors_computed_while_scoring_equal_a_second_read(ws, tmp_path):
     assert shared.outputs["m"].rejected.tolist() == plain.outputs["m"].rejected.tolist()
 
 
+def one_hot_errors(fit, numbers, codes):
+    """The reconstruction errors from each category's one-hot matrix, standardized, in the
+    same blocks of rows: what Fit.errors's per-code look-up must equal bit for bit."""
+    n = len(next(iter({**numbers, **codes}.values())))
+    out = np.empty(n)
+    for start in range(0, n, BLOCK):
+        part = slice(start, min(n, start + BLOCK))
+        blocks = []
+        for e in fit.encodings:
+            if e.kind == "number":
+                z = (numbers[e.name][part].astype(np.float64) - e.mean[0]) / e.scale[0]
+                blocks.append(np.where(np.isnan(z), 0.0, z)[:, None])
+            else:
+                c = codes[e.name][part]
+                onehot = np.zeros((c.size, e.other_slot + 1))
+                onehot[np.arange(c.size), c] = 1.0
+                blocks.append((onehot[:, e.keep] - e.mean) / e.scale)
+        z = np.hstack(blocks)
+        out[part] = np.linalg.norm(z - (z @ fit.basis) @ fit.basis.T, axis=1)
+    return out
+
+
 def test_fit_errors_are_fit_errors_bit_for_bit(ws, tmp_path):
     champion = _champion(ws)
     model = champion.model
@@ -83,5 +106,5 @@ def test_fit_errors_are_fit_errors_bit_for_bit(ws, tmp_path):
     codes = {e.name: category_codes(df[e.name].to_numpy(object), e)
              for e in fit.encodings if e.kind == "category"}
     assert {e.kind for e in fit.encodings} == {"number", "category"}
-    assert multivariate.fit_errors(fit, numbers, codes).tobytes() == \
+    assert one_hot_errors(fit, numbers, codes).tobytes() == \
         fit.errors(numbers, codes).tobytes()
