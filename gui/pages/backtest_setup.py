@@ -15,7 +15,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -33,13 +32,13 @@ from gui import errors
 from gui.context import AppContext
 from gui.pages.corpus_chooser import CorpusChooser
 from gui.pages.model_picker import ModelPicker
+from gui.pages.segment_choice import SegmentChoice
 from gui.tasks import backtest as tasks
 from gui.tasks.models import Snapshot
 
 log = logging.getLogger(__name__)
 BASE_ROLE = Qt.ItemDataRole.UserRole + 1  # the item's own text, without a reason
 CHECK_KEY = "back-test challengers check"
-SEGMENT_KEY = "back-test segment columns"
 NO_SEGMENT = "none (whole partitions only)"
 
 
@@ -70,10 +69,9 @@ class BacktestSetup(QWidget):
         form.addRow("Time column:", self.corpus.time_row)
         form.addRow("Time zone:", self.corpus.zone_combo)
         form.addRow("Champion:", self.picker)
-        self.segment = QComboBox()
-        self.segment.setToolTip("Break the champion's metrics down by the values of one of its "
-                                "category inputs (the 20 largest, the rest as \"other\").")
-        self.segment.addItem(NO_SEGMENT, None)
+        self.segment = SegmentChoice(
+            self.ctx, "Break the champion's metrics down by the values of one of its category "
+            "inputs that the corpus has (the 20 largest, the rest as \"other\").", NO_SEGMENT)
         form.addRow("Segments:", self.segment)
 
         self.challengers = QListWidget()
@@ -119,27 +117,10 @@ class BacktestSetup(QWidget):
 
     # -- segments --------------------------------------------------------------------------
     def _read_segments(self) -> None:
-        """Offer the champion's category inputs that the corpus has (a background read)."""
-        champion = self.picker.label()
-        if champion is None:
-            return
+        """Offer the champion's category inputs that the corpus has."""
         columns = None if self.corpus.info is None else list(self.corpus.info.columns)
-        self.ctx.run(SEGMENT_KEY, tasks.segment_choices, self.ctx.workspace, champion, columns,
-                     key=SEGMENT_KEY, on_finished=self._fill_segments,
-                     on_failed=lambda exc: log.warning("segment columns not read: %s", exc))
+        self.segment.load(self.picker.label(), columns)
 
-    def _fill_segments(self, names: list[str]) -> None:
-        keep = self.segment.currentData()
-        self.segment.clear()
-        self.segment.addItem(NO_SEGMENT, None)
-        for name in names:
-            self.segment.addItem(f"by {name}", name)
-        index = self.segment.findData(keep) if keep is not None else 0
-        self.segment.setCurrentIndex(max(0, index))
-
-    def chosen_segments(self) -> tuple[str, ...]:
-        name = self.segment.currentData()
-        return () if name is None else (name,)
 
     def _fill_installed(self) -> None:
         """Every installed version but the champion, ticked ones kept; bundle files kept."""
@@ -264,7 +245,7 @@ class BacktestSetup(QWidget):
         return tasks.Setup(self.corpus.info.path, self.corpus.time_column(),
                            self.corpus.by(), self.picker.label(),
                            tuple(self.chosen_challengers()), zone,
-                           segments=self.chosen_segments())
+                           segments=self.segment.chosen())
 
     def set_enabled(self, enabled: bool) -> None:
         self.corpus.set_enabled(enabled)

@@ -86,7 +86,10 @@ class MonitorPage(QWidget):
                                "“Now-test a file…” uses; “All models”: every model's, and a "
                                "now-test uses the one model whose inputs the file has.")
         self.picker.changed.connect(self._show_model)
-        self.segment = self.panel.add(SegmentChoice(self.ctx))
+        self.segment = self.panel.add(SegmentChoice(
+            self.ctx, "Break the now-test down by the values of one of the model's category "
+            "inputs (the 20 largest, the rest as \"other\"); with \"All models\" the model is "
+            "known only from the file, so there is none to choose."))
         self.watch_status = self.panel.add(OneLineLabel(), 1)
         self.nowtest_button = self.panel.add_button("Now-test a file…", self._choose_file)
         self.demo_button = self.panel.add_button("Use the demo data", self.use_demo_data)

@@ -136,22 +136,6 @@ def comparable(workspace: Path, champion: str, specs: list, columns: list[str] |
         registry.close()
 
 
-def segment_choices(workspace: Path, champion: str, columns: list[str] | None, *,
-                    progress: Progress, cancel: CancelToken) -> list[str]:
-    """The champion's category inputs that the corpus has (all of them before a corpus is
-    chosen): the columns its metrics can be broken down by (`--segment`)."""
-    from engine.model.categories import CATEGORY
-
-    registry = Registry.open(workspace)
-    try:
-        model = registry.load_model(champion)[0]
-    finally:
-        registry.close()
-    have = None if columns is None else set(columns)
-    return [f.name for f in model.features
-            if f.type == CATEGORY and (have is None or f.name in have)]
-
-
 # -- running and history ----------------------------------------------------------------------
 def _history(db) -> list[PastRun]:
     return [PastRun(r["id"], r["at"], r["user"], r["report"] or "",

@@ -168,3 +168,19 @@ def rollback(workspace: Path, model_id: str, *, progress: Progress,
         return services_models.rollback(registry, model_id)
     finally:
         registry.close()
+
+
+def category_inputs(workspace: Path, model_ref: str, columns: list[str] | None = None, *,
+                    progress: Progress, cancel: CancelToken) -> list[str]:
+    """The model's category inputs (those in ``columns`` when given: a corpus's header): what
+    its metrics can be broken down by (`--segment`)."""
+    from engine.model.categories import CATEGORY
+
+    registry = Registry.open(workspace)
+    try:
+        model = registry.load_model(model_ref)[0]
+    finally:
+        registry.close()
+    have = None if columns is None else set(columns)
+    return [f.name for f in model.features
+            if f.type == CATEGORY and (have is None or f.name in have)]

@@ -127,19 +127,6 @@ def nowtest_file(workspace: Path, path: Path, model_ref: str | None = None,
                              progress=progress, cancel=cancel, segments=segments)
 
 
-def segment_choices(workspace: Path, model_id: str, *, progress: Progress,
-                    cancel: CancelToken) -> list[str]:
-    """The model's category inputs: what a now-test can be broken down by (`--segment`)."""
-    from engine.model.categories import CATEGORY
-
-    registry = Registry.open(workspace)
-    try:
-        model = registry.load_model(model_id)[0]
-    finally:
-        registry.close()
-    return [f.name for f in model.features if f.type == CATEGORY]
-
-
 DEMO_MODEL = "demo-flight-delay"  # the shipped demo model (coefficients/build_demo.py)
 
 
