@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
+from engine.formats.cases import inputs_of
 from engine.model import Model
-from engine.model.categories import CATEGORY
 
 SPACES = {"logistic": "log-odds", "half_logistic": "half log-odds",
           "logistic_float32": "log-odds", "softmax": "margin (before softmax)",
@@ -50,8 +51,9 @@ def explain_row(model: Model, label: str, cells: Mapping[str, str]) -> RowWhy:
     if prediction.rejected[0]:
         return RowWhy(label, "", space, float("nan"), float("nan"), (), "rejected",
                       prediction.errors.get(0, "the row was rejected"))
-    parsed = {f.name: _parsed(texts[f.name], f.type, model.missing_markers)
-              for f in model.features}
+    # The cells read as the suite reads a case (engine.formats.cases.inputs_of): a missing-
+    # value marker or an empty cell is a missing value.
+    parsed = inputs_of(pd.DataFrame({name: list(v) for name, v in texts.items()}), model)
     result = explain(model, parsed)
     output = int(explained_output(model, prediction)[0])
     contributions = result.contributions[0, output, :]
@@ -60,14 +62,6 @@ def explain_row(model: Model, label: str, cells: Mapping[str, str]) -> RowWhy:
                   for f, c in zip(model.features, contributions, strict=True))
     return RowWhy(label, _explained(model, output), space, base,
                   base + float(contributions.sum()), items, _decision(model, prediction))
-
-
-def _parsed(values: np.ndarray, kind: str, markers: tuple[str, ...]) -> np.ndarray:
-    text = str(values[0]).strip()
-    missing = text in markers or text == ""
-    if kind == CATEGORY:
-        return np.array([None if missing else str(values[0])], dtype=object)
-    return np.array([np.nan if missing else float(text)])
 
 
 def _explained(model: Model, output: int) -> str:

@@ -69,3 +69,19 @@ def drop_key(node, key: str) -> bool:
     if isinstance(node, list):
         return any([drop_key(v, key) for v in node])
     return False
+
+
+def test_a_missing_value_marker_is_explained_as_the_empty_cell(ws):
+    import csv
+
+    from engine.registry.registry import Registry
+    from tests.engine.workspace_kit import SAMPLE
+
+    with Registry.open(ws.root) as registry:
+        model, label = registry.load_model()[:2]
+    row = next(csv.DictReader(SAMPLE.open()))
+    blank = explain_row(model, label, {**row, "dep_time": ""})
+    marked = explain_row(model, label, {**row, "dep_time": "NA"})
+    assert "NA" in model.missing_markers and blank.rejected is None
+    assert [c for *_, c in marked.items] == [c for *_, c in blank.items]
+    assert marked.score == blank.score
