@@ -10,15 +10,15 @@ requirements are enforced.
 
 from __future__ import annotations
 
-import io
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from engine.errors import EngineError
 from engine.formats.numbers import shown, shown_pair
+from engine.formats.text_table import TextTable, TextTableError
 from engine.model import Model
 from engine.model.categories import NUMBER
 from engine.model.markers import object_markers
@@ -43,36 +43,37 @@ def _invalid(why: str) -> EngineError:
     return EngineError(f"regression_cases.csv: {why}", "E_CASES_INVALID")
 
 
-def read_cases(data: bytes, model: Model) -> pd.DataFrame:
+def read_cases(data: bytes, model: Model) -> TextTable:
     try:
-        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise _invalid(f"cannot be read as CSV ({exc}).") from None
+        frame = TextTable.read(data)
+    except TextTableError as exc:
+        raise _invalid(f"cannot be read as CSV: {exc}") from None
     missing = [c for c in [*model.feature_names, "expected", "tolerance", "kind"]
-               if c not in frame.columns]
+               if c not in frame]
     if missing:
         raise _invalid(f"the column(s) {', '.join(missing)} are missing.")
-    bad_kind = ~frame["kind"].isin(KINDS)
+    bad_kind = ~np.isin(frame["kind"], KINDS)
     if bad_kind.any():
         row = int(np.flatnonzero(bad_kind)[0])
-        raise _invalid(f"row {row + 1}: kind {frame['kind'].iloc[row]!r} is not one of "
+        raise _invalid(f"row {row + 1}: kind {frame['kind'][row]!r} is not one of "
                        f"{', '.join(KINDS)}.")
-    if (frame["kind"] == "reference").any() and "label" not in frame.columns:
+    if (frame["kind"] == "reference").any() and "label" not in frame:
         raise _invalid("reference rows need a 'label' column with the true outcome.")
     return frame
 
 
-def reference_rows(frame: pd.DataFrame) -> pd.DataFrame:
+def reference_rows(frame: TextTable) -> TextTable:
     return frame[frame["kind"] == "reference"]
 
 
-def inputs_of(frame: pd.DataFrame, model: Model) -> dict[str, np.ndarray]:
-    """The model's input columns of a text table; empty text, or one of the model's
+def inputs_of(frame: Mapping, model: Model) -> dict[str, np.ndarray]:
+    """The model's input columns of a text table (a TextTable, or any mapping of column
+    names to cells, such as a DataFrame of str); empty text, or one of the model's
     missing-value markers (a number's compared without surrounding spaces), is a missing
     value (None)."""
     table = {}
     for f in model.features:
-        text = frame[f.name].to_numpy(dtype=object)
+        text = np.asarray(frame[f.name], dtype=object)
         compared = np.array([t.strip() for t in text], dtype=object) if f.type == NUMBER \
             else text
         marked = object_markers(compared, model.missing_markers) | (text == "")
@@ -106,7 +107,7 @@ def run_cases(data: bytes, model: Model) -> list[CaseResult]:
     return check_cases(read_cases(data, model), model)
 
 
-def check_cases(frame: pd.DataFrame, model: Model) -> list[CaseResult]:
+def check_cases(frame: TextTable, model: Model) -> list[CaseResult]:
     """Score the case rows of an already read cases table (reference rows are skipped)."""
     frame = frame[frame["kind"] != "reference"]
     if frame.empty:
@@ -116,11 +117,11 @@ def check_cases(frame: pd.DataFrame, model: Model) -> list[CaseResult]:
                   if c.startswith("expected_proba_")}
     out = []
     for i in range(len(frame)):
-        case = frame.iloc[i]
+        case = frame.record(i)
         try:
             tol = float(case["tolerance"])
         except ValueError:
-            raise _invalid(f"row {int(frame.index[i]) + 1}: tolerance {case['tolerance']!r} is "
+            raise _invalid(f"row {int(frame.rows[i]) + 1}: tolerance {case['tolerance']!r} is "
                            "not a number."
                            ) from None
         problems = []
@@ -143,7 +144,7 @@ def check_cases(frame: pd.DataFrame, model: Model) -> list[CaseResult]:
                                                           tol):
                     got, want = _compared(float(result.proba[i, k]), case[col])
                     problems.append(f"P({label}) = {got}, expected {want} ± {tol:g}")
-        out.append(CaseResult(int(frame.index[i]) + 1, case["kind"], case.get("note", ""),
+        out.append(CaseResult(int(frame.rows[i]) + 1, case["kind"], case.get("note", ""),
                               not problems, "; ".join(problems) or "ok",
                               case.get("source", ""),
                               {f.name: str(case[f.name]) for f in model.features}))

@@ -127,11 +127,11 @@ def build_profile(model: Model, cases: bytes | None) -> ReferenceProfile:
                                    None if result.proba is None else result.proba[ok],
                                    None if result.class_index is None else result.class_index[ok])
     metrics = calibration = estimate = None
-    labels = ref["label"].to_numpy(dtype=object)[ok]
+    labels = ref["label"][ok]
     has_label = labels != ""
     if has_label.any():
         rows = np.flatnonzero(ok)[has_label]
-        y = true_labels(labels[has_label], ref.index.to_numpy()[rows] + 1, model,
+        y = true_labels(labels[has_label], ref.rows[rows] + 1, model,
                         "regression_cases.csv, reference sample")
         proba = None if result.proba is None else result.proba[rows]
         metrics = metrics_of(model, y, result.prediction[rows], proba)

@@ -15,13 +15,11 @@ or the pinned value within the case's tolerance (a regressor).
 
 from __future__ import annotations
 
-import io
 import json
-
-import pandas as pd
 
 from engine.errors import EngineError
 from engine.formats.cases import inputs_of
+from engine.formats.text_table import TextTable
 from engine.ground.clock import current_user, now_text
 from engine.model import Model
 
@@ -39,8 +37,7 @@ def pin_row(db, model_id: str, inputs: dict[str, str], note: str, source: str,
     if missing:
         raise EngineError(f"the row lacks the column(s) {', '.join(map(repr, missing))} that "
                           "the model needs; it cannot be pinned.", "E_MISSING_COLUMN")
-    frame = pd.DataFrame([{n: row[n] for n in model.feature_names}], dtype=str)
-    result = model.predict(inputs_of(frame, model))
+    result = model.predict(inputs_of({n: [row[n]] for n in model.feature_names}, model))
     if result.rejected[0]:
         expected, probabilities = "rejected", {}
     else:
@@ -99,6 +96,4 @@ def pinned_csv(db, model_id: str, model: Model, version: int | None = None) -> b
     pinned = list_pinned(db, model_id)
     if not pinned:
         return None
-    buf = io.StringIO()
-    pd.DataFrame([_case(p, model, version) for p in pinned]).fillna("").to_csv(buf, index=False)
-    return buf.getvalue().encode("utf-8")
+    return TextTable.from_records([_case(p, model, version) for p in pinned]).to_csv()

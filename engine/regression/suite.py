@@ -90,8 +90,7 @@ def run_suite(model: Model, label: str, requirements: bytes, cases: bytes,
             problems.append(f"{rejected} of the {len(ref)} reference rows are rejected by the "
                             "model's input schema")
         ok = ~result.rejected
-        y_true = true_labels(ref["label"].to_numpy(dtype=object)[ok],
-                             (ref.index.to_numpy() + 1)[ok], model,
+        y_true = true_labels(ref["label"][ok], (ref.rows + 1)[ok], model,
                              "regression_cases.csv, reference sample")
         kept = Prediction(result.prediction[ok], None if result.proba is None
                           else result.proba[ok], result.rejected[ok], {})

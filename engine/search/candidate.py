@@ -46,8 +46,7 @@ def reference_value(model: Model, cases: bytes, metric: str) -> tuple[float, int
     ref = reference_rows(frame)
     result = model.predict(inputs_of(ref, model))
     ok = ~result.rejected
-    y = true_labels(ref["label"].to_numpy(dtype=object)[ok], (ref.index.to_numpy() + 1)[ok],
-                    model, "reference sample")
+    y = true_labels(ref["label"][ok], (ref.rows + 1)[ok], model, "reference sample")
     proba = None if result.proba is None else result.proba[ok]
     return metric_value(metric, model, y, result.prediction[ok], proba), int(ok.sum())
 

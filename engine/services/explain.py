@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from engine.formats.cases import inputs_of
 from engine.model import Model
@@ -53,7 +52,7 @@ def explain_row(model: Model, label: str, cells: Mapping[str, str]) -> RowWhy:
                       prediction.errors.get(0, "the row was rejected"))
     # The cells read as the suite reads a case (engine.formats.cases.inputs_of): a missing-
     # value marker or an empty cell is a missing value.
-    parsed = inputs_of(pd.DataFrame({name: list(v) for name, v in texts.items()}), model)
+    parsed = inputs_of(texts, model)
     result = explain(model, parsed)
     output = int(explained_output(model, prediction)[0])
     contributions = result.contributions[0, output, :]

@@ -6,6 +6,7 @@ installed, and bad input refused with a message and nothing recorded."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import shutil
 from pathlib import Path
@@ -73,14 +74,15 @@ def build_challenger(path: Path, drop_trees: int = 30,
     requirements.json (default: roc_auc min 0.85)."""
     from engine.bundle.build import build_bundle
     from engine.bundle.signing import load_private_key
-    from engine.formats.cases import inputs_of, read_cases
+    from engine.formats.cases import inputs_of
 
     members = demo_members()
     doc = json.loads(members["coefficients.json"])
     doc["estimator"]["trees"] = doc["estimator"]["trees"][drop_trees:]
     coefficients = json.dumps(doc).encode()
     model = load_coefficients(coefficients)
-    cases = read_cases(members["regression_cases.csv"], model)
+    cases = pd.read_csv(io.BytesIO(members["regression_cases.csv"]), dtype=str,
+                        keep_default_na=False)
     checked = cases["kind"] != "reference"
     out = model.predict(inputs_of(cases[checked], model))
     cases.loc[checked, "expected"] = [str(v) for v in out.prediction]

@@ -6,6 +6,7 @@ that names the segment, and the command line (JSON, report, a bad --segment refu
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -15,7 +16,7 @@ from scipy import stats
 from sklearn import metrics as skm
 
 from engine.bundle.ziparchive import read_members
-from engine.formats.cases import inputs_of, read_cases, reference_rows
+from engine.formats.cases import inputs_of
 from engine.formats.segments import OTHER
 from engine.ground.shipped import shipped_dir
 from engine.model import load_coefficients
@@ -70,7 +71,9 @@ def chi2_p(ref: pd.Series, cur: pd.Series) -> float:
 
 def expected_drift(model, members, df: pd.DataFrame, column: str) -> set[tuple[str, str]]:
     """(segment, input) pairs scipy finds drifted, at the now-test's Bonferroni level."""
-    ref = reference_rows(read_cases(members["regression_cases.csv"], model))
+    cases = pd.read_csv(io.BytesIO(members["regression_cases.csv"]), dtype=str,
+                        keep_default_na=False)
+    ref = cases[cases["kind"] == "reference"]
     ref = ref[~model.predict(inputs_of(ref, model)).rejected]
     counts = ref[column].value_counts()
     tested = [v for v in df[column].unique() if counts.get(v, 0) >= MIN_REFERENCE_ROWS]
