@@ -1,11 +1,11 @@
-"""Drift of one column of the current data against the reference sample, with scipy.stats.
+"""Drift of one column of the current data against the reference sample.
 
 Which test, and when it says "drifted":
 
 - Numbers, small samples (at most SMALL_SAMPLE values in the current data): the two-sample
   Kolmogorov-Smirnov test (`scipy.stats.ks_2samp`); drifted when its p-value is below `alpha`
   (the caller's share of a family-wise error rate: several columns are tested at once).
-- Numbers, large samples: the Wasserstein distance (`scipy.stats.wasserstein_distance`)
+- Numbers, large samples: the Wasserstein distance (as `scipy.stats.wasserstein_distance`)
   divided by the reference's standard deviation; drifted above max(0.1, a noise floor). Chosen
   over PSI because it needs no binning (PSI's bins decide what it can see, and columns such as
   `month` or `hour` hold a few repeated values that make quantile bins collapse), it reads in a
@@ -14,8 +14,8 @@ Which test, and when it says "drifted":
 - Categories, small samples: Pearson's chi-square test of homogeneity on the 2 x K table of
   reference and current counts (`scipy.stats.chi2_contingency`), categories that would expect
   fewer than 5 current rows merged into one; drifted when p < `alpha`.
-- Categories, large samples: the Jensen-Shannon distance in bits
-  (`scipy.spatial.distance.jensenshannon`, base 2) between the two distributions; drifted above
+- Categories, large samples: the Jensen-Shannon distance in bits (as
+  `scipy.spatial.distance.jensenshannon`, base 2) between the two distributions; drifted above
   max(0.1, a noise floor).
 - Missing values are a category of their own: for category columns inside the distribution
   itself; for number columns as a missing / present split tested like a category column, next
@@ -36,10 +36,13 @@ from collections import Counter
 
 import numpy as np
 
+from engine.nowtest.distances import chi2_quantile, jensenshannon_bits, wasserstein
 from engine.nowtest.result import FeatureDrift
+from engine.nowtest.tally import value_counts
 
-# scipy and pandas are imported in the functions that use them: a prediction, which reaches this
-# module through a trial's comparison, must not pay ~1 s for loading them (issue 16).
+# scipy.stats is imported only for the p-value tests of small samples: the large-sample
+# statistics are computed in engine/nowtest/distances.py, so that a now-test of a few thousand
+# rows does not spend ~0.7 s importing scipy (issue 16).
 
 SMALL_SAMPLE = 1000  # current rows up to which the p-value tests are used
 DISTANCE_THRESHOLD = 0.1  # normalized Wasserstein and Jensen-Shannon distance
@@ -84,9 +87,9 @@ def numeric_values_drift(reference: np.ndarray, current: np.ndarray, alpha: floa
     n, m = reference.size, current.size
     if n == 0 or m == 0:
         return "ks", 0.0, None, alpha, False
-    from scipy import stats
-
     if m <= SMALL_SAMPLE:
+        from scipy import stats
+
         res = stats.ks_2samp(reference, current)
         p = float(res.pvalue)
         return "ks", float(res.statistic), p, alpha, p < alpha
@@ -95,7 +98,8 @@ def numeric_values_drift(reference: np.ndarray, current: np.ndarray, alpha: floa
     # distance, without scipy sorting a million repeated values twice.
     u_values, u_weights = np.unique(reference, return_counts=True)
     v_values, v_weights = np.unique(current, return_counts=True)
-    distance = float(stats.wasserstein_distance(u_values, v_values, u_weights, v_weights))
+    distance = wasserstein(u_values, v_values, u_weights.astype(np.float64),
+                           v_weights.astype(np.float64))
     # a constant reference: any difference at all is drift
     statistic = distance / std if std > 0 else (0.0 if distance == 0 else math.inf)
     if spread is None:
@@ -113,9 +117,7 @@ def js_floor(categories: int, n: int, m: int) -> float:
     (1/n + 1/m) chi2(K - 1); the floor is the distance at chi2's 99.9th percentile."""
     if categories < 2:
         return 0.0
-    from scipy import stats
-
-    chi = float(stats.chi2.ppf(0.999, categories - 1))
+    chi = chi2_quantile(0.999, categories - 1)
     return math.sqrt(chi * sample_scale(n, m) ** 2 / (8 * math.log(2)))
 
 
@@ -152,16 +154,15 @@ def categorical_drift(reference: Counter, current: Counter, alpha: float
     if n == 0 or m == 0:
         return "chi2", 0.0, None, alpha, False
     table, names = merge_rare(table, names)
-    from scipy import stats
-    from scipy.spatial.distance import jensenshannon
-
     if m <= SMALL_SAMPLE:
         if table.shape[1] < 2:  # one category in both: nothing can differ
             return "chi2", 0.0, 1.0, alpha, False
+        from scipy import stats
+
         res = stats.chi2_contingency(table)
         p = float(res.pvalue)
         return "chi2", float(res.statistic), p, alpha, p < alpha
-    distance = float(jensenshannon(table[0] / n, table[1] / m, base=2))
+    distance = jensenshannon_bits(table[0] / n, table[1] / m)
     threshold = max(DISTANCE_THRESHOLD, js_floor(table.shape[1], n, m))
     return "jensenshannon", distance, None, threshold, distance > threshold
 
@@ -172,11 +173,8 @@ def category_counts(values: np.ndarray, known: set[str] | None = None) -> Counte
     out: Counter = Counter()
     if values.size == 0:
         return out
-    import pandas as pd
-
-    counts = pd.Series(values, dtype=object).value_counts(dropna=False)
-    for value, count in zip(counts.index.tolist(), counts.tolist(), strict=True):
-        if value is None or (isinstance(value, float) and value != value):
+    for value, count in value_counts(values):
+        if value is None:
             key = MISSING
         else:
             key = str(value)

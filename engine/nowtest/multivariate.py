@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.nowtest.tally import factorize, value_counts
+
 VARIANCE = 0.65  # share of the reference's variance the kept components explain
 TOP_CATEGORIES = 20  # one-hot columns per category input (plus missing and other)
 SEED = 20130101
@@ -99,9 +101,7 @@ class Encoding:
 def category_codes(values: np.ndarray, enc: Encoding) -> np.ndarray:
     """Text values (None = missing) -> one-hot slots (int16): the vocabulary's, missing or
     other."""
-    import pandas as pd
-
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    codes, uniques = factorize(np.asarray(values, dtype=object))
     lookup = np.array([enc.vocab.get(str(u), enc.other_slot) for u in uniques] +
                       [enc.missing_slot], dtype=np.int16)
     return lookup[codes]  # the sentinel -1 picks the last entry: missing
@@ -195,10 +195,8 @@ def _number_encoding(name: str, values: np.ndarray) -> Encoding | None:
 
 
 def _category_encoding(name: str, values: np.ndarray) -> Encoding | None:
-    import pandas as pd
-
-    counts = pd.Series(values, dtype=object).value_counts(dropna=True)
-    vocab = {str(v): i for i, v in enumerate(counts.index[:TOP_CATEGORIES])}
+    present = [v for v, _ in value_counts(values) if v is not None]
+    vocab = {str(v): i for i, v in enumerate(present[:TOP_CATEGORIES])}
     enc = Encoding(name, "category", np.zeros(0), np.zeros(0), vocab)
     onehot = np.zeros((values.size, enc.other_slot + 1))
     onehot[np.arange(values.size), category_codes(values, enc)] = 1.0

@@ -1,7 +1,8 @@
 """Everyday commands import only what their work needs (issue 16): `ratchet predict` with no
 trial running loads no scipy, no numba (its tree kernel is compiled ahead of time), no pandas,
 no trial comparison and no now-test code; `ratchet models list` loads no numba, pandas or
-scipy. Each command runs through the real command line in a fresh child process, which then
+scipy; `ratchet regress` no pandas or scipy; a now-test of more than 1,000 rows (whose drift
+statistics are effect sizes, not p-values) no scipy and no pandas. Each command runs through the real command line in a fresh child process, which then
 reports the modules it loaded."""
 
 from __future__ import annotations
@@ -67,9 +68,19 @@ def test_a_nowtest_without_segments_loads_no_back_test_code(demo_root, tmp_path)
     modules = loaded_by(tmp_path, "--workspace", str(demo_root), "nowtest", str(SAMPLE),
                         ok=(0, 1))  # 1: the July sample drifts (an alarm), as it should
     assert "engine.nowtest.run" in modules  # it did now-test
+    # 2,000 rows: Wasserstein and Jensen-Shannon distances (engine/nowtest/distances.py), the
+    # reference cases read with the csv module (engine/formats/text_table.py), text values
+    # counted without pandas below 200,000 rows (engine/nowtest/tally.py).
+    assert under(modules, "scipy", "pandas", "numba", "llvmlite", "sklearn") == []
     # The segment tables (engine.backtest.segments and the evaluation code behind them) only
     # when segments are asked for or required.
     assert under(modules, "engine.backtest") == []
+
+
+def test_regress_loads_no_pandas_nor_scipy(demo_root, tmp_path):
+    modules = loaded_by(tmp_path, "--workspace", str(demo_root), "regress")
+    assert "engine.regression.suite" in modules  # it did run the suite
+    assert under(modules, "scipy", "pandas", "numba", "llvmlite", "sklearn") == []
 
 
 def test_models_list_loads_no_numba_pandas_or_scipy(demo_root, tmp_path):
