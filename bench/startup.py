@@ -18,6 +18,13 @@ the median of its repeats, so that load on the machine falls on all of them alik
   app window, ...  the same two, ending as soon as the main window is shown (RATCHET_SMOKE_AT=
                    shown; the workspace is opened after that, in the background)
 
+"Their own work" (models list, regress, nowtest): the same command timed inside a process that
+has already run it once (so everything it imports is loaded) on a fresh copy of the workspace,
+with the in-memory fit of the multivariate drift dropped first: what the command computes and
+reads, without the interpreter's start and the imports. It is measured on this checkout's code
+and used as the frozen column's too (the same code). Those rows print their bar in seconds,
+2 x floor + work, and the time as a share of it.
+
 Columns: this source checkout (its `ratchet` entry point); the frozen app in dist/ratchet/ when
 it is built (else a note); and, with --before DIR, another checkout of Ratchet (a `git worktree`
 of an earlier commit) run by this interpreter with DIR's packages in place of this checkout's,
@@ -51,6 +58,28 @@ BARE_WINDOW = [sys.executable, "-c", (
     "from PySide6.QtWidgets import QApplication, QMainWindow\n"
     "app = QApplication([])\nw = QMainWindow()\nw.resize(1100, 720)\nw.show()\n"
     "QTimer.singleShot(0, app.quit)\napp.exec()\n")]
+# A command's own work: run once to import everything it needs, then timed on a new copy of
+# the workspace (argv: workspace, scratch folder, the command's arguments).
+WORK = """
+import contextlib, io, shutil, sys, time
+from engine.cli import main
+from engine.nowtest import multivariate_scan
+workspace, scratch, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+def once(copy):
+    shutil.copytree(workspace, copy)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        started = time.perf_counter()
+        try:
+            main(['--workspace', copy, *args])
+        except SystemExit:
+            pass
+        return time.perf_counter() - started
+once(scratch + '/warm')
+multivariate_scan._CACHE.clear()
+print(once(scratch + '/timed'))
+"""
+WORK_ROWS = {"models list": ["models", "list"], "regress": ["regress"],
+             "nowtest": ["nowtest", str(SAMPLE)]}
 LAUNCH = "import sys; from gui.launcher import main; sys.argv[0] = 'ratchet'; sys.exit(main())"
 # Another checkout, run by this interpreter: its folder first on the path, and this checkout's
 # editable-install finder (which would map `engine` and `gui` here) taken out.
@@ -154,6 +183,19 @@ def run(cmd: list[str], env: dict, ok=(0, 1)) -> float:
     return took
 
 
+def work(col: Column, row: str) -> float:
+    """The command's own work, in seconds (see WORK)."""
+    folder = col.new_dir("work")
+    done = subprocess.run([sys.executable, "-c", WORK, str(col.workspace), str(folder),
+                           *WORK_ROWS[row]], env=col.env, capture_output=True, text=True,
+                          timeout=600, stdin=subprocess.DEVNULL, cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(f"bench/startup.py: the own work of {row!r} failed:\n"
+                         f"{done.stderr[-2000:]}")
+    shutil.rmtree(folder, ignore_errors=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def columns(scratch: Path, before: Path | None) -> tuple[list[Column], list[str]]:
     notes = []
     entry = Path(sys.executable).with_name("ratchet")
@@ -207,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
                         continue  # one floor for all columns, measured in the same rotation
                     cmd, env = col.command(row)
                     times.setdefault((row, col.name), []).append(run(cmd, env))
+                if row in WORK_ROWS:
+                    times.setdefault((row, "work"), []).append(work(cols[0], row))
         report(rows, cols, times, notes, args.repeats)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -230,8 +274,14 @@ def report(rows, cols, times, notes, repeats) -> None:
                 continue
             t = median[key]
             ratio = f" ({t / floor_of[against]:.1f}x)" if against in floor_of else ""
+            if (row, "work") in median:  # the bar in seconds: 2 x floor + own work
+                ratio = f" ({t / (bar * floor_of[against] + median[(row, 'work')]):.2f})"
             cells.append(f"{t:>11.2f} s{ratio:>5}" if ratio else f"{t:>16.2f} s")
         limit = f"<= {bar:g}x {against}" if bar else ""
+        if (row, "work") in median:
+            w = median[(row, "work")]
+            limit = (f"<= {bar:g}x {against} + own work {w:.2f} s = "
+                     f"{bar * floor_of[against] + w:.2f} s (share of it in brackets)")
         print(f"{row:18}" + "".join(f"{c:>18}" for c in cells) + f"   {limit}")
     for note in notes:
         print(f"note: {note}")
