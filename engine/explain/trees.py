@@ -1,12 +1,19 @@
 """Contributions of a tree ensemble by exact path-dependent TreeSHAP: shallow trees from
-per-leaf tables (`leaftables`), the others by the recursion (`treeshap`)."""
+per-leaf tables (`leaftables`), the others by the recursion (`treeshap`); both compiled ahead
+of time, else by numba (`shap_kernel`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from engine.explain.leaftables import fill_combos, fill_tables, path_slots
-from engine.explain.treeshap import expected_values, max_depth, tree_shap
+from engine.explain.shap_kernel import (
+    expected_values,
+    fill_combos,
+    fill_tables,
+    max_depth,
+    path_slots,
+    tree_shap,
+)
 from engine.explain.unavailable import ExplanationUnavailable, unavailable
 from engine.model.trees import TreeEnsemble
 

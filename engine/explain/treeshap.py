@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from engine.model.tree_kernel import CATEGORICAL, FEATURE, LEAF, MISSING_LEFT, ZERO_MISSING
+from engine.model.tree_codes import CATEGORICAL, FEATURE, LEAF, MISSING_LEFT, ZERO_MISSING
 
 
 @numba.njit(nogil=True, inline="always", error_model="numpy")
@@ -200,15 +200,16 @@ def _tree_phi(nodes, xb, bits, cat_lo, split_cover, leaf_cover, leaf_value, col,
                 down)
         if code >= LEAF:
             leaf = code ^ LEAF
-            cold = np.nan
+            cold_scale = np.nan  # (not `cold`, a record code below: numba's ahead-of-time
+            # build types a name reused with another type wrongly when it inlines this twice)
             for i in range(1, depth + 1):
                 if one[start + i] != 0:
                     w = _hot_unwound_sum(zero, one, pw, start, depth, i, ratio, down)
                     scale = w * (one[start + i] - zero[start + i])
                 else:
-                    if cold != cold:
-                        cold = -_cold_sum(pw, start, depth, inverse_down)
-                    scale = cold
+                    if cold_scale != cold_scale:
+                        cold_scale = -_cold_sum(pw, start, depth, inverse_down)
+                    scale = cold_scale
                 f = feat[start + i]
                 for k in range(leaf_value.shape[1]):
                     phi[col + k, f] += scale * leaf_value[leaf, k]

@@ -43,12 +43,11 @@ between them from the forest's size.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 from pathlib import Path
 
 import numpy as np
 
+from engine.model import aot
 from engine.model.tree_codes import (  # noqa: F401 - the layout's codes, named here as before
     CATEGORICAL,
     FEATURE,
@@ -174,26 +173,13 @@ def aot_name(thr: str, acc: str) -> str:
 def source_stamp(folder: Path | None = None) -> int | None:
     """The walk's sources' hash as a positive int64 (None: no sources here, a frozen app)."""
     folder = folder or Path(__file__).parent
-    digest = hashlib.sha256(f"build {AOT_BUILD}\n".encode())
-    for name in AOT_SOURCES:
-        try:
-            digest.update((folder / name).read_bytes())
-        except OSError:
-            return None
-    return int(digest.hexdigest()[:15], 16)
+    return aot.source_stamp((folder / name for name in AOT_SOURCES), f"build {AOT_BUILD}\n")
 
 
 def aot_module():
     """The ahead-of-time kernel when it is there and built from these sources, else None."""
     if "aot" not in _compiled:
-        try:
-            module = importlib.import_module(f"engine.model.{AOT_MODULE}")
-        except ImportError:
-            module = None
-        stamp = source_stamp()
-        if module is not None and stamp is not None and module.source_stamp() != stamp:
-            module = None
-        _compiled["aot"] = module
+        _compiled["aot"] = aot.current_module(f"engine.model.{AOT_MODULE}", source_stamp())
     return _compiled["aot"]
 
 
@@ -202,12 +188,11 @@ def _aot_fits(args: tuple, thr: np.dtype, acc: np.dtype) -> bool:
     module does not check them)."""
     X, _, nodes, roots, dense, out_col, leaf_value, out, xb, _, _, bits, _, linear = args
     want = ((X, np.float64, 2), (nodes, node_dtype(thr), 1), (roots, np.uint32, 1),
-            (dense, np.int64, 1), (out_col, np.int64, 1), (leaf_value, acc, 2), (out, acc, 2),
-            (xb, thr, 2), (bits, np.uint32, 1), (linear[0], np.int64, 1),
-            (linear[1], np.int64, 1), (linear[2], np.float64, 1), (linear[3], np.float64, 1))
-    return all(isinstance(a, np.ndarray) and a.dtype == t and a.ndim == d
-               and a.flags.c_contiguous and a.flags.aligned for a, t, d in want) \
-        and out.flags.writeable and xb.flags.writeable
+            (dense, np.int64, 1), (out_col, np.int64, 1), (leaf_value, acc, 2),
+            (bits, np.uint32, 1), (linear[0], np.int64, 1), (linear[1], np.int64, 1),
+            (linear[2], np.float64, 1), (linear[3], np.float64, 1))
+    return all(aot.array_fits(a, t, d) for a, t, d in want) \
+        and aot.array_fits(out, acc, 2, writable=True) and aot.array_fits(xb, thr, 2, True)
 
 
 def accumulate_trees(*args) -> None:

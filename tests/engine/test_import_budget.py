@@ -1,8 +1,9 @@
-"""Everyday commands import only what their work needs (issue 16): `ratchet predict` with no
-trial running loads no scipy, no numba (its tree kernel is compiled ahead of time), no pandas,
-no trial comparison and no now-test code; `ratchet models list` loads no numba, pandas or
-scipy; `ratchet regress` no pandas or scipy; a now-test of more than 1,000 rows (whose drift
-statistics are effect sizes, not p-values) no scipy and no pandas. Each command runs through the real command line in a fresh child process, which then
+"""Everyday commands import only what their work needs (issue 16): `ratchet predict` with no trial
+running loads no scipy, no numba (its tree kernel is compiled ahead of time), no pandas, no
+trial comparison and no now-test code; `ratchet models list` loads no numba, pandas or scipy;
+`ratchet regress` no pandas or scipy, nor numba when its report explains every case; a now-test
+of more than 1,000 rows (whose drift statistics are effect sizes, not p-values) no scipy and no
+pandas. Each command runs through the real command line in a fresh child process, which then
 reports the modules it loaded."""
 
 from __future__ import annotations
@@ -81,6 +82,16 @@ def test_regress_loads_no_pandas_nor_scipy(demo_root, tmp_path):
     modules = loaded_by(tmp_path, "--workspace", str(demo_root), "regress")
     assert "engine.regression.suite" in modules  # it did run the suite
     assert under(modules, "scipy", "pandas", "numba", "llvmlite", "sklearn") == []
+
+
+def test_a_regression_report_explains_its_cases_without_numba(demo_root, tmp_path):
+    """The report explains every case: with TreeSHAP compiled ahead of time (make setup), that
+    compiles nothing and starts no numba."""
+    modules = loaded_by(tmp_path, "--workspace", str(demo_root), "regress", "--report",
+                        str(tmp_path / "report.html"))
+    assert "engine.explain.trees" in modules  # it did explain the demo model's trees
+    assert "engine.explain._shap_aot" in modules
+    assert under(modules, "numba", "llvmlite") == []
 
 
 def test_models_list_loads_no_numba_pandas_or_scipy(demo_root, tmp_path):

@@ -344,6 +344,7 @@ def test_the_frozen_predict_equals_the_engine_byte_for_byte(frozen, scratch, tmp
     # The app ships its tree kernel compiled ahead of time (issue 16): a prediction compiles
     # nothing, so numba caches nothing (it used to write tree_kernel.*.nbi here).
     assert list((scratch / "opt").rglob("_tree_aot.*"))
+    assert list((scratch / "opt").rglob("_shap_aot.*"))  # and its explanation kernel
     assert not list((frozen.home / "cache").rglob("*.nbi"))
     assert _listing(scratch / "opt") == before
 
