@@ -11,21 +11,21 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
-from engine.ground.paths import Workspace
+from engine.ground.paths import Workspace, default_workspace
 from gui import qtcompat
 from gui.context import AppContext
 from gui.excepthooks import ExceptionRelay, install_excepthooks
 from gui.icons import app_icon
 from gui.main_window import PAGE_MODULES, MainWindow
 from gui.settings import load_settings
-from gui.single_instance import InstanceServer
 from gui.tray import Tray
 from gui.workers import Jobs
 
@@ -108,9 +108,14 @@ def run_app(argv: list[str], smoke_seconds: float | None = None,
     """
     started = time.perf_counter()
     qt = QApplication.instance() or RatchetApplication(argv)
+    # Only the folders before the window: the worker opens the workspace (Workspace.open
+    # writes a new one's trust store, fsync'd) while the window is up (issue 16).
+    ws = Workspace(Path(workspace) if workspace is not None else default_workspace())
     try:
-        ws = Workspace.open(workspace)
+        ws.logs_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.critical(None, "Ratchet", f"The workspace cannot be opened: {exc}")
         return 2
     app = build_app(ws.root, deferred=True)
@@ -122,20 +127,21 @@ def run_app(argv: list[str], smoke_seconds: float | None = None,
         window.open_request({"predict": str(csv)})
     window.show()
     shown = time.perf_counter() - started
-    from gui import logs  # the log file after the window: logging.handlers costs a moment
+    qt.processEvents()  # the first paint: what follows waits for it (issue 16)
+    if os.environ.get("RATCHET_SMOKE_AT") == "shown":  # bench/startup.py: time to the window
+        print(f"ratchet: window shown {shown:.2f} s after the app started", file=sys.stderr,
+              flush=True)
+        os._exit(0)  # before the log and the workspace are opened: nothing is being written
+    from gui import logs  # logging.handlers (socket, pickle, ...) costs a moment
 
     path = logs.setup_logging(ws.logs_dir)
     log.info("Ratchet app starting; workspace %s, log %s", ws.root, path)
     if qtcompat.IMMORTALIZED:
         log.info("PySide6 %s leaks references on this Python; guarded (see gui/qtcompat.py)",
                  qtcompat.PYSIDE_VERSION)
+    log.info("window shown %.2f s after the app started", shown)
     if app.tray is not None:
         app.tray.show()
-    log.info("window shown %.2f s after the app started", shown)
-    if os.environ.get("RATCHET_SMOKE_AT") == "shown":  # bench/startup.py: time to the window
-        qt.processEvents()  # the first paint
-        logging.shutdown()
-        os._exit(0)  # before the workspace is opened: nothing is being written
 
     def smoke_quit() -> None:
         if smoke_seconds is not None:
@@ -191,6 +197,10 @@ def run_app(argv: list[str], smoke_seconds: float | None = None,
             health.activateWindow()  # type: ignore[attr-defined]
         else:
             window.open_request(request)
+
+    # Listening for later launches (QtNetwork) waits for the first paint too. Two launches at
+    # once were already racing from the launcher's hand-over on; the loser takes no requests.
+    from gui.single_instance import InstanceServer
 
     server = InstanceServer(ws.root)
     server.received.connect(take_request)

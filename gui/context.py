@@ -16,13 +16,14 @@ from typing import Any
 
 from PySide6.QtWidgets import QApplication, QWidget
 
-from gui import errors
 from gui.settings import Settings
 from gui.workers import Job, Jobs
 
 
 def show_failure(parent: QWidget | None, exc: BaseException) -> None:
     """The default failure path: the error dialog, over ``parent`` or the active window."""
+    from gui import errors  # the dialog's module, when there is one to show (issue 16)
+
     errors.show_exception(parent if parent is not None else QApplication.activeWindow(), exc)
 
 

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
-from gui import errors
-
 log = logging.getLogger(__name__)
 
 
@@ -50,6 +48,8 @@ class ExceptionRelay(QObject):
         if self._showing:  # one dialog at a time; the rest are in the log
             return
         self._showing = True
+        from gui import errors  # the dialog's module, when there is one to show (issue 16)
+
         try:
             errors.show_exception(self._parent_widget(), exc)
         finally:

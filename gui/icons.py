@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QIcon
 
 from engine.ground.shipped import shipped_dir
 
@@ -12,6 +11,9 @@ def app_icon() -> QIcon:
     path = shipped_dir("resources") / "icons" / "ratchet.svg"
     icon = QIcon(str(path)) if path.is_file() else QIcon()
     if icon.isNull() or icon.pixmap(32, 32).isNull():
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QColor, QPainter, QPixmap
+
         pixmap = QPixmap(64, 64)
         pixmap.fill(Qt.GlobalColor.transparent)
         painter = QPainter(pixmap)

@@ -159,15 +159,17 @@ def _hand_over(root: Path, bundle: Path | None, csv: Path | None) -> int | None:
 
 
 def _workspace_root(global_options: list[str]) -> Path:
-    from engine.ground.paths import default_workspace
-
-    root = default_workspace()
+    root = None
     for i, opt in enumerate(global_options):
         if opt.startswith("--workspace="):
             root = Path(opt.split("=", 1)[1])
         elif opt == "--workspace":
             root = Path(global_options[i + 1])
-    return root
+    if root is not None:
+        return root
+    from engine.ground.paths import default_workspace  # platformdirs: only when needed
+
+    return default_workspace()
 
 
 if __name__ == "__main__":

@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, Qt, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QMainWindow,
-    QMessageBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -29,16 +28,18 @@ from PySide6.QtWidgets import (
 
 import engine
 from engine.ground.paths import Workspace
-from gui import dialogs
-from gui.alarm_notices import AlarmNotifier
 from gui.colors import MUTED_STYLE, RED
 from gui.context import AppContext
 from gui.pages.monitor_status import OneLineLabel
-from gui.settings import save_settings
 from gui.tray import Tray
-from gui.watching import FolderWatch
 
-if TYPE_CHECKING:  # the pages are imported when they are built (see build_pages)
+# The pages are imported when they are built (see build_pages); what serves them (the folder
+# watch, the alarm notices, the dialogs, saving the settings) when it is first used, so that
+# the window is shown without it (issue 16).
+if TYPE_CHECKING:
+    from PySide6.QtGui import QAction, QCloseEvent
+    from PySide6.QtWidgets import QMessageBox
+
     from gui.pages.backtest import BacktestPage
     from gui.pages.models import ModelsPage
     from gui.pages.monitor import MonitorPage
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # the pages are imported when they are built (see build_pages
     from gui.pages.requirements import RequirementsPage
     from gui.pages.settings_page import SettingsPage
     from gui.pages.trial.page import TrialPage
+    from gui.watching import FolderWatch
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +219,9 @@ class MainWindow(QMainWindow):
     def _wire_monitoring(self) -> None:
         """The folder watcher (started by the app, see gui/app.py) feeds the Monitor page;
         new alarms, from it or from a now-test run on the page, make one notice per burst."""
+        from gui.alarm_notices import AlarmNotifier
+        from gui.watching import FolderWatch
+
         self.watch = FolderWatch(self.ctx.workspace, parent=self)
         self.alarm_notices = AlarmNotifier(self)
         self.watch.status_changed.connect(self.monitor.show_watch_status)
@@ -360,6 +365,8 @@ class MainWindow(QMainWindow):
                    if job.name in WORK_ON_QUIT]
         if not running:
             return True
+        from gui import dialogs
+
         what = list(dict.fromkeys(running))
         listed = what[0] if len(what) == 1 else ", ".join(what[:-1]) + " and " + what[-1]
         pronoun = "It" if len(running) == 1 else "They"
@@ -409,6 +416,8 @@ class MainWindow(QMainWindow):
         self.ctx.jobs.shutdown()
         self.ctx.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
         self.ctx.settings.page = self.current_page()
+        from gui.settings import save_settings
+
         save_settings(self.ctx.settings)
         if self.tray is not None:
             self.tray.hide()
@@ -422,12 +431,17 @@ class MainWindow(QMainWindow):
     # -- help ------------------------------------------------------------------------------
     def _open_logs(self) -> None:
         """The log folder in the file manager; where there is none, its path to copy."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
         folder = Workspace(self.ctx.workspace).logs_dir
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
             log.info("no file manager opened %s; showing its path", folder)
             self.log_folder_box(folder).exec()
 
     def log_folder_box(self, folder) -> QMessageBox:
+        from PySide6.QtWidgets import QMessageBox
+
         box = QMessageBox(QMessageBox.Icon.Information, "The log folder",
                           "No file manager could open the log folder. It is:", parent=self)
         box.setInformativeText(str(folder))
@@ -441,4 +455,6 @@ class MainWindow(QMainWindow):
                 f"Workspace: {self.ctx.workspace}")
 
     def _about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.about(self, "About Ratchet", self.about_text())

@@ -16,7 +16,6 @@ fix is a PySide6 without the bug; then this measures no leak and does nothing.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import sys
 
@@ -48,6 +47,8 @@ def _leaks() -> dict[str, int]:
 
 
 def _raise_refcount(obj: object) -> None:
+    import ctypes  # only where the leak was measured: not on every start
+
     # ob_refcnt is the first field of every object in a release build of CPython < 3.12.
     ctypes.c_ssize_t.from_address(id(obj)).value += _BOOST
 

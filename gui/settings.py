@@ -14,8 +14,6 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from engine.ground.fileio import write_atomic
-
 log = logging.getLogger(__name__)
 
 SETTINGS_FORMAT = "ratchet-gui-settings"
@@ -77,6 +75,8 @@ def load_settings(path: Path | None = None) -> Settings:
 
 def save_settings(settings: Settings, path: Path | None = None) -> bool:
     """Write the settings atomically; False (logged) when the folder is not writable."""
+    from engine.ground.fileio import write_atomic  # tempfile and socket: not before the window
+
     path = path or settings_path()
     doc = {"format": SETTINGS_FORMAT, "version": SETTINGS_VERSION, "values": asdict(settings)}
     try:

@@ -6,9 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.ground.fileio import write_atomic
-from engine.ground.shipped import shipped_dir
-
 
 def default_workspace() -> Path:
     env = os.environ.get("RATCHET_HOME")
@@ -56,6 +53,11 @@ class Workspace:
 
     def install_default_trust_store(self) -> bool:
         """Put the shipped default trust store in place, atomically; False if none ships."""
+        # Imported here: the app opens a workspace before its first window (issue 16), and
+        # only a new workspace writes anything (fileio brings tempfile and socket).
+        from engine.ground.fileio import write_atomic
+        from engine.ground.shipped import shipped_dir
+
         default_store = shipped_dir("coefficients") / "trust.json"
         if not default_store.is_file():
             return False
