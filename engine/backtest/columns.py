@@ -51,15 +51,24 @@ def number_values(col: pa.Array | pa.ChunkedArray, markers: tuple[str, ...] = LE
     return values[indices], bad[indices]
 
 
-def category_values(col: pa.Array | pa.ChunkedArray,
-                    markers: tuple[str, ...] = LEGACY_MARKERS) -> np.ndarray:
-    """Objects: the text of each cell, None where empty or a missing-value marker."""
+def category_words(col: pa.Array | pa.ChunkedArray,
+                   markers: tuple[str, ...] = LEGACY_MARKERS) -> tuple[np.ndarray, np.ndarray]:
+    """(words, indices): the column's distinct texts as objects (None for a missing-value
+    marker, and a last None for empty cells) and each row's index into them; Arrow's hash
+    table does the distinct values, so per-word work runs once per distinct text."""
     encoded = _text(col).dictionary_encode()
     words = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
     for marker in markers:
         words[:-1][words[:-1] == marker] = None
     indices = pc.fill_null(encoded.indices, len(words) - 1)
-    return words[indices.to_numpy(zero_copy_only=False)]
+    return words, indices.to_numpy(zero_copy_only=False)
+
+
+def category_values(col: pa.Array | pa.ChunkedArray,
+                    markers: tuple[str, ...] = LEGACY_MARKERS) -> np.ndarray:
+    """Objects: the text of each cell, None where empty or a missing-value marker."""
+    words, indices = category_words(col, markers)
+    return words[indices]
 
 
 def _class_of(text: str, classes: tuple) -> int | None:

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.backtest.columns import category_words
 from engine.backtest.corpus import Needed, iter_batches
 from engine.backtest.score import Extra, Scored, convert
 from engine.model import Model
 from engine.model.categories import NUMBER
-from engine.nowtest.multivariate import Fit, category_codes
+from engine.nowtest.multivariate import Fit, slots_of
 from engine.nowtest.multivariate_scan import reference_fit
 from engine.progress import CancelToken
 
@@ -30,15 +31,17 @@ def partition_alpha(model: Model) -> float:
 
 def batch_errors(table, model: Model, fit: Fit, converted: dict | None = None) -> np.ndarray:
     """The reconstruction error of every row of one batch (`converted`: its columns already
-    converted by score.convert, shared with the scoring)."""
+    converted by score.convert, shared with the scoring). Category columns are coded from
+    Arrow's dictionary encoding (one lookup per distinct text), as category_codes codes their
+    cells."""
     marks, converted = model.missing_markers, {} if converted is None else converted
     numbers, codes = {}, {}
     for e in fit.encodings:
-        values = convert(table, converted, e.name, e.kind, marks)[0]
         if e.kind == "number":
-            numbers[e.name] = values
+            numbers[e.name] = convert(table, converted, e.name, e.kind, marks)[0]
         else:
-            codes[e.name] = category_codes(values, e)
+            words, index = category_words(table.column(e.name), marks)
+            codes[e.name] = slots_of(words, e)[index]
     return fit.errors(numbers, codes)
 
 
