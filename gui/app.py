@@ -127,7 +127,7 @@ def run_app(argv: list[str], smoke_seconds: float | None = None,
         window.open_request({"predict": str(csv)})
     window.show()
     shown = time.perf_counter() - started
-    qt.processEvents()  # the first paint: what follows waits for it (issue 16)
+    qt.processEvents()  # the first paint, where the window is exposed by now (issue 16)
     if os.environ.get("RATCHET_SMOKE_AT") == "shown":  # bench/startup.py: time to the window
         print(f"ratchet: window shown {shown:.2f} s after the app started", file=sys.stderr,
               flush=True)
