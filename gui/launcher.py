@@ -142,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
 def _hand_over(root: Path, bundle: Path | None, csv: Path | None) -> int | None:
     """The exit code when an app already runs on ``root`` (it was given the file, or did not
     answer); None when this launch is to become the app."""
+    from gui.instance_name import nobody_listens
+
+    if nobody_listens(root):  # no socket file: no app to ask, and no QtNetwork to load
+        return None
     from gui.single_instance import Handover, hand_over  # QtNetwork, no window
 
     request = {"import": str(bundle)} if bundle else {"predict": str(csv)} if csv \

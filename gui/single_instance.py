@@ -14,7 +14,6 @@ asks before it opens the workspace or builds a window.
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -22,19 +21,14 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from gui.instance_name import server_name
+
 log = logging.getLogger(__name__)
 
 CONNECT_MS = 1000
 ANSWER_MS = 5000
 REPLY = b"ok\n"
 REQUEST_KINDS = ("import", "predict", "show")
-
-
-def server_name(workspace: Path | str) -> str:
-    """The socket name of the app running on ``workspace`` (the same for every spelling of
-    the same folder)."""
-    resolved = str(Path(workspace).expanduser().resolve())
-    return "ratchet-" + hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:20]
 
 
 class Handover(enum.Enum):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QDir
 
+from gui.instance_name import nobody_listens, socket_file
 from gui.main_window import MainWindow
 from gui.single_instance import Handover, InstanceServer, hand_over, parse_request, server_name
 from tests.gui.kit import TIMEOUT_MS
@@ -23,6 +24,23 @@ def test_the_server_name_follows_the_folder_not_its_spelling(tmp_path):
     (tmp_path / "ws").mkdir()
     assert server_name(tmp_path / "ws") == server_name(tmp_path / "ws" / ".." / "ws")
     assert server_name(tmp_path / "ws") != server_name(tmp_path / "other")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="named pipes have no file to look at")
+def test_a_launch_sees_without_qt_whether_an_app_may_listen(tmp_path):
+    """The launcher's Qt-free look (gui/instance_name.py) names the file Qt's server listens
+    on: none before, the server's own while it listens, none after it stops."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    assert nobody_listens(workspace)
+    server = InstanceServer(workspace)
+    try:
+        assert server.start()
+        assert socket_file(workspace) == Path(server.server.fullServerName())
+        assert not nobody_listens(workspace)
+    finally:
+        server.stop()
+    assert nobody_listens(workspace)
 
 
 @pytest.mark.parametrize(("line", "expected"), [
