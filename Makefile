@@ -55,12 +55,13 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis .import_linter_cache .bench-data
-	rm -f engine/model/_tree_aot.* engine/explain/_shap_aot.*
+	rm -f engine/model/_tree_aot.* engine/explain/_shap_aot.* engine/backtest/_resample_aot.* \
+		engine/batch/_records_aot.*
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# Then the tree and explanation kernels compiled ahead of time (installer/kernels.py; a minute
-# or two, once, and again only when their sources change), so that no prediction or
-# explanation waits for numba to compile or start.
+# Then the tree, explanation, bootstrap and quoted-CSV kernels compiled ahead of time
+# (installer/kernels.py; a minute or two, once, and again only when their sources change), so
+# that no prediction, explanation or back-test waits for numba to compile or start.
 setup: qt-deps $(STAMP)
 	@$(BIN)/python installer/kernels.py
 

@@ -26,8 +26,8 @@ WORK = ROOT / "build" / "pyinstaller"
 STAMP = ROOT / "build" / "installer" / "freeze.sha256"
 SPEC = ROOT / "installer" / "ratchet.spec"
 INPUTS = ("engine/**/*.py", "engine/model/_tree_aot.*", "engine/explain/_shap_aot.*",
-          "gui/**/*.py", "coefficients/*.ratchet",
-          "coefficients/trust.json",
+          "engine/backtest/_resample_aot.*", "engine/batch/_records_aot.*", "gui/**/*.py",
+          "coefficients/*.ratchet", "coefficients/trust.json",
           "coefficients/demo-publisher.pub", "resources/icons/*", "resources/samples/*",
           "installer/ratchet.spec", "installer/frozen_entry.py", "installer/freeze.py",
           "installer/elf.py", "requirements/lock.txt", "pyproject.toml")

@@ -1,14 +1,18 @@
 """Compile the kernels ahead of time: `python installer/kernels.py [--force]`.
 
-Writes, with numba's pycc from the same sources as the just-in-time kernels, two extension
+Writes, with numba's pycc from the same sources as the just-in-time kernels, four extension
 modules: engine/model/_tree_aot.<ext> (the tree walk, engine/model/tree_walk.py: one function
-per pair of threshold and accumulator types, see engine.model.tree_kernel) and
+per pair of threshold and accumulator types, see engine.model.tree_kernel),
 engine/explain/_shap_aot.<ext> (TreeSHAP, engine/explain/treeshap.py and leaftables.py: each
-entry point per threshold type, see engine.explain.shap_kernel). Loading them needs neither
-numba nor a compiler, so the first prediction or explanation is as fast as the second and none
-loads numba at all (issue 16). `make setup` runs it (each module skipped while it matches its
-sources) and so does the installer before freezing the app. Where one cannot be built (no C
-compiler, a numba without pycc) it says so and that kernel stays numba's just-in-time one.
+entry point per threshold type, see engine.explain.shap_kernel),
+engine/backtest/_resample_aot.<ext> (the bootstrap's counts and ROC areas,
+engine/backtest/resample_kernels.py) and engine/batch/_records_aot.<ext> (the quoted-CSV
+scanner, engine/batch/records_kernels.py; these two described by engine.model.aot.Kernels).
+Loading them needs neither numba nor a compiler, so the first prediction, explanation or
+back-test is as fast as the second and none loads numba at all (issue 16). `make setup` runs
+it (each module skipped while it matches its sources) and so does the installer before
+freezing the app. Where one cannot be built (no C compiler, a numba without pycc) it says so
+and that kernel stays numba's just-in-time one.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ sys.path.insert(0, str(ROOT))  # run as a script
 
 import numpy as np  # noqa: E402
 
+from engine.backtest import resample  # noqa: E402
+from engine.batch import records  # noqa: E402
 from engine.explain import shap_kernel  # noqa: E402
-from engine.model import tree_kernel  # noqa: E402
+from engine.model import aot, tree_kernel  # noqa: E402
 
 MODEL_DIR = ROOT / "engine" / "model"
 EXPLAIN_DIR = ROOT / "engine" / "explain"
@@ -51,6 +57,14 @@ def shap_is_current(folder: Path = EXPLAIN_DIR) -> bool:
         return False
     shap_kernel._compiled.clear()
     return shap_kernel.aot_module() is not None
+
+
+def kernels_are_current(kernels: aot.Kernels) -> bool:
+    """Whether the module of `kernels` is there and was built from its current source."""
+    if not module_path(kernels.folder, kernels.name).is_file():
+        return False
+    kernels.loaded.clear()
+    return kernels.aot_module() is not None
 
 
 def _array(dtype, ndim: int, readonly: bool = False):
@@ -125,7 +139,7 @@ def _compile(name: str, folder: Path, stamp: int | None, exports,
     cc.output_dir = str(folder)
     cc.verbose = False
     for export, sig, function in exports:
-        cc.export(export, sig)(function.py_func)
+        cc.export(export, sig)(getattr(function, "py_func", function))
     namespace: dict = {}
     exec(f"def source_stamp():\n    return {stamp}\n", namespace)
     cc.export("source_stamp", types.int64())(namespace["source_stamp"])
@@ -157,6 +171,33 @@ def build_shap(folder: Path = EXPLAIN_DIR) -> Path:
                     error_model="numpy")  # treeshap's and leaftables' njit option
 
 
+def kernels_signature(kernels: aot.Kernels, name: str):
+    """The numba signature of `name` from the types in `kernels` (arrays not written are
+    read-only; a returned array is new, so writable)."""
+    from numba import types
+
+    def numba_type(spec, readonly: bool = False):
+        if spec is int:
+            return types.int64
+        return _array(spec[0], spec[1], readonly=readonly)
+
+    args = [numba_type(s, readonly=s is not int and not s[2]) for s in kernels.spec[name]]
+    return numba_type(kernels.results[name])(*args)
+
+
+def build_kernels(kernels: aot.Kernels) -> Path:
+    """Compile the functions of `kernels` into its module (some 10 s on two cores)."""
+    source = importlib.import_module(kernels.source)
+    return _compile(kernels.name, kernels.folder, kernels.source_stamp(),
+                    [(name, kernels_signature(kernels, name), getattr(source, name))
+                     for name in kernels.spec])
+
+
+def _check(owner: str) -> str:
+    return (f"from {owner.rsplit('.', 1)[0]} import {owner.rsplit('.', 1)[1]} as m; "
+            "raise SystemExit(m.KERNELS.aot_module() is None)")
+
+
 # (what, whether it is current, its build, who waits for numba without it, the check run in a
 # fresh process once built: this one may hold the module that the build replaced)
 KERNELS = (
@@ -164,6 +205,12 @@ KERNELS = (
      "from engine.model import tree_kernel as t; raise SystemExit(t.aot_module() is None)"),
     ("explanation kernel", shap_is_current, build_shap, "explanations",
      "from engine.explain import shap_kernel as s; raise SystemExit(s.aot_module() is None)"),
+    ("bootstrap kernels", lambda: kernels_are_current(resample.KERNELS),
+     lambda: build_kernels(resample.KERNELS), "the first back-test",
+     _check("engine.backtest.resample")),
+    ("quoted-CSV scanner", lambda: kernels_are_current(records.KERNELS),
+     lambda: build_kernels(records.KERNELS), "the first big quoted file",
+     _check("engine.batch.records")),
 )
 
 

@@ -15,12 +15,13 @@ was drawn (c ~ Multinomial(n, 1/n)). So each draw is a vector of integer counts,
 `resampled_values` is the slow reference (the metric on the expanded rows); tests hold the two
 paths equal on the same draws. The counts come from numpy's PCG64 stream, mapped to row
 indices without bias (Lemire's multiply-and-reject on 32-bit halves) and counted in one
-compiled pass, without materializing the indices.
+compiled pass, without materializing the indices (the kernels: resample_kernels.py).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,78 +29,30 @@ import numpy as np
 
 from engine.errors import EngineError
 from engine.metrics import METRICS
-from engine.model import Model
+from engine.model import Model, aot
 from engine.model.scoring import metric_value
 
 CELLS_PER_BLOCK = 1 << 18  # draws x rows held at once: 1 MB of int32 counts, in cache
 _LOW = np.uint64(0xFFFFFFFF)
 
 
-_compiled: dict = {}
+# The two kernels (engine/backtest/resample_kernels.py), compiled ahead of time into
+# engine/backtest/_resample_aot by installer/kernels.py (`make setup`, the installer): a
+# back-test then neither compiles them (1.2-1.5 s with an empty numba cache here) nor loads
+# numba (issue 16). numba's build of the same source stands in where the module is missing or
+# stale or the arguments are not of its types, with the same integers (tests/engine/
+# test_resample_records_aot.py); importing the back-test loads neither.
+I4, I8 = np.int32, np.int64
+KERNELS = aot.Kernels(
+    "engine.backtest._resample_aot", "engine.backtest.resample_kernels",
+    spec={"fill_counts": ((np.uint32, 1, False), int, (I4, 2, True), int),
+          "auc_parts": ((I4, 2, False), (I4, 1, False), (np.bool_, 1, False),
+                        (np.bool_, 1, False))},
+    results={"fill_counts": int, "auc_parts": (I8, 2)})
 
 
-def _jit(function):
-    """`function` compiled by numba at its first call (cached in __pycache__): importing the
-    back-test (the trial gate, the app's pages) does not load numba (issue 16)."""
-    if function.__name__ not in _compiled:
-        import numba
-
-        _compiled[function.__name__] = numba.njit(nogil=True, cache=True)(function)
-    return _compiled[function.__name__]
-
-
-def _fill_counts_source(raw, n, counts, pos):  # pragma: no cover - compiled
-    """Add draws to counts (draws x n, row-major) from 64-bit random words, two 32-bit draws per
-    word, until all draws x n are made or the words run out; returns how many are made."""
-    draws = counts.shape[0]
-    b, i = pos // n, pos % n
-    nn = np.uint64(n)
-    low = np.uint64(0xFFFFFFFF)
-    reject_below = (np.uint64(4294967296) - nn) % nn  # 2**32 mod n
-    for k in range(raw.shape[0]):
-        word = raw[k]
-        for half in range(2):
-            if b >= draws:
-                return b * n
-            r = (word >> np.uint64(32)) if half else (word & low)
-            m = r * nn
-            if (m & low) < reject_below:
-                continue
-            counts[b, m >> np.uint64(32)] += 1
-            i += 1
-            if i == n:
-                b += 1
-                i = 0
-    return b * n + i
-
-
-def _auc_parts_source(counts, order, positive, group_end):  # pragma: no cover - compiled
-    """Per draw: twice the ROC area (trapezoids), and the weights of positives and negatives.
-    `order` sorts rows by descending score; positive and group_end are in that order."""
-    draws = counts.shape[0]
-    out = np.zeros((draws, 3), dtype=np.int64)
-    for b in range(draws):
-        tp = 0
-        fp = 0
-        gp = 0
-        gn = 0
-        area = 0
-        for k in range(order.shape[0]):
-            w = np.int64(counts[b, order[k]])
-            if positive[k]:
-                gp += w
-            else:
-                gn += w
-            if group_end[k]:
-                area += gn * (2 * tp + gp)
-                tp += gp
-                fp += gn
-                gp = 0
-                gn = 0
-        out[b, 0] = area
-        out[b, 1] = tp
-        out[b, 2] = fp
-    return out
+def _run(name: str, *args):
+    return KERNELS.function(name, args)(*args)
 
 
 def resample_counts(rng: np.random.Generator, n: int, draws: int) -> np.ndarray:
@@ -110,8 +63,16 @@ def resample_counts(rng: np.random.Generator, n: int, draws: int) -> np.ndarray:
     total, pos = draws * n, 0
     while pos < total:
         words = (total - pos) // 2 + 64 + (total - pos) * n // (1 << 31)
-        pos = _jit(_fill_counts_source)(rng.bit_generator.random_raw(words), n, counts, pos)
+        pos = _run("fill_counts", _halves(rng.bit_generator.random_raw(words)), int(n), counts,
+                   pos)
     return counts
+
+
+def _halves(words: np.ndarray) -> np.ndarray:
+    """64-bit words as their 32-bit halves, the low one first (a view where the machine is
+    little-endian, as every platform the app ships for)."""
+    halves = words.view(np.uint32)
+    return halves if sys.byteorder == "little" else halves.reshape(-1, 2)[:, ::-1].ravel()
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -202,7 +163,7 @@ def prepare(metric: str, task: str, y: np.ndarray, prediction: np.ndarray,
 def _auc_values(prep: Prepared, counts: np.ndarray) -> np.ndarray:
     per_class = []
     for order, positive, group_end in prep.auc:
-        parts = _jit(_auc_parts_source)(counts, order, positive, group_end)
+        parts = _run("auc_parts", counts, order, positive, group_end)
         # Python integers: the one division is correctly rounded, as in engine.metrics.
         per_class.append([int(a) / (2 * int(p) * int(q)) if p and q else math.nan
                           for a, p, q in parts])

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.batch.records_kernels import CR, NEWLINE, QUOTE
 from engine.errors import InputError
+from engine.model import aot
 
-NEWLINE, QUOTE, CR = ord("\n"), ord('"'), ord("\r")
 MAX_RECORD_BYTES = 64 << 20  # one row, all its fields; a longer one refuses the file
 COUNT_BLOCK = 1 << 20
 
@@ -52,29 +53,35 @@ class Chunk:
         return self.data[:-1] if self.added_newline else self.data
 
 
-_compiled: dict = {}
-# A quoted chunk up to this size is scanned in Python (~40 ns a byte: 80 ms at most) unless
-# numba's scanner is already loaded: loading it costs ~0.5 s, ten times a small file's scan.
+# The scanner (engine/batch/records_kernels.py) compiled ahead of time into
+# engine/batch/_records_aot by installer/kernels.py (`make setup`, the installer): it loads in
+# a millisecond without numba and scans any quoted chunk. Without it (missing or stale), a
+# quoted chunk up to PYTHON_SCAN_BYTES is scanned in Python (~40 ns a byte: 80 ms at most)
+# unless numba's build is already loaded: loading numba costs ~0.5 s, ten times a small file's
+# scan, and compiling the scanner more on the first use.
+KERNELS = aot.Kernels("engine.batch._records_aot", "engine.batch.records_kernels",
+                      spec={"scan_quoted": ((np.uint8, 1, False), int, (np.int64, 1, True))},
+                      results={"scan_quoted": int})
 PYTHON_SCAN_BYTES = 2 << 20
 
 
 def _scan_quoted(buf, delimiter, ends) -> int:
-    """_scan_quoted_source compiled by numba on the first big quoted chunk (cached in
-    __pycache__), or _scan_quoted_events for a small one: a file without quotes, or a small
-    one with quotes, never loads numba (issue 16)."""
-    if "scan" not in _compiled:
-        if buf.shape[0] <= PYTHON_SCAN_BYTES:
+    """scan_quoted compiled ahead of time; without it numba's build on the first big quoted
+    chunk, or _scan_quoted_events for a small one: a file without quotes, or a small one with
+    quotes, never loads numba (issue 16)."""
+    args = (buf, delimiter, ends)
+    function = KERNELS.compiled("scan_quoted", args)
+    if function is None:
+        if "scan_quoted" not in KERNELS.loaded and buf.shape[0] <= PYTHON_SCAN_BYTES:
             return _scan_quoted_events(buf.tobytes(), delimiter, ends)
-        import numba
-
-        _compiled["scan"] = numba.njit(cache=True, nogil=True)(_scan_quoted_source)
-    return _compiled["scan"](buf, delimiter, ends)
+        function = KERNELS.jit("scan_quoted")
+    return function(*args)
 
 
 def _scan_quoted_events(data: bytes, delimiter: int, ends) -> int:
-    """_scan_quoted_source's result, visiting only the bytes that can change its state (quote,
-    newline, carriage return, delimiter): any other byte moves a field to state 1 (in an
-    unquoted field) unless it is quoted, so a run of them is taken at once."""
+    """records_kernels.scan_quoted's result, visiting only the bytes that can change its state
+    (quote, newline, carriage return, delimiter): any other byte moves a field to state 1 (in
+    an unquoted field) unless it is quoted, so a run of them is taken at once."""
     specials = b'\n\r"' + (bytes([delimiter]) if delimiter < 256 else b"")
     state = found = 0
     n = len(data)
@@ -101,39 +108,6 @@ def _scan_quoted_events(data: bytes, delimiter: int, ends) -> int:
             state = 0
         elif b == CR:
             if i + 1 < n and data[i + 1] != NEWLINE:
-                return -(i + 1)
-        elif b == delimiter:
-            state = 0
-        elif b == QUOTE and state == 0:
-            state = 2
-        else:
-            state = 1
-    return found
-
-
-def _scan_quoted_source(buf, delimiter, ends):  # pragma: no cover - compiled
-    """Record ends (offsets after each newline) under the csv module's quoting rules.
-    Returns how many were found; or -(i + 1) for a carriage return at i that ends no line."""
-    state = 0  # 0: start of a field, 1: in an unquoted field, 2: quoted, 3: quote in quoted
-    found = 0
-    n = buf.shape[0]
-    for i in range(n):
-        b = buf[i]
-        if state == 2:
-            if b == QUOTE:
-                state = 3
-            continue
-        if state == 3:
-            if b == QUOTE:
-                state = 2
-                continue
-            state = 1
-        if b == NEWLINE:
-            ends[found] = i + 1
-            found += 1
-            state = 0
-        elif b == CR:
-            if i + 1 < n and buf[i + 1] != NEWLINE:
                 return -(i + 1)
         elif b == delimiter:
             state = 0

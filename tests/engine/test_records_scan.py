@@ -1,6 +1,7 @@
-"""Record ends of a quoted chunk: a small chunk is scanned in Python (visiting only quotes, line
-ends and delimiters), a big one by numba's compiled scanner; both follow the state machine of
-records._scan_quoted_source (the csv module's quoting rules) to the byte. A small quoted file is
+"""Record ends of a quoted chunk: by the scanner compiled ahead of time (engine/batch/
+_records_aot) when it is current; without it a small chunk is scanned in Python (visiting only
+quotes, line ends and delimiters), a big one by numba's build; all follow the state machine of
+records_kernels.scan_quoted (the csv module's quoting rules) to the byte. A small quoted file is
 predicted without loading numba (issue 16)."""
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.batch import records
-from engine.batch.records import _scan_quoted_events, _scan_quoted_source
+from engine.batch.records import _scan_quoted_events
+from engine.batch.records_kernels import scan_quoted as _scan_quoted_source
 from tests.engine.test_import_budget import loaded_by, under
 from tests.engine.workspace_kit import SAMPLE
 
@@ -40,18 +42,30 @@ def test_known_cases():
         assert new == ref, data
 
 
-def test_small_chunks_use_python_and_big_ones_numba(monkeypatch):
+def test_without_the_compiled_module_small_chunks_use_python_and_big_ones_numba(monkeypatch):
     calls = []
     monkeypatch.setattr(records, "_scan_quoted_events",
                         lambda *a: calls.append("python") or _scan_quoted_events(*a))
-    monkeypatch.setattr(records, "_compiled", {})
+    monkeypatch.setattr(records.KERNELS, "loaded", {"aot": None})  # missing or stale
     data = b'a,"b\nc"\n' * 4
     ends = np.zeros(8, dtype=np.int64)
     assert records._scan_quoted(np.frombuffer(data, np.uint8), ord(","), ends) == 4
-    assert calls == ["python"] and records._compiled == {}
+    assert calls == ["python"] and records.KERNELS.loaded == {"aot": None}
     monkeypatch.setattr(records, "PYTHON_SCAN_BYTES", 8)
     assert records._scan_quoted(np.frombuffer(data, np.uint8), ord(","), ends) == 4
-    assert calls == ["python"] and "scan" in records._compiled
+    assert calls == ["python"] and "scan_quoted" in records.KERNELS.loaded
+
+
+def test_with_the_compiled_module_every_quoted_chunk_uses_it(monkeypatch):
+    calls = []
+    monkeypatch.setattr(records, "_scan_quoted_events",
+                        lambda *a: calls.append("python") or _scan_quoted_events(*a))
+    monkeypatch.setattr(records.KERNELS, "loaded", {})
+    data = b'a,"b\nc"\n' * 4
+    ends = np.zeros(8, dtype=np.int64)
+    assert records._scan_quoted(np.frombuffer(data, np.uint8), ord(","), ends) == 4
+    assert calls == [] and records.KERNELS.loaded["aot"] is not None
+    assert "scan_quoted" not in records.KERNELS.loaded  # numba's build: not even made
 
 
 def test_predicting_a_small_quoted_file_loads_no_numba(demo_root, tmp_path):

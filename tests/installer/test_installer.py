@@ -345,6 +345,8 @@ def test_the_frozen_predict_equals_the_engine_byte_for_byte(frozen, scratch, tmp
     # nothing, so numba caches nothing (it used to write tree_kernel.*.nbi here).
     assert list((scratch / "opt").rglob("_tree_aot.*"))
     assert list((scratch / "opt").rglob("_shap_aot.*"))  # and its explanation kernel
+    assert list((scratch / "opt").rglob("_resample_aot.*"))  # the bootstrap's kernels
+    assert list((scratch / "opt").rglob("_records_aot.*"))  # the quoted-CSV scanner
     assert not list((frozen.home / "cache").rglob("*.nbi"))
     assert _listing(scratch / "opt") == before
 
