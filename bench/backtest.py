@@ -55,6 +55,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "coefficients"))
 
+from gui.launcher import one_blas_thread  # noqa: E402 - Qt-free; before numpy is imported
+
+one_blas_thread()  # as `ratchet` and the app run: one OpenBLAS thread beside our own threads
+
 DATA_DIR = ROOT / ".bench-data" / "backtest"
 CORPUS = DATA_DIR / "flights-2013.csv"
 CHALLENGER = DATA_DIR / "demo-flight-delay-3.ratchet"

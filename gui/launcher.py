@@ -86,7 +86,19 @@ def _no_display() -> bool:
     return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def one_blas_thread() -> None:
+    """OpenBLAS with one thread, unless the user asked for more (before numpy is imported).
+
+    Ratchet's parallelism is its own (the back-test's scoring threads, the app's workers); the
+    matrices it hands to BLAS are small (the multivariate drift's SVD of a few thousand
+    reference rows, its per-row projections), and there OpenBLAS's threads only wait on each
+    other and on ours: on this 2-core machine under load, the reference's first SVD took
+    0.1-0.7 s with OpenBLAS's default threads and 3 ms with one (issue 16)."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def main(argv: list[str] | None = None) -> int:
+    one_blas_thread()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         _global, rest = split_global_options(argv)

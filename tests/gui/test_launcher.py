@@ -138,3 +138,29 @@ def test_the_window_verifies_an_opened_bundle_and_installs_it_when_confirmed(
         assert registry.resolve("test-model") == ("test-model", 1)
     finally:
         registry.close()
+
+
+BLAS_PROBE = textwrap.dedent(
+    """
+    import contextlib, io
+    from gui.launcher import main
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+        main(["--help"])  # any command: the setting comes first
+    import numpy  # loads OpenBLAS
+    from threadpoolctl import threadpool_info
+    print([p["num_threads"] for p in threadpool_info() if p["internal_api"] == "openblas"])
+    """
+)
+
+
+@pytest.mark.parametrize(("preset", "threads"), [(None, "[1]"), ("2", "[2]")])
+def test_openblas_runs_one_thread_unless_the_user_asks(preset, threads, tmp_path):
+    """numpy's OpenBLAS, loaded after the launcher ran, has one thread (the user's number when
+    OPENBLAS_NUM_THREADS is set): threadpoolctl reads it from the loaded library."""
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    run = subprocess.run([sys.executable, "-c", BLAS_PROBE], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == threads
