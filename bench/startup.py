@@ -64,6 +64,8 @@ BARE_WINDOW = [sys.executable, "-c", (
 # the workspace (argv: workspace, scratch folder, the command's arguments).
 WORK = """
 import contextlib, io, shutil, sys, time
+from gui.launcher import one_blas_thread
+one_blas_thread()  # as `ratchet` runs
 from engine.cli import main
 from engine.nowtest import multivariate_scan
 workspace, scratch, args = sys.argv[1], sys.argv[2], sys.argv[3:]

@@ -12,16 +12,20 @@ from __future__ import annotations
 import base64
 import logging
 import math
-import smtplib
 import socket
-import ssl
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from typing import TYPE_CHECKING
 
 from engine.alarms.store import Alarm
 from engine.errors import EngineError
 from engine.ground.settings_spec import MASK
 from engine.nowtest.result import ALARM_KINDS, AlarmReason
+
+if TYPE_CHECKING:
+    import ssl
+    from email.message import EmailMessage
+
+# smtplib, ssl and the email package are imported where a message is written or sent: every
+# now-test asks whether e-mail is configured, and most need not pay for them (issue 16).
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +126,9 @@ def compose_alarm_message(settings: dict, alarms: list[Alarm]) -> EmailMessage:
 
 
 def _message(settings: dict, subject: str, body: str) -> EmailMessage:
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
     sender = str(settings.get("smtp.sender") or "ratchet@localhost")
     msg = EmailMessage()
     msg["From"] = sender
@@ -178,6 +185,9 @@ def scrub(text: str, settings: dict) -> str:
 
 
 def _explain(exc: BaseException) -> str:
+    import smtplib
+    import ssl
+
     if isinstance(exc, smtplib.SMTPResponseException):
         reply = exc.smtp_error
         reply = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
@@ -199,6 +209,8 @@ def _explain(exc: BaseException) -> str:
 def _context(settings: dict, given: ssl.SSLContext | None) -> ssl.SSLContext:
     if given is not None:
         return given
+    import ssl
+
     cafile = str(settings.get("smtp.cafile") or "") or None
     try:
         return ssl.create_default_context(cafile=cafile)
@@ -213,6 +225,9 @@ def _deliver(settings: dict, message: EmailMessage, ssl_context: ssl.SSLContext 
     port = int(settings.get("smtp.port") or 587)
     user = str(settings.get("smtp.user") or "")
     password = str(settings.get("smtp.password") or "")
+    import smtplib
+    import ssl
+
     implicit_tls = port == IMPLICIT_TLS_PORT
     starttls = bool(settings.get("smtp.starttls")) and not implicit_tls
     where = f"the SMTP server {host}:{port}"
