@@ -10,6 +10,9 @@ It does what only an installed, read-only copy of the app needs, then hands over
   source file happens to sit at the module's relative path (the app started from a source
   checkout) would numba write into that checkout's __pycache__; NUMBA_CACHE_DIR sends that
   case to Ratchet's cache folder instead (~/.cache/ratchet/numba-VERSION).
+- Qt's plugin and QML folders inside the app, which PyInstaller's PySide6 run-time hook would
+  set by importing Qt at every start (installer/ratchet.spec leaves that hook out on Linux):
+  set here as plain environment variables, so commands that never open a window never load Qt.
 - Commands whose optional packages the installed app leaves out (Dask's ``distributed`` for
   ``backtest --dask``; scikit-learn for the publisher's ``export`` and ``search``) stop with a
   message that fits an installed app, rather than advice to ``pip install`` into it.
@@ -65,8 +68,19 @@ def missing_feature(argv: list[str]) -> str | None:
     return None
 
 
+def qt_folders() -> None:
+    """What PyInstaller's pyi_rth_pyside6 sets on Linux, without its import of PySide6.QtCore:
+    Qt's plugins and QML imports in the app's PySide6/Qt folder."""
+    if not sys.platform.startswith("linux") or not hasattr(sys, "_MEIPASS"):
+        return
+    qt = os.path.join(sys._MEIPASS, "PySide6", "Qt")
+    os.environ["QT_PLUGIN_PATH"] = os.path.join(qt, "plugins")
+    os.environ["QML2_IMPORT_PATH"] = os.path.join(qt, "qml")
+
+
 def main() -> int:
     os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir())  # before numba is imported
+    qt_folders()
     argv = sys.argv[1:]
     message = missing_feature(argv)
     if message is not None:

@@ -289,12 +289,27 @@ def frozen(scratch, tmp_path_factory):
            "XDG_CACHE_HOME": str(home / "cache"),
            "RATCHET_TRUST_STORE": str(scratch / "etc" / "ratchet" / "trust.json")}
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(link), *args], cwd=home, env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    def run(*args: str, **extra_env: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(link), *args], cwd=home, env={**env, **extra_env},
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=RUN_TIMEOUT_S)
 
     run.home = home
     return run
+
+
+def test_a_frozen_command_without_a_window_loads_no_qt(frozen):
+    """PyInstaller's PySide6 run-time hook imported QtCore at every start (installer/
+    ratchet.spec leaves it out): the dynamic loader's own log (LD_DEBUG=files) of the installed
+    app's `--version` and `models list` names no Qt library, while its window start does."""
+    def loaded(*args: str, **extra: str) -> str:
+        done = frozen(*args, LD_DEBUG="files", **extra)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stderr
+
+    assert "libQt6Core" not in loaded("--version")
+    assert "libQt6Core" not in loaded("models", "list")
+    assert "libQt6Core" in loaded("gui", "--smoke", "0")
 
 
 def test_the_frozen_app_starts_installs_the_demo_model_and_quits_cleanly(frozen, scratch):
