@@ -22,7 +22,6 @@ from PySide6.QtWidgets import QApplication
 from engine.ground.paths import Workspace, default_workspace
 from gui import qtcompat
 from gui.context import AppContext
-from gui.excepthooks import ExceptionRelay, install_excepthooks
 from gui.icons import app_icon
 from gui.main_window import PAGE_MODULES, MainWindow
 from gui.settings import load_settings
@@ -55,7 +54,7 @@ class App:
     qt: QApplication
     window: MainWindow
     tray: Tray | None
-    relay: ExceptionRelay | None
+    relay: object | None  # gui.excepthooks.ExceptionRelay, while hooks are installed
 
 
 def build_app(workspace: Path, status: str | None = None, use_tray: bool | None = None,
@@ -75,14 +74,22 @@ def build_app(workspace: Path, status: str | None = None, use_tray: bool | None 
     if use_tray or (use_tray is None and Tray.available()):
         tray = Tray(app_icon())
     window = MainWindow(ctx, tray=tray, status=status, deferred=deferred)
-    relay = install_excepthooks(lambda: window if window.isVisible() else None) if hooks \
-        else None
+    relay = _install_hooks(window) if hooks else None
     # With a tray, closing the window hides it; the app ends by File > Quit or the tray.
     qt.setQuitOnLastWindowClosed(tray is None)
     if isinstance(qt, RatchetApplication):
         qt.quit_requested.connect(window.prepare_quit)
     qt.aboutToQuit.connect(window.shutdown)
     return App(qt, window, tray, relay)
+
+
+def _install_hooks(window: MainWindow):
+    """Uncaught exceptions to the error dialog (gui.excepthooks). Its module names Qt's
+    namespace (a queued connection), whose first use builds its ~100 enums (~15 ms): the app
+    installs it just after the window's first paint (issue 16)."""
+    from gui.excepthooks import install_excepthooks
+
+    return install_excepthooks(lambda: window if window.isVisible() else None)
 
 
 def load_workspace(root: Path, *, progress, cancel) -> tuple[str, list]:
@@ -118,7 +125,7 @@ def run_app(argv: list[str], smoke_seconds: float | None = None,
 
         QMessageBox.critical(None, "Ratchet", f"The workspace cannot be opened: {exc}")
         return 2
-    app = build_app(ws.root, deferred=True)
+    app = build_app(ws.root, deferred=True, hooks=False)  # the hooks after the first paint
     window = app.window
     held: dict[str, object] = {}  # the health window, while the workspace waits for repair
     if bundle is not None:
@@ -132,6 +139,7 @@ def run_app(argv: list[str], smoke_seconds: float | None = None,
         print(f"ratchet: window shown {shown:.2f} s after the app started", file=sys.stderr,
               flush=True)
         os._exit(0)  # before the log and the workspace are opened: nothing is being written
+    app.relay = _install_hooks(window)
     from gui import logs  # logging.handlers (socket, pickle, ...) costs a moment
 
     path = logs.setup_logging(ws.logs_dir)

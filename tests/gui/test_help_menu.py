@@ -2,7 +2,7 @@
 where no file manager can open it."""
 
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMenu, QMessageBox
 
 import engine
 from engine.ground.paths import Workspace
@@ -44,3 +44,20 @@ def test_with_a_file_manager_nothing_more_is_shown(ctx, qtbot, monkeypatch):
     monkeypatch.setattr(QMessageBox, "exec", lambda box: boxes.append(box) or 0)
     window._open_logs()
     assert len(opened) == 1 and boxes == []
+
+
+def test_the_menus_keep_their_shortcuts(ctx, qtbot):
+    """Set with setShortcuts (setShortcut's overloads would build Qt's enums before the first
+    frame): Ctrl+1..9 choose the pages, and Open and Quit take the platform's standard keys."""
+    from PySide6.QtGui import QKeySequence
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    actions = {a.text(): a for menu in window.menuBar().findChildren(QMenu)
+               for a in menu.actions()}
+    view = next(a for a in window.menuBar().actions() if a.text() == "&View").menu()
+    assert [a.shortcut().toString() for a in view.actions()] == \
+        [f"Ctrl+{n}" for n in range(1, len(view.actions()) + 1)]
+    assert actions["&Open CSV file…"].shortcuts() == \
+        QKeySequence.keyBindings(QKeySequence.StandardKey.Open)
+    assert actions["&Quit"].shortcuts() == QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)
