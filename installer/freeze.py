@@ -45,8 +45,10 @@ def fingerprint() -> str:
                 digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
     digest.update(sys.version.encode())
-    installed = sorted(f"{d.metadata['Name']}=={d.version}"
-                       for d in importlib.metadata.distributions())
+    # A set: a checkout's ratchet.egg-info is listed once per sys.path entry that reaches it
+    # (the current folder, the repository root), which differ between callers.
+    installed = sorted({f"{d.metadata['Name']}=={d.version}"
+                        for d in importlib.metadata.distributions()})
     digest.update("\n".join(installed).encode())
     return digest.hexdigest()
 
