@@ -1,8 +1,9 @@
 """Build the installer: `python installer/build.py [--force]` (`make installer` runs it).
 
-0. engine/model/_tree_aot and engine/explain/_shap_aot: the tree and explanation kernels
-   compiled ahead of time (installer/kernels.py), which the app ships so that its first
-   prediction or explanation compiles nothing;
+0. engine/model/_tree_aot, engine/explain/_shap_aot, engine/backtest/_resample_aot and
+   engine/batch/_records_aot: the tree, explanation, bootstrap and quoted-CSV kernels compiled
+   ahead of time (installer/kernels.py), which the app ships so that its first prediction,
+   explanation or back-test compiles nothing;
 1. dist/ratchet/: the one-folder app from installer/ratchet.spec (PyInstaller), skipped while
    its inputs are unchanged (see installer/freeze.py);
 2. on Linux, dist/ratchet_<version>_amd64.deb from it (see installer/deb.py).
