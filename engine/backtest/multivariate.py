@@ -12,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.backtest.columns import category_words
 from engine.backtest.corpus import Needed, iter_batches
-from engine.backtest.score import Extra, Scored, convert
+from engine.backtest.score import Extra, Scored, convert, distinct_words
 from engine.model import Model
 from engine.model.categories import NUMBER
 from engine.nowtest.multivariate import Fit, slots_of
@@ -40,7 +39,7 @@ def batch_errors(table, model: Model, fit: Fit, converted: dict | None = None) -
         if e.kind == "number":
             numbers[e.name] = convert(table, converted, e.name, e.kind, marks)[0]
         else:
-            words, index = category_words(table.column(e.name), marks)
+            words, index = distinct_words(table, converted, e.name, marks)
             codes[e.name] = slots_of(words, e)[index]
     return fit.errors(numbers, codes)
 

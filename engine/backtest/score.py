@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 from joblib import Parallel, delayed
 
-from engine.backtest.columns import category_values, label_index, number_values
+from engine.backtest.columns import category_words, label_index, number_values
 from engine.backtest.corpus import Needed, iter_batches
 from engine.backtest.partitions import key_codes
 from engine.model import Model
@@ -77,10 +77,21 @@ def convert(table: pa.Table, converted: dict, name: str, kind: str, marks) -> tu
     """(values, rows that are not numbers or None) of column `name` parsed as `kind`,
     converted once per batch and shared (by everything scored from the batch)."""
     if (name, kind, marks) not in converted:
-        col = table.column(name)
-        converted[name, kind, marks] = (number_values(col, marks) if kind == "number"
-                                        else (category_values(col, marks), None))
+        if kind == "number":
+            converted[name, kind, marks] = number_values(table.column(name), marks)
+        else:
+            words, index = distinct_words(table, converted, name, marks)
+            converted[name, kind, marks] = (words[index], None)
     return converted[name, kind, marks]
+
+
+def distinct_words(table: pa.Table, converted: dict, name: str, marks
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """A category column as (its distinct texts, each row's index into them), Arrow's
+    dictionary encoding (columns.category_words), made once per batch like `convert`'s."""
+    if (name, "words", marks) not in converted:
+        converted[name, "words", marks] = category_words(table.column(name), marks)
+    return converted[name, "words", marks]
 
 
 def score_batch(table: pa.Table, first: int, path: Path, task: Task,
