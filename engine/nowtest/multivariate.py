@@ -137,7 +137,7 @@ class Fit:
     variance: float
     calibration: np.ndarray  # errors of the calibration rows
     _quantiles: dict = field(default_factory=dict)
-    _lookup: dict = field(default_factory=dict)  # what errors() derives from the basis once
+    _lookup: tuple | None = None  # what errors() derives from the basis, at its first call
 
     @property
     def components(self) -> int:
@@ -181,10 +181,9 @@ class Fit:
 
     def _lookups(self) -> tuple[dict[str, int], dict[str, tuple[np.ndarray, np.ndarray]]]:
         """(each input's first row in the basis; per category input: its table times its rows
-        of the basis, and the table's squared row norms, each indexed by slot). Derived once
-        per basis (threads computing it at once compute the same)."""
-        key = id(self.basis)
-        found = self._lookup.get(key)
+        of the basis, and the table's squared row norms, each indexed by slot). Derived at the
+        first call (threads computing it at once compute the same)."""
+        found = self._lookup
         if found is None:
             first_row, lookups, first = {}, {}, 0
             for e in self.encodings:
@@ -195,8 +194,7 @@ class Fit:
                     lookups[e.name] = (table @ self.basis[first:first + width],
                                        np.einsum("ij,ij->i", table, table))
                 first += width
-            found = (first_row, lookups)
-            self._lookup = {key: found}  # replaced whole: a reader never sees it half-made
+            found = self._lookup = (first_row, lookups)
         return found
 
     def threshold(self, m: int, alpha: float) -> float:
@@ -284,13 +282,12 @@ def fit_reference(numbers: dict[str, np.ndarray], categories: dict[str, np.ndarr
         return None
     codes = {e.name: category_codes(np.asarray(categories[e.name]), e)
              for e in encodings if e.kind == "category"}
-    fit = Fit(encodings, np.zeros((0, 0)), 0.0, np.zeros(0))
     z = np.hstack([_number_block(numbers[e.name][fit_rows], e) if e.kind == "number"
                    else _category_block(codes[e.name][fit_rows], e) for e in encodings])
     _, singular, vt = np.linalg.svd(z, full_matrices=False)
     k = components_for(singular)
-    fit.basis = vt[:k].T
-    fit.variance = float(np.sum(singular[:k] ** 2) / np.sum(singular ** 2))
+    fit = Fit(encodings, vt[:k].T, float(np.sum(singular[:k] ** 2) / np.sum(singular ** 2)),
+              np.zeros(0))
     fit.calibration = fit.errors({k_: v[calib_rows] for k_, v in numbers.items()},
                                  {k_: v[calib_rows] for k_, v in codes.items()})
     return fit
