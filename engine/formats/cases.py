@@ -66,6 +66,16 @@ def reference_rows(frame: TextTable) -> TextTable:
     return frame[frame["kind"] == "reference"]
 
 
+def reference_inputs(cases: bytes | None, model: Model
+                     ) -> tuple[TextTable, dict[str, np.ndarray]] | None:
+    """A cases file's labelled reference rows and their model inputs (as inputs_of reads
+    them); None without a file or without reference rows."""
+    if cases is None:
+        return None
+    ref = reference_rows(read_cases(cases, model))
+    return None if ref.empty else (ref, inputs_of(ref, model))
+
+
 def inputs_of(frame: Mapping, model: Model) -> dict[str, np.ndarray]:
     """The model's input columns of a text table (a TextTable, or any mapping of column
     names to cells, such as a DataFrame of str); empty text, or one of the model's

@@ -33,12 +33,12 @@ def _numbers(values: np.ndarray, markers: Sequence[str]) -> np.ndarray:
 def reference_columns(model: Model, cases: bytes) -> tuple[dict, dict]:
     """The bundle's reference rows as (number columns: float, NaN = missing; category columns:
     text, None = missing), the model's missing-value markers read as missing."""
-    from engine.formats.cases import inputs_of, read_cases, reference_rows
+    from engine.formats.cases import reference_inputs
 
-    ref = reference_rows(read_cases(cases, model))
-    if ref.empty:
+    found = reference_inputs(cases, model)
+    if found is None:
         return {}, {}
-    table = inputs_of(ref, model)
+    table = found[1]
     markers = tuple(model.missing_markers)
     numbers = {f.name: _numbers(table[f.name], markers)
                for f in model.features if f.type == NUMBER}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import EngineError
-from engine.formats.cases import inputs_of, read_cases, reference_rows
+from engine.formats.cases import reference_inputs
 from engine.metrics import METRICS
 from engine.model import Model
 from engine.model.categories import NUMBER
@@ -104,12 +104,10 @@ def build_profile(model: Model, cases: bytes | None) -> ReferenceProfile:
     schema is known)."""
     known = {f.name: set(f.categories or ()) for f in model.features if f.type != NUMBER}
     empty = ReferenceProfile(0, {}, {}, known, None, None, None, None)
-    if cases is None:
+    found = reference_inputs(cases, model)
+    if found is None:
         return empty
-    ref = reference_rows(read_cases(cases, model))
-    if ref.empty:
-        return empty
-    table = inputs_of(ref, model)
+    ref, table = found
     result = model.predict(table)
     ok = ~result.rejected
     if not ok.any():

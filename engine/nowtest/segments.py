@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.batch.scan import ScannedChunk
-from engine.formats.cases import inputs_of, read_cases, reference_rows
+from engine.formats.cases import reference_inputs
 from engine.formats.requirements import Requirement
 from engine.formats.segments import MISSING, OTHER, SegmentTable
 from engine.model import Model, Prediction
@@ -84,12 +84,10 @@ class SegmentRows:
 
 
 def _reference(model: Model, cases: bytes | None) -> dict[str, np.ndarray] | None:
-    if cases is None:
+    found = reference_inputs(cases, model)
+    if found is None:
         return None
-    ref = reference_rows(read_cases(cases, model))
-    if ref.empty:
-        return None
-    table = inputs_of(ref, model)
+    table = found[1]
     ok = ~model.predict(table).rejected
     return {k: v[ok] for k, v in table.items()}
 
