@@ -42,25 +42,30 @@ class TextTable:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise TextTableError(f"it is not UTF-8 text (byte {exc.start + 1}).") from None
+            raise TextTableError(f"it is not UTF-8 text (byte {exc.start + 1}); save it as "
+                                 "UTF-8.") from None
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         try:
             lines = [line for line in reader if line]
         except csv.Error as exc:
-            raise TextTableError(f"line {reader.line_num}: {exc}.") from None
+            raise TextTableError(f"line {reader.line_num}: {exc}; check the quotes there (a "
+                                 "quoted field must be closed, and a quote inside it written "
+                                 'twice, "").') from None
         if not lines:
-            raise TextTableError("it is empty (no header line).")
+            raise TextTableError("it is empty; it needs a header line naming the columns.")
         header = lines[0]
         seen = set()
         for name in header:
             if name in seen:
-                raise TextTableError(f"the column {name!r} appears twice in the header.")
+                raise TextTableError(f"the column {name!r} appears twice in the header; give "
+                                     "each column its own name.")
             seen.add(name)
         body = lines[1:]
         for i, line in enumerate(body):
             if len(line) != len(header):
                 raise TextTableError(f"row {i + 1} has {len(line)} fields, the header "
-                                     f"{len(header)}.")
+                                     f"{len(header)}: give every row one field per column "
+                                     "(quote a field that holds a comma).")
         by_column = list(zip(*body, strict=True)) if body else [()] * len(header)
         return cls(header, {name: np.array(col, dtype=object)
                             for name, col in zip(header, by_column, strict=True)})
