@@ -27,7 +27,8 @@ from engine.model.tree_kernel import node_dtype
 AOT_MODULE = "_shap_aot"
 THRESHOLDS = ("float32", "float64")  # the node records' threshold types (tree_kernel)
 _ENGINE = Path(__file__).resolve().parent.parent
-SOURCES = ("explain/treeshap.py", "explain/leaftables.py", "model/tree_codes.py")  # in engine/
+SOURCES = ("explain/treeshap.py", "explain/leaftables.py", "model/tree_codes.py",
+           "model/tree_walk.py")  # in engine/ (tree_walk: the split test, goes_left)
 AOT_BUILD = 1  # raised when installer/kernels.py builds differently
 _compiled: dict = {}
 

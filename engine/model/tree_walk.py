@@ -16,30 +16,48 @@ from engine.model.tree_codes import CATEGORICAL, FEATURE, LEAF, MISSING_LEFT, ZE
 
 
 @numba.njit(nogil=True, inline="always")
+def missing_aware_left(rec, x):  # pragma: no cover - compiled
+    """Whether x goes left at the number split `rec`: NaN, or a zero where the record's
+    zero-is-missing bit is set, goes the missing way; any other x left when x <= thr."""
+    f = rec.feat
+    miss = (x != x) | ((x == 0) & ((f & ZERO_MISSING) != 0))
+    return ((x <= rec.thr) & ~miss) | (miss & (f >= MISSING_LEFT))
+
+
+@numba.njit(nogil=True, inline="always")
+def goes_left(rec, x, bits, cat_lo):  # pragma: no cover - compiled
+    """The most general test at split record `rec` (the walk's mode 3, and the explanation's
+    walk, engine/explain/treeshap.py): a category-set split sends x > cat_lo, category int(x)
+    (C's truncation), left when its bit is set, anything else (not a category, beyond the
+    set) right, and NaN the missing way; a number split as missing_aware_left."""
+    f = rec.feat
+    if (f & CATEGORICAL) == 0:
+        return missing_aware_left(rec, x)
+    if x != x:
+        return f >= MISSING_LEFT
+    start = np.intp(rec.thr)
+    if x > cat_lo and x < bits[start] * 32.0:
+        k = np.intp(x)
+        return ((bits[start + 1 + (k >> 5)] >> (k & 31)) & 1) != 0
+    return False
+
+
+@numba.njit(nogil=True, inline="always")
 def _next(nodes, xb, r, c, mode, bits, cat_lo):  # pragma: no cover - compiled
     """mode 0: no NaN in the block; 1: NaN possible; 2: NaN or a zero-is-missing node's zero;
-    3: as 2, and category-set splits: x > cat_lo is category int(x) (C's truncation), which
-    goes left when its bit is set; anything else (not a category, beyond the set) goes right."""
+    3: as 2, and category-set splits (goes_left)."""
     rec = nodes[c]
     f = rec.feat
     x = xb[r, f & FEATURE]
-    if mode == 3 and (f & CATEGORICAL) != 0:
-        if x != x:
-            go_left = f >= MISSING_LEFT
-        else:
-            start = np.intp(rec.thr)
-            go_left = False
-            if x > cat_lo and x < bits[start] * 32.0:
-                k = np.intp(x)
-                go_left = ((bits[start + 1 + (k >> 5)] >> (k & 31)) & 1) != 0
-    elif mode == 0:
+    if mode == 0:
         go_left = x <= rec.thr
     elif mode == 1:
         # NaN fails x <= thr and then goes left only if the record's missing bit is set.
         go_left = (x <= rec.thr) | ((x != x) & (f >= MISSING_LEFT))
+    elif mode == 2:
+        go_left = missing_aware_left(rec, x)
     else:
-        miss = (x != x) | ((x == 0) & ((f & ZERO_MISSING) != 0))
-        go_left = ((x <= rec.thr) & ~miss) | (miss & (f >= MISSING_LEFT))
+        go_left = goes_left(rec, x, bits, cat_lo)
     return rec.left if go_left else rec.right
 
 
